@@ -1,0 +1,4 @@
+//! Admin pages besides users: the audit log and the background jobs.
+
+pub mod audit_log;
+pub mod jobs;

@@ -1,0 +1,173 @@
+//! The signed-in context. A handler that touches tenant data takes [`Ctx`] (or
+//! [`AdminCtx`]) and cannot compile without it; the tenant comes only from the
+//! server-side session.
+
+use poem::{FromRequest, Request, RequestBody, session::Session, web::CsrfToken};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    db::TenantTx,
+    error::AppError,
+    i18n::Locale,
+    ids::{TenantId, UserId},
+    state::State,
+    users::model::{self as users, Role},
+};
+
+/// Session key holding [`SessionUser`].
+const SESSION_KEY: &str = "auth";
+
+/// What the session stores about the signed-in user.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SessionUser {
+    /// The user's tenant.
+    pub tenant: TenantId,
+    /// The user.
+    pub user: UserId,
+    /// `users.session_epoch` at sign-in; a bump ends the session.
+    pub epoch: i32,
+}
+
+/// Starts a session for `user`: a new session id (against fixation), then the user.
+pub fn sign_in(session: &Session, user: SessionUser) {
+    session.renew();
+    session.set(SESSION_KEY, user);
+}
+
+/// Ends the session and deletes it from Redis.
+pub fn sign_out(session: &Session) {
+    session.purge();
+}
+
+/// The signed-in tenant, user and role of a request.
+#[derive(Clone, Debug)]
+pub struct Ctx {
+    /// The tenant every query of this request is bound to.
+    pub tenant: TenantId,
+    /// The company's name.
+    pub tenant_name: String,
+    /// The tenant's time zone.
+    pub time_zone: chrono_tz::Tz,
+    /// The signed-in user.
+    pub user: UserId,
+    /// Display name.
+    pub name: String,
+    /// Email address.
+    pub email: String,
+    /// Role.
+    pub role: Role,
+    /// UI language.
+    pub locale: Locale,
+    /// CSRF token for forms and htmx.
+    pub csrf: String,
+}
+
+impl Ctx {
+    /// Translates a locale key in the user's language.
+    pub fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+
+    /// Formats a timestamp in the user's language and tenant's time zone.
+    pub fn datetime(&self, at: chrono::DateTime<chrono::Utc>) -> String {
+        self.locale.datetime(at, self.time_zone)
+    }
+
+    /// True for admins.
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// The CSRF token poem's `Csrf` middleware issued for this request.
+pub fn csrf_token(req: &Request) -> String {
+    req.extensions()
+        .get::<CsrfToken>()
+        .map(|t| t.0.clone())
+        .unwrap_or_default()
+}
+
+impl<'a> FromRequest<'a> for Ctx {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        let session = req.extensions().get::<Session>().ok_or(AppError::Unauthenticated)?;
+        let state = req.data::<State>().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
+        let Some(signed_in) = session.get::<SessionUser>(SESSION_KEY) else {
+            return Err(AppError::Unauthenticated.into());
+        };
+        let mut tx = TenantTx::begin(&state.db, signed_in.tenant).await?;
+        let found = users::session_user(&mut tx, signed_in.user).await;
+        tx.commit().await?;
+        let user = match found {
+            Ok(user) => user,
+            Err(AppError::NotFound) => {
+                sign_out(session);
+                return Err(AppError::Unauthenticated.into());
+            }
+            Err(other) => return Err(other.into()),
+        };
+        // Locking, disabling or a new password bumps the epoch: every older session ends.
+        if user.status != "active" || user.locked_at.is_some() || user.session_epoch != signed_in.epoch {
+            sign_out(session);
+            return Err(AppError::Unauthenticated.into());
+        }
+        Ok(Ctx {
+            tenant: signed_in.tenant,
+            tenant_name: user.tenant_name,
+            time_zone: user.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai),
+            user: user.id,
+            name: user.name,
+            email: user.email,
+            role: user.role,
+            locale: Locale::from_code(&user.locale).unwrap_or_default(),
+            csrf: csrf_token(req),
+        })
+    }
+}
+
+/// A [`Ctx`] whose user is an admin; anyone else gets 403.
+#[derive(Clone, Debug)]
+pub struct AdminCtx(pub Ctx);
+
+impl std::ops::Deref for AdminCtx {
+    type Target = Ctx;
+    fn deref(&self) -> &Ctx {
+        &self.0
+    }
+}
+
+impl<'a> FromRequest<'a> for AdminCtx {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let ctx = Ctx::from_request(req, body).await?;
+        if !ctx.is_admin() {
+            return Err(AppError::Forbidden.into());
+        }
+        Ok(AdminCtx(ctx))
+    }
+}
+
+/// The context of a page anyone may see (login, sign-up): language and CSRF token.
+#[derive(Clone, Debug)]
+pub struct PublicCtx {
+    /// UI language from the language cookie.
+    pub locale: Locale,
+    /// CSRF token for the form.
+    pub csrf: String,
+}
+
+impl PublicCtx {
+    /// Translates a locale key.
+    pub fn t(&self, key: &str) -> String {
+        self.locale.t(key)
+    }
+
+    /// Translates a locale key with a `%{name}` placeholder.
+    pub fn tf_name(&self, key: &str, name: &str) -> String {
+        self.locale.tf(key, &[("name", name)])
+    }
+}
+
+impl<'a> FromRequest<'a> for PublicCtx {
+    async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
+        Ok(PublicCtx { locale: Locale::from_request(req), csrf: csrf_token(req) })
+    }
+}

@@ -1,0 +1,184 @@
+//! Sign-in. Three wrong passwords in a row lock the account until an admin unlocks it.
+//! An email without an account answers exactly like a real one: same messages, same
+//! status codes, and the same argon2 work, so nobody can probe which emails exist.
+
+use std::net::IpAddr;
+
+use diesel::{OptionalExtension, QueryableByName, sql_types::BigInt};
+use diesel_async::RunQueryDsl;
+use maud::{Markup, html};
+use poem::{
+    IntoResponse, Response, handler,
+    http::StatusCode,
+    session::Session,
+    web::{Data, Form, RemoteAddr, Redirect},
+};
+use serde::Deserialize;
+
+use crate::{
+    audit::{self, Action},
+    auth::{
+        ctx::{PublicCtx, SessionUser, sign_in},
+        password, throttle,
+    },
+    db::TenantTx,
+    error::AppResult,
+    ids::{TenantId, UserId},
+    state::State,
+    users::model as users,
+    web::{
+        forms::{self, Kind, Opts},
+        layout,
+    },
+};
+
+/// Wrong passwords in a row that lock an account.
+pub const LOCK_AFTER: i32 = 3;
+
+/// The login form as submitted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+}
+
+/// GET /login
+#[handler]
+pub async fn show(ctx: PublicCtx) -> Markup {
+    form(&ctx, "", None)
+}
+
+fn form(ctx: &PublicCtx, email: &str, alert: Option<&str>) -> Markup {
+    layout::public(
+        ctx,
+        &ctx.t("login.title"),
+        html! {
+            (forms::form_alert(alert))
+            form method="post" action="/login" novalidate {
+                (layout::csrf_field(&ctx.csrf))
+                (forms::input("email", &ctx.t("field.email"), email, None,
+                    Opts { kind: Kind::Email, required: true, autofocus: email.is_empty(), autocomplete: Some("username"), max_len: Some(254) }))
+                (forms::input("password", &ctx.t("field.password"), "", None,
+                    Opts { kind: Kind::Password, required: true, autofocus: !email.is_empty(), autocomplete: Some("current-password"), max_len: Some(128) }))
+                button.btn.btn-primary.w-100 type="submit" { (ctx.t("login.submit")) }
+            }
+            p.mt-3.mb-0.text-center {
+                (ctx.t("login.no_account")) " "
+                a href="/signup" { (ctx.t("signup.link")) }
+            }
+        },
+    )
+}
+
+/// What a login attempt came to.
+#[derive(Debug)]
+enum Outcome {
+    SignedIn(SessionUser, String),
+    Invalid,
+    Locked,
+    Disabled,
+}
+
+/// POST /login
+#[handler]
+pub async fn submit(
+    ctx: PublicCtx,
+    state: Data<&State>,
+    session: &Session,
+    remote: &RemoteAddr,
+    req: &poem::Request,
+    Form(input): Form<LoginForm>,
+) -> AppResult<Response> {
+    let email = forms::normalize_email(&input.email);
+    let ip = client_ip(&state, req, remote);
+    if !throttle::allow_login_attempt(&state, ip).await? {
+        let page = form(&ctx, &email, Some(&ctx.t("login.throttled")));
+        return Ok(page.with_status(StatusCode::TOO_MANY_REQUESTS).into_response());
+    }
+
+    let outcome = attempt(&state, &email, input.password).await?;
+    let message = match outcome {
+        Outcome::SignedIn(user, locale) => {
+            sign_in(session, user);
+            return Ok(Redirect::see_other("/")
+                .with_header(poem::http::header::SET_COOKIE, crate::web::lang_cookie(&locale))
+                .into_response());
+        }
+        Outcome::Invalid => ctx.t("login.invalid"),
+        Outcome::Locked => ctx.t("login.locked"),
+        Outcome::Disabled => ctx.t("login.disabled"),
+    };
+    Ok(form(&ctx, &email, Some(&message))
+        .with_status(StatusCode::UNAUTHORIZED)
+        .into_response())
+}
+
+#[derive(QueryableByName)]
+struct Account {
+    #[diesel(sql_type = BigInt)]
+    tenant_id: TenantId,
+    #[diesel(sql_type = BigInt)]
+    user_id: UserId,
+}
+
+async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outcome> {
+    let account: Option<Account> = {
+        let mut conn = state.db.get().await?;
+        diesel::sql_query("SELECT tenant_id, user_id FROM kehu_find_account($1)")
+            .bind::<diesel::sql_types::Text, _>(email)
+            .get_result(&mut conn)
+            .await
+            .optional()?
+    };
+
+    let Some(account) = account else {
+        // No such account: do the same hashing work, and count towards a "lock".
+        password::verify(password, None).await;
+        let failures = throttle::count_unknown_failure(state, email).await?;
+        return Ok(if failures >= i64::from(LOCK_AFTER) { Outcome::Locked } else { Outcome::Invalid });
+    };
+
+    let mut tx = TenantTx::begin(&state.db, account.tenant_id).await?;
+    let facts = users::login_facts(&mut tx, account.user_id).await?;
+    let matched = password::verify(password, facts.password_hash.clone()).await;
+    let outcome = if facts.locked_at.is_some() {
+        Outcome::Locked
+    } else if matched && facts.status == "active" {
+        users::record_successful_login(&mut tx, facts.id).await?;
+        let locale = users::find(&mut tx, facts.id).await?.locale;
+        Outcome::SignedIn(
+            SessionUser { tenant: account.tenant_id, user: facts.id, epoch: facts.session_epoch },
+            locale,
+        )
+    } else if matched && facts.status == "disabled" {
+        Outcome::Disabled
+    } else if users::record_failed_login(&mut tx, facts.id, LOCK_AFTER).await? {
+        audit::record(
+            &mut tx,
+            None,
+            Action::UserLocked,
+            Some(facts.id),
+            serde_json::json!({ "reason": "failed_logins", "count": LOCK_AFTER }),
+        )
+        .await?;
+        Outcome::Locked
+    } else {
+        Outcome::Invalid
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// The client's address: the socket peer, or the proxy's `X-Forwarded-For` when
+/// `TRUST_PROXY_HEADERS` says a trusted proxy sets it.
+fn client_ip(state: &State, req: &poem::Request, remote: &RemoteAddr) -> Option<IpAddr> {
+    if state.config.trust_proxy_headers
+        && let Some(forwarded) = req.header("x-forwarded-for")
+        && let Some(first) = forwarded.split(',').next()
+        && let Ok(ip) = first.trim().parse()
+    {
+        return Some(ip);
+    }
+    remote.as_socket_addr().map(|a| a.ip())
+}

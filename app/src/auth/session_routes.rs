@@ -1,0 +1,62 @@
+//! Logout and the language switch.
+
+use poem::{
+    IntoResponse, Response, handler,
+    http::header,
+    session::Session,
+    web::{Data, Form, Redirect},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::ctx::{Ctx, sign_out},
+    db::TenantTx,
+    error::AppResult,
+    i18n::Locale,
+    state::State,
+    users::model as users,
+};
+
+/// POST /logout
+#[handler]
+pub async fn logout(session: &Session) -> Response {
+    sign_out(session);
+    Redirect::see_other("/login").into_response()
+}
+
+/// The language form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LocaleForm {
+    locale: String,
+}
+
+/// POST /locale: remembers the language in a cookie and, when signed in, on the user.
+#[handler]
+pub async fn switch_locale(
+    req: &poem::Request,
+    state: Data<&State>,
+    ctx: Option<Ctx>,
+    Form(input): Form<LocaleForm>,
+) -> AppResult<Response> {
+    let locale = Locale::from_code(&input.locale).unwrap_or_default();
+    if let Some(ctx) = ctx {
+        let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+        users::set_locale(&mut tx, ctx.user, locale.code()).await?;
+        tx.commit().await?;
+    }
+    // Back to the page the switch was on, but only within this site.
+    let back = req
+        .header(header::REFERER)
+        .and_then(|r| url::Url::parse(r).ok())
+        .filter(|u| state.config.base_url.starts_with(&u.origin().ascii_serialization()) || u.host_str() == req.uri().host())
+        .map(|u| match u.query() {
+            Some(q) => format!("{}?{q}", u.path()),
+            None => u.path().to_owned(),
+        })
+        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
+        .unwrap_or_else(|| "/".to_owned());
+    Ok(Redirect::see_other(back)
+        .with_header(header::SET_COOKIE, crate::web::lang_cookie(locale.code()))
+        .into_response())
+}

@@ -1,0 +1,173 @@
+//! Database access: the pool, migrations, the start-up role check and tenant-scoped
+//! transactions.
+//!
+//! Every query on tenant data runs inside a [`TenantTx`]: a transaction that first sets
+//! `app.tenant_id` with `set_config(.., true)`, so the setting dies with the transaction
+//! and a pooled connection can never carry a tenant into the next request. RLS is the
+//! second lock; model functions also filter on `tx.tenant()` explicitly.
+
+use anyhow::{Context, bail};
+use diesel::{
+    QueryableByName,
+    sql_types::{BigInt, Bool, Text},
+};
+use diesel_async::{
+    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, TransactionManager,
+    pooled_connection::{
+        AsyncDieselConnectionManager,
+        deadpool::{Object, Pool},
+    },
+};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::{error::AppResult, ids::TenantId};
+
+/// The migrations, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
+
+/// A pool of connections as the app role.
+pub type DbPool = Pool<AsyncPgConnection>;
+
+/// Builds the pool of app-role connections.
+pub fn pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    Pool::builder(manager)
+        .max_size(max_size)
+        .build()
+        .context("building the database pool")
+}
+
+/// Runs pending migrations as the owner role.
+pub async fn run_migrations(owner_url: &str) -> anyhow::Result<()> {
+    let conn = AsyncPgConnection::establish(owner_url)
+        .await
+        .context("connecting with DATABASE_OWNER_URL")?;
+    let mut harness = AsyncMigrationHarness::new(conn);
+    let applied = harness
+        .run_pending_migrations(MIGRATIONS)
+        .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    tracing::info!(count = applied.len(), "migrations applied");
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct RoleFacts {
+    #[diesel(sql_type = Text)]
+    role: String,
+    #[diesel(sql_type = Bool)]
+    rolsuper: bool,
+    #[diesel(sql_type = Bool)]
+    rolbypassrls: bool,
+    #[diesel(sql_type = BigInt)]
+    owned: i64,
+}
+
+/// Refuses to run as a role that could read across tenants: a superuser, a role with
+/// BYPASSRLS, or one that owns (or is a member of the owner of) any table.
+pub async fn ensure_app_role_is_restricted(pool: &DbPool) -> anyhow::Result<()> {
+    let mut conn = pool.get().await.context("connecting with DATABASE_URL")?;
+    let facts: RoleFacts = diesel::sql_query(
+        "SELECT r.rolname::text AS role, r.rolsuper, r.rolbypassrls,
+                (SELECT count(*) FROM pg_class c
+                  JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p')
+                   AND pg_has_role(current_user, c.relowner, 'MEMBER')) AS owned
+           FROM pg_roles r WHERE r.rolname = current_user",
+    )
+    .get_result(&mut conn)
+    .await
+    .context("reading the app role's attributes")?;
+    if facts.rolsuper || facts.rolbypassrls || facts.owned > 0 {
+        bail!(
+            "refusing to start: database role {:?} can bypass row-level security \
+             (superuser={}, bypassrls={}, owns {} tables). DATABASE_URL must use the \
+             restricted app role.",
+            facts.role,
+            facts.rolsuper,
+            facts.rolbypassrls,
+            facts.owned
+        );
+    }
+    Ok(())
+}
+
+/// A transaction bound to one tenant. Dropping it without [`TenantTx::commit`] discards
+/// the connection, which rolls the transaction back on the server.
+pub struct TenantTx {
+    conn: Object<AsyncPgConnection>,
+    tenant: TenantId,
+}
+
+impl TenantTx {
+    /// Starts a transaction for `tenant`.
+    pub async fn begin(pool: &DbPool, tenant: TenantId) -> AppResult<Self> {
+        let mut conn = pool.get().await?;
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
+            .await?;
+        set_tenant(&mut conn, tenant).await?;
+        Ok(Self { conn, tenant })
+    }
+
+    /// Starts a transaction for a tenant that does not exist yet: reserves its id and
+    /// sets it as the transaction's tenant, so sign-up writes under RLS like any request.
+    pub async fn begin_new_tenant(pool: &DbPool) -> AppResult<Self> {
+        #[derive(QueryableByName)]
+        struct NextId {
+            #[diesel(sql_type = BigInt)]
+            id: i64,
+        }
+        let mut conn = pool.get().await?;
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
+            .await?;
+        let next: NextId = diesel::sql_query("SELECT nextval('tenants_id_seq') AS id")
+            .get_result(&mut *conn)
+            .await?;
+        let tenant = TenantId(next.id);
+        set_tenant(&mut conn, tenant).await?;
+        Ok(Self { conn, tenant })
+    }
+
+    /// The tenant this transaction is bound to.
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(mut self) -> AppResult<()> {
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
+            &mut *self.conn,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Rolls the transaction back and returns the connection to the pool.
+    pub async fn rollback(mut self) -> AppResult<()> {
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(
+            &mut *self.conn,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for TenantTx {
+    type Target = AsyncPgConnection;
+    fn deref(&self) -> &Self::Target {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for TenantTx {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.conn
+    }
+}
+
+async fn set_tenant(conn: &mut AsyncPgConnection, tenant: TenantId) -> AppResult<()> {
+    diesel::sql_query("SELECT set_config('app.tenant_id', $1, true)")
+        .bind::<Text, _>(tenant.0.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}

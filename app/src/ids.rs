@@ -1,0 +1,59 @@
+//! Typed ids. A bare `i64` never crosses a module boundary, so a user id cannot be passed
+//! where a tenant id is expected.
+
+use diesel::{
+    deserialize::{FromSql, FromSqlRow},
+    expression::AsExpression,
+    pg::{Pg, PgValue},
+    serialize::{Output, ToSql},
+    sql_types::BigInt,
+};
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord,
+            Serialize, Deserialize, AsExpression, FromSqlRow,
+        )]
+        #[diesel(sql_type = BigInt)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl ToSql<BigInt, Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut Output<'b, '_, Pg>) -> diesel::serialize::Result {
+                <i64 as ToSql<BigInt, Pg>>::to_sql(&self.0, out)
+            }
+        }
+
+        impl FromSql<BigInt, Pg> for $name {
+            fn from_sql(bytes: PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <i64 as FromSql<BigInt, Pg>>::from_sql(bytes).map(Self)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A tenant: one company that signed up.
+    TenantId
+);
+id_type!(
+    /// A staff account inside a tenant.
+    UserId
+);
+id_type!(
+    /// An invitation to set a first password.
+    InvitationId
+);
+id_type!(
+    /// A row of the email outbox.
+    EmailId
+);

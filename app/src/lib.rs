@@ -1,0 +1,21 @@
+//! Kehu CRM: the web app, and the library the worker shares (models, schema, tenancy,
+//! job payloads, mail).
+
+rust_i18n::i18n!("locales", fallback = "zh-CN");
+
+pub mod account;
+pub mod admin;
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod home;
+pub mod i18n;
+pub mod ids;
+pub mod jobs;
+pub mod mail;
+pub mod schema;
+pub mod state;
+pub mod users;
+pub mod web;

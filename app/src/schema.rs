@@ -1,0 +1,98 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    audit_log (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        actor_id -> Nullable<Int8>,
+        action -> Text,
+        target_user_id -> Nullable<Int8>,
+        detail -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    emails (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        kind -> Text,
+        to_addr -> Text,
+        subject -> Text,
+        body_text -> Text,
+        status -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        last_error -> Nullable<Text>,
+        run_after -> Timestamptz,
+        enqueued_at -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        sent_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    invitations (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        user_id -> Int8,
+        token_hash -> Text,
+        invited_by -> Int8,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Int8,
+        name -> Text,
+        time_zone -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    user_directory (email) {
+        email -> Text,
+        tenant_id -> Int8,
+        user_id -> Int8,
+    }
+}
+
+diesel::table! {
+    users (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        email -> Text,
+        name -> Text,
+        password_hash -> Nullable<Text>,
+        role -> Text,
+        reports_to -> Nullable<Int8>,
+        status -> Text,
+        failed_logins -> Int4,
+        locked_at -> Nullable<Timestamptz>,
+        session_epoch -> Int4,
+        locale -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(emails -> tenants (tenant_id));
+diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(users -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_log,
+    emails,
+    invitations,
+    tenants,
+    user_directory,
+    users,
+);

@@ -1,0 +1,104 @@
+//! Row actions on a user: unlock, disable, enable, re-send the invitation. Each is a POST
+//! that answers an htmx request with the updated row and a plain form post with a redirect.
+
+use maud::Markup;
+use poem::{
+    IntoResponse, Response, handler,
+    web::{Data, Path, Redirect},
+};
+use serde_json::json;
+
+use crate::{
+    audit::{self, Action},
+    auth::ctx::AdminCtx,
+    db::TenantTx,
+    error::{AppError, AppResult},
+    ids::UserId,
+    jobs::SendEmail,
+    state::State,
+    users::{form::invitation_email, list::row, model as users},
+    web::is_htmx,
+};
+
+async fn respond(ctx: &AdminCtx, mut tx: TenantTx, id: UserId, htmx: bool) -> AppResult<Response> {
+    if !htmx {
+        tx.commit().await?;
+        return Ok(Redirect::see_other("/admin/users").into_response());
+    }
+    let user = users::find(&mut tx, id).await?;
+    let manager = match user.reports_to {
+        Some(m) => Some(users::find(&mut tx, m).await?.name),
+        None => None,
+    };
+    tx.commit().await?;
+    let html: Markup = row(ctx, &user, manager.as_deref());
+    Ok(html.into_response())
+}
+
+/// POST /admin/users/:id/unlock
+#[handler]
+pub async fn unlock(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+    let id = UserId(id);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let user = users::find(&mut tx, id).await?;
+    if user.locked_at.is_some() {
+        users::unlock(&mut tx, id).await?;
+        audit::record(&mut tx, Some(ctx.user), Action::UserUnlocked, Some(id), json!({})).await?;
+    }
+    respond(&ctx, tx, id, is_htmx(req)).await
+}
+
+/// POST /admin/users/:id/disable — ends every session of the user.
+#[handler]
+pub async fn disable(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+    let id = UserId(id);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let user = users::find(&mut tx, id).await?;
+    if id == ctx.user {
+        // Admins cannot lock themselves out; another admin must do it.
+        return Err(AppError::Forbidden);
+    }
+    if user.status != "disabled" {
+        users::set_status(&mut tx, id, "disabled").await?;
+        audit::record(&mut tx, Some(ctx.user), Action::UserDisabled, Some(id), json!({ "from": user.status })).await?;
+    }
+    respond(&ctx, tx, id, is_htmx(req)).await
+}
+
+/// POST /admin/users/:id/enable
+#[handler]
+pub async fn enable(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+    let id = UserId(id);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let user = users::find(&mut tx, id).await?;
+    if user.status == "disabled" {
+        // A user who never set a password goes back to "invited".
+        let status = if user.password_hash_set { "active" } else { "invited" };
+        users::set_status(&mut tx, id, status).await?;
+        audit::record(&mut tx, Some(ctx.user), Action::UserEnabled, Some(id), json!({ "to": status })).await?;
+    }
+    respond(&ctx, tx, id, is_htmx(req)).await
+}
+
+/// POST /admin/users/:id/reinvite — a new link; the old one stops working.
+#[handler]
+pub async fn reinvite(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+    let id = UserId(id);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let user = users::find(&mut tx, id).await?;
+    if user.status != "invited" {
+        return Err(AppError::NotFound);
+    }
+    let token = crate::auth::invite::create(&mut tx, id, ctx.user).await?;
+    let email_id = crate::jobs::email::enqueue(
+        &mut tx,
+        invitation_email(&ctx, &state.config.base_url, &user.name, &user.email, &token),
+        state.config.job_max_attempts,
+    )
+    .await?;
+    audit::record(&mut tx, Some(ctx.user), Action::UserInvited, Some(id), json!({ "resent": true })).await?;
+    let htmx = is_htmx(req);
+    let resp = respond(&ctx, tx, id, htmx).await?;
+    state.queues.push_email(SendEmail { tenant_id: ctx.tenant, email_id }).await;
+    Ok(resp)
+}

@@ -1,0 +1,319 @@
+//! Create, invite and edit a user. The three share one form; creating also takes a
+//! password, inviting emails a link instead, editing cannot change the email.
+
+use maud::{Markup, html};
+use poem::{
+    IntoResponse, Response, handler,
+    http::StatusCode,
+    web::{Data, Form, Path, Redirect},
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    audit::{self, Action},
+    auth::{ctx::{AdminCtx, Ctx}, invite as invitation, password},
+    db::TenantTx,
+    error::{AppResult, is_unique_violation},
+    ids::UserId,
+    jobs::{SendEmail, email},
+    state::State,
+    users::model::{self as users, NewUser, Role, User},
+    web::{
+        forms::{self, Errors, Kind, Opts},
+        layout::{self, Module, csrf_field},
+    },
+};
+
+/// Which form this is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Create,
+    Invite,
+    Edit(UserId),
+}
+
+/// The user form as submitted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UserForm {
+    name: String,
+    email: String,
+    role: String,
+    reports_to: String,
+    password: String,
+}
+
+fn render(ctx: &Ctx, mode: Mode, input: &UserForm, errors: &Errors, others: &[User]) -> Markup {
+    let (title, action, submit) = match mode {
+        Mode::Create => (ctx.t("users.create"), "/admin/users/new".to_owned(), ctx.t("common.save")),
+        Mode::Invite => (ctx.t("users.invite"), "/admin/users/invite".to_owned(), ctx.t("users.send_invite")),
+        Mode::Edit(id) => (ctx.t("users.edit"), format!("/admin/users/{id}"), ctx.t("common.save")),
+    };
+    let roles: Vec<(String, String)> =
+        Role::ALL.iter().map(|r| (r.as_str().to_owned(), ctx.t(r.label_key()))).collect();
+    let mut managers = vec![(String::new(), ctx.t("users.no_manager"))];
+    managers.extend(
+        others
+            .iter()
+            .filter(|u| Mode::Edit(u.id) != mode && u.status != "disabled")
+            .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email))),
+    );
+    let content = html! {
+        form.user-form method="post" action=(action) novalidate {
+            (csrf_field(&ctx.csrf))
+            div.form-actions.mb-3 {
+                button.btn.btn-primary type="submit" { (submit) }
+                a.btn.btn-link href="/admin/users" { (ctx.t("common.cancel")) }
+            }
+            @if mode == Mode::Invite { p.text-secondary { (ctx.t("users.invite_intro")) } }
+            fieldset.form-section {
+                legend.h6 { (ctx.t("users.section_account")) }
+                (forms::input("name", &ctx.t("field.name"), &input.name, errors.get("name"),
+                    Opts { required: true, autofocus: true, max_len: Some(100), ..Opts::default() }))
+                @if let Mode::Edit(_) = mode {
+                    div.mb-3 {
+                        label.form-label for="f-email-ro" { (ctx.t("field.email")) }
+                        input.form-control-plaintext #f-email-ro readonly value=(input.email);
+                    }
+                } @else {
+                    (forms::input("email", &ctx.t("field.email"), &input.email, errors.get("email"),
+                        Opts { kind: Kind::Email, required: true, max_len: Some(254), autocomplete: Some("off"), ..Opts::default() }))
+                }
+                @if mode == Mode::Create {
+                    (forms::input("password", &ctx.t("field.initial_password"), "", errors.get("password"),
+                        Opts { kind: Kind::Password, required: true, autocomplete: Some("new-password"), max_len: Some(128), ..Opts::default() }))
+                    p.form-text.mt-n2 { (ctx.t("password.hint")) }
+                }
+            }
+            fieldset.form-section {
+                legend.h6 { (ctx.t("users.section_org")) }
+                (forms::select("role", &ctx.t("field.role"), &roles, &input.role, errors.get("role")))
+                (forms::select("reports_to", &ctx.t("field.reports_to"), &managers, &input.reports_to, errors.get("reports_to")))
+            }
+        }
+    };
+    layout::page(ctx, Module::Settings, "/admin/users", &title, content)
+}
+
+struct Valid {
+    name: String,
+    email: String,
+    role: Role,
+    reports_to: Option<UserId>,
+}
+
+async fn validate(
+    ctx: &Ctx,
+    tx: &mut TenantTx,
+    mode: Mode,
+    input: &UserForm,
+    errors: &mut Errors,
+) -> AppResult<Valid> {
+    let locale = ctx.locale;
+    let name = forms::check_text(errors, locale, "name", &input.name, 100);
+    let email = forms::normalize_email(&input.email);
+    if !matches!(mode, Mode::Edit(_)) && !forms::is_valid_email(&email) {
+        errors.add(locale, "email", "form.invalid_email");
+    }
+    let role = Role::parse(&input.role).unwrap_or_else(|| {
+        errors.add(locale, "role", "form.invalid_choice");
+        Role::Member
+    });
+    let reports_to = match input.reports_to.trim() {
+        "" => None,
+        raw => match raw.parse::<i64>().map(UserId) {
+            // The manager must be a user of this tenant; `find` is tenant-scoped.
+            Ok(id) if users::not_found_is_none(users::find(tx, id).await)?.is_some() => Some(id),
+            _ => {
+                errors.add(locale, "reports_to", "form.invalid_choice");
+                None
+            }
+        },
+    };
+    if let (Mode::Edit(user), Some(manager)) = (mode, reports_to)
+        && users::would_cycle(tx, user, manager).await?
+    {
+        errors.add(locale, "reports_to", "users.manager_cycle");
+    }
+    if mode == Mode::Create
+        && let Err(e) = password::check_policy(&input.password, &[&email, &name])
+    {
+        errors.add(locale, "password", e.key());
+    }
+    Ok(Valid { name, email, role, reports_to })
+}
+
+fn invalid(ctx: &Ctx, mode: Mode, input: &UserForm, errors: &Errors, others: &[User]) -> Response {
+    render(ctx, mode, input, errors, others)
+        .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+        .into_response()
+}
+
+/// GET /admin/users/new
+#[handler]
+pub async fn new_form(ctx: AdminCtx, state: Data<&State>) -> AppResult<Markup> {
+    blank(&ctx, &state, Mode::Create).await
+}
+
+/// GET /admin/users/invite
+#[handler]
+pub async fn invite_form(ctx: AdminCtx, state: Data<&State>) -> AppResult<Markup> {
+    blank(&ctx, &state, Mode::Invite).await
+}
+
+async fn blank(ctx: &Ctx, state: &State, mode: Mode) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let others = users::list(&mut tx).await?;
+    tx.commit().await?;
+    let input = UserForm { role: Role::Member.as_str().to_owned(), ..UserForm::default() };
+    Ok(render(ctx, mode, &input, &Errors::new(), &others))
+}
+
+/// POST /admin/users/new
+#[handler]
+pub async fn create(ctx: AdminCtx, state: Data<&State>, Form(input): Form<UserForm>) -> AppResult<Response> {
+    insert(&ctx, &state, Mode::Create, input).await
+}
+
+/// POST /admin/users/invite
+#[handler]
+pub async fn invite(ctx: AdminCtx, state: Data<&State>, Form(input): Form<UserForm>) -> AppResult<Response> {
+    insert(&ctx, &state, Mode::Invite, input).await
+}
+
+async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let others = users::list(&mut tx).await?;
+    let mut errors = Errors::new();
+    let valid = validate(ctx, &mut tx, mode, &input, &mut errors).await?;
+    if errors.is_empty() && users::email_taken(&mut tx, &valid.email).await? {
+        errors.add(ctx.locale, "email", "form.email_taken");
+    }
+    if !errors.is_empty() {
+        tx.rollback().await?;
+        return Ok(invalid(ctx, mode, &input, &errors, &others));
+    }
+    let hash = match mode {
+        Mode::Create => Some(password::hash(input.password.clone()).await?),
+        _ => None,
+    };
+    let created = users::create(
+        &mut tx,
+        NewUser {
+            email: &valid.email,
+            name: &valid.name,
+            role: valid.role,
+            reports_to: valid.reports_to,
+            password_hash: hash.as_deref(),
+            locale: ctx.locale.code(),
+        },
+    )
+    .await;
+    let id = match created {
+        Ok(id) => id,
+        Err(e) if is_unique_violation(&e, "user_directory_pkey") || is_unique_violation(&e, "users_tenant_email_key") => {
+            tx.rollback().await?;
+            errors.add(ctx.locale, "email", "form.email_taken");
+            return Ok(invalid(ctx, mode, &input, &errors, &others));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let detail = json!({ "role": valid.role.as_str() });
+    let mut queued = None;
+    if mode == Mode::Invite {
+        let token = invitation::create(&mut tx, id, ctx.user).await?;
+        queued = Some(
+            email::enqueue(
+                &mut tx,
+                invitation_email(ctx, &state.config.base_url, &valid.name, &valid.email, &token),
+                state.config.job_max_attempts,
+            )
+            .await?,
+        );
+        audit::record(&mut tx, Some(ctx.user), Action::UserInvited, Some(id), detail).await?;
+    } else {
+        audit::record(&mut tx, Some(ctx.user), Action::UserCreated, Some(id), detail).await?;
+    }
+    tx.commit().await?;
+    if let Some(email_id) = queued {
+        state.queues.push_email(SendEmail { tenant_id: ctx.tenant, email_id }).await;
+    }
+    Ok(Redirect::see_other("/admin/users").into_response())
+}
+
+/// The invitation email, in the inviting admin's language.
+pub fn invitation_email(ctx: &Ctx, base_url: &str, name: &str, to: &str, token: &str) -> email::NewEmail {
+    let link = format!("{base_url}/invite/{token}");
+    let days = invitation::VALID_FOR_DAYS.to_string();
+    let args = [
+        ("name", name),
+        ("company", ctx.tenant_name.as_str()),
+        ("inviter", ctx.name.as_str()),
+        ("url", link.as_str()),
+        ("days", days.as_str()),
+    ];
+    email::NewEmail {
+        kind: "invitation",
+        to_addr: to.to_owned(),
+        subject: ctx.locale.tf("email.invite.subject", &args),
+        body_text: ctx.locale.tf("email.invite.body", &args),
+    }
+}
+
+/// GET /admin/users/:id
+#[handler]
+pub async fn edit_form(ctx: AdminCtx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+    let id = UserId(id);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let user = users::find(&mut tx, id).await?;
+    let others = users::list(&mut tx).await?;
+    tx.commit().await?;
+    let input = UserForm {
+        name: user.name,
+        email: user.email,
+        role: user.role.as_str().to_owned(),
+        reports_to: user.reports_to.map(|m| m.to_string()).unwrap_or_default(),
+        password: String::new(),
+    };
+    Ok(render(&ctx, Mode::Edit(id), &input, &Errors::new(), &others))
+}
+
+/// POST /admin/users/:id
+#[handler]
+pub async fn update(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    Form(mut input): Form<UserForm>,
+) -> AppResult<Response> {
+    let id = UserId(id);
+    let mode = Mode::Edit(id);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let user = users::find(&mut tx, id).await?;
+    let others = users::list(&mut tx).await?;
+    input.email = user.email.clone();
+    let mut errors = Errors::new();
+    let valid = validate(&ctx, &mut tx, mode, &input, &mut errors).await?;
+    if user.role == Role::Admin
+        && valid.role != Role::Admin
+        && users::other_active_admins(&mut tx, id).await? == 0
+    {
+        errors.add(ctx.locale, "role", "users.last_admin");
+    }
+    if !errors.is_empty() {
+        tx.rollback().await?;
+        return Ok(invalid(&ctx, mode, &input, &errors, &others));
+    }
+    users::update_profile(&mut tx, id, &valid.name, valid.role, valid.reports_to).await?;
+    if valid.role != user.role {
+        let detail = json!({ "from": user.role.as_str(), "to": valid.role.as_str() });
+        audit::record(&mut tx, Some(ctx.user), Action::RoleChanged, Some(id), detail).await?;
+    }
+    if valid.reports_to != user.reports_to {
+        let detail = json!({ "from": user.reports_to, "to": valid.reports_to });
+        audit::record(&mut tx, Some(ctx.user), Action::ManagerChanged, Some(id), detail).await?;
+    }
+    tx.commit().await?;
+    Ok(Redirect::see_other("/admin/users").into_response())
+}

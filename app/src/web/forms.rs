@@ -1,0 +1,180 @@
+//! Form helpers: labelled inputs that keep what the user typed and show field errors.
+
+use std::collections::BTreeMap;
+
+use maud::{Markup, html};
+
+use crate::i18n::Locale;
+
+/// Field errors of a submitted form, by field name, already translated.
+#[derive(Clone, Debug, Default)]
+pub struct Errors(BTreeMap<&'static str, String>);
+
+impl Errors {
+    /// No errors yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records the translated message for `key` against `field`.
+    pub fn add(&mut self, locale: Locale, field: &'static str, key: &str) {
+        self.0.entry(field).or_insert_with(|| locale.t(key));
+    }
+
+    /// The error of `field`, if any.
+    pub fn get(&self, field: &str) -> Option<&str> {
+        self.0.get(field).map(String::as_str)
+    }
+
+    /// True when the form was valid.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// How an input behaves.
+#[derive(Clone, Copy, Default)]
+pub struct Opts {
+    /// `type` attribute.
+    pub kind: Kind,
+    /// Must be filled.
+    pub required: bool,
+    /// Gets focus when the page opens.
+    pub autofocus: bool,
+    /// `autocomplete` attribute.
+    pub autocomplete: Option<&'static str>,
+    /// `maxlength` attribute.
+    pub max_len: Option<usize>,
+}
+
+/// Input types in use.
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum Kind {
+    /// Plain text.
+    #[default]
+    Text,
+    /// Email address.
+    Email,
+    /// Password (never echoed back).
+    Password,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Email => "email",
+            Self::Password => "password",
+        }
+    }
+}
+
+/// A labelled input with its error message underneath.
+pub fn input(name: &str, label: &str, value: &str, error: Option<&str>, opts: Opts) -> Markup {
+    let id = format!("f-{name}");
+    let err_id = format!("{id}-error");
+    // Passwords are never sent back to the browser.
+    let value = if opts.kind == Kind::Password { "" } else { value };
+    html! {
+        div.mb-3 {
+            label.form-label for=(id) {
+                (label)
+                @if opts.required { span.text-danger aria-hidden="true" { " *" } }
+            }
+            input.form-control.is-invalid[error.is_some()]
+                id=(id) name=(name) type=(opts.kind.as_str()) value=(value)
+                required[opts.required] autofocus[opts.autofocus]
+                autocomplete=[opts.autocomplete]
+                maxlength=[opts.max_len]
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| err_id.as_str())];
+            @if let Some(error) = error {
+                div.invalid-feedback id=(err_id) { (error) }
+            }
+        }
+    }
+}
+
+/// A labelled `<select>` with its error message.
+pub fn select(
+    name: &str,
+    label: &str,
+    options: &[(String, String)],
+    selected: &str,
+    error: Option<&str>,
+) -> Markup {
+    let id = format!("f-{name}");
+    html! {
+        div.mb-3 {
+            label.form-label for=(id) { (label) }
+            select.form-select.is-invalid[error.is_some()] id=(id) name=(name) {
+                @for (value, text) in options {
+                    option value=(value) selected[value == selected] { (text) }
+                }
+            }
+            @if let Some(error) = error {
+                div.invalid-feedback { (error) }
+            }
+        }
+    }
+}
+
+/// A form-wide message (e.g. wrong password) shown above the fields.
+pub fn form_alert(message: Option<&str>) -> Markup {
+    html! {
+        @if let Some(message) = message {
+            div.alert.alert-danger role="alert" { (message) }
+        }
+    }
+}
+
+/// Normalises an email address: trimmed and lower-case.
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+/// A light syntax check; the real proof is the email that arrives.
+pub fn is_valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        && !domain.contains('@')
+}
+
+/// Trims a text field and checks its length in characters.
+pub fn check_text(
+    errors: &mut Errors,
+    locale: Locale,
+    field: &'static str,
+    value: &str,
+    max_chars: usize,
+) -> String {
+    let value = value.trim().to_owned();
+    if value.is_empty() {
+        errors.add(locale, field, "form.required");
+    } else if value.chars().count() > max_chars {
+        errors.add(locale, field, "form.too_long");
+    }
+    value
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_check_accepts_real_addresses_and_refuses_junk() {
+        assert!(is_valid_email("li.lei@example.com.cn"));
+        assert!(!is_valid_email("li.lei"));
+        assert!(!is_valid_email("a@b"));
+        assert!(!is_valid_email("a b@example.com"));
+        assert!(!is_valid_email("@example.com"));
+        assert!(!is_valid_email("a@@example.com"));
+    }
+}

@@ -1,0 +1,217 @@
+//! The page layout: a left menu of modules and, on the right, a tab bar over the content
+//! (as in the manuals). One function per layout; fragments are plain functions that both
+//! full-page and htmx handlers call.
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::{
+    auth::ctx::{Ctx, PublicCtx},
+    i18n::Locale,
+    web::security::{CSRF_FIELD, CSRF_HEADER},
+};
+
+/// A module in the left menu. Modules that are not built yet are not listed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Module {
+    /// 工作桌面, the home page.
+    Home,
+    /// 系统设置: users, audit log, background jobs (admins only).
+    Settings,
+    /// 个人设置: profile, language and password.
+    Account,
+}
+
+impl Module {
+    fn href(self) -> &'static str {
+        match self {
+            Self::Home => "/",
+            Self::Settings => "/admin/users",
+            Self::Account => "/account",
+        }
+    }
+
+    fn label_key(self) -> &'static str {
+        match self {
+            Self::Home => "menu.home",
+            Self::Settings => "menu.settings",
+            Self::Account => "menu.account",
+        }
+    }
+
+    fn icon(self) -> &'static str {
+        match self {
+            Self::Home => "▦",
+            Self::Settings => "⚙",
+            Self::Account => "☺",
+        }
+    }
+
+    fn visible_to(self, ctx: &Ctx) -> bool {
+        match self {
+            Self::Settings => ctx.is_admin(),
+            Self::Home | Self::Account => true,
+        }
+    }
+}
+
+/// One tab of the tab bar.
+pub struct Tab {
+    /// Locale key of the label.
+    pub label_key: &'static str,
+    /// Where it goes.
+    pub href: &'static str,
+}
+
+/// The tabs of a module.
+pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
+    match module {
+        Module::Home => vec![Tab { label_key: "menu.home", href: "/" }],
+        Module::Settings if ctx.is_admin() => vec![
+            Tab { label_key: "tab.users", href: "/admin/users" },
+            Tab { label_key: "tab.audit", href: "/admin/audit" },
+            Tab { label_key: "tab.jobs", href: "/admin/jobs" },
+        ],
+        Module::Settings => vec![],
+        Module::Account => vec![
+            Tab { label_key: "tab.profile", href: "/account" },
+            Tab { label_key: "tab.password", href: "/account/password" },
+        ],
+    }
+}
+
+fn head(locale: Locale, title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            // htmx reads its config from this meta tag: no eval, no injected inline styles.
+            meta name="htmx-config" content=r#"{"allowEval":false,"includeIndicatorStyles":false,"selfRequestsOnly":true}"#;
+            title { (title) " · " (locale.t("app.name")) }
+            link rel="stylesheet" href="/static/vendor/bootstrap.min.css";
+            link rel="stylesheet" href="/static/app.css";
+            link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
+            script src="/static/vendor/htmx.min.js" defer {}
+        }
+    }
+}
+
+/// Buttons that switch the UI language (a form per language, so it works without JS).
+pub fn language_switch(locale: Locale, csrf: &str) -> Markup {
+    html! {
+        div.lang-switch {
+            @for lang in Locale::ALL {
+                form method="post" action="/locale" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="locale" value=(lang.code());
+                    button.btn.btn-link.btn-sm type="submit" disabled[lang == locale] lang=(lang.code()) {
+                        (lang.native_name())
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The hidden CSRF field every form carries.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
+}
+
+fn hx_headers(csrf: &str) -> String {
+    serde_json::json!({ CSRF_HEADER: csrf }).to_string()
+}
+
+/// A signed-in page: left menu, tab bar, then `content`.
+pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: Markup) -> Markup {
+    let tabs = tabs(module, ctx);
+    html! {
+        (DOCTYPE)
+        html lang=(ctx.locale.code()) {
+            (head(ctx.locale, title))
+            body hx-headers=(hx_headers(&ctx.csrf)) {
+                div.app-shell {
+                    nav.app-menu aria-label=(ctx.t("menu.label")) {
+                        a.app-brand href="/" { (ctx.t("app.name")) }
+                        div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
+                        ul.nav.flex-column {
+                            @for m in [Module::Home, Module::Settings, Module::Account] {
+                                @if m.visible_to(ctx) {
+                                    li.nav-item {
+                                        a.nav-link.active[m == module] href=(m.href())
+                                            aria-current=[(m == module).then_some("page")] {
+                                            span.menu-icon aria-hidden="true" { (m.icon()) }
+                                            (ctx.t(m.label_key()))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    div.app-main {
+                        header.app-topbar {
+                            div.app-user {
+                                span.fw-semibold { (ctx.name) }
+                                span.badge.text-bg-light.ms-2 { (ctx.t(ctx.role.label_key())) }
+                            }
+                            (language_switch(ctx.locale, &ctx.csrf))
+                            form method="post" action="/logout" {
+                                (csrf_field(&ctx.csrf))
+                                button.btn.btn-outline-secondary.btn-sm type="submit" { (ctx.t("nav.logout")) }
+                            }
+                        }
+                        @if !tabs.is_empty() {
+                            ul.nav.nav-tabs.app-tabs {
+                                @for tab in &tabs {
+                                    li.nav-item {
+                                        a.nav-link.active[tab.href == active_tab] href=(tab.href)
+                                            aria-current=[(tab.href == active_tab).then_some("page")] {
+                                            (ctx.t(tab.label_key))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        main #content.app-content {
+                            h1.h4.mb-3 { (title) }
+                            (content)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A page for visitors who are not signed in (login, sign-up, invitation, errors).
+pub fn public_page(locale: Locale, csrf: &str, title: &str, content: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(locale.code()) {
+            (head(locale, title))
+            body.public-body hx-headers=(hx_headers(csrf)) {
+                header.public-header {
+                    a.app-brand-dark href="/" { (locale.t("app.name")) }
+                    (language_switch(locale, csrf))
+                }
+                main.public-main {
+                    div.card.public-card {
+                        div.card-body {
+                            h1.h4.mb-3 { (title) }
+                            (content)
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A public page for a [`PublicCtx`].
+pub fn public(ctx: &PublicCtx, title: &str, content: Markup) -> Markup {
+    public_page(ctx.locale, &ctx.csrf, title, content)
+}
+
+/// A flash-style notice at the top of a page.
+pub fn notice(kind: &str, text: &str) -> Markup {
+    html! { div class={"alert alert-" (kind)} role="alert" { (text) } }
+}

@@ -1,0 +1,151 @@
+//! The HTTP layer: every route in one place, the middleware stack, and error pages.
+
+pub mod forms;
+pub mod layout;
+pub mod security;
+pub mod session_store;
+
+use std::time::Duration;
+
+use maud::html;
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
+    endpoint::EmbeddedFilesEndpoint,
+    get, handler,
+    http::{StatusCode, header},
+    middleware::{Csrf, SetHeader, Tracing},
+    post,
+    session::{CookieConfig, ServerSession},
+    web::cookie::SameSite,
+};
+
+use crate::{
+    account, admin,
+    auth::{ctx::csrf_token, invite, login, session_routes, signup},
+    error::AppError,
+    home,
+    i18n::{LANG_COOKIE, Locale},
+    state::State,
+    users,
+};
+
+/// The static files (htmx, CSS), compiled into the binary.
+#[derive(rust_embed::RustEmbed)]
+#[folder = "../static"]
+struct Assets;
+
+/// How long a session lives without requests.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// The whole application: routes, sessions, CSRF, error pages and security headers.
+pub fn app(state: State) -> impl Endpoint<Output = Response> {
+    let secure = state.config.secure_cookies();
+    let sessions = session_store::RedisSessions::new(state.redis.clone(), &state.config.redis_prefix, SESSION_TTL);
+    let cookie = CookieConfig::default()
+        .name("kehu_session")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Lax)
+        .max_age(None);
+    let csrf = Csrf::new()
+        .cookie_name("kehu_csrf")
+        .key(state.config.secret_key)
+        .secure(secure)
+        .same_site(SameSite::Lax);
+
+    let routes = Route::new()
+        .at("/", get(home::index))
+        .at("/login", get(login::show).post(login::submit))
+        .at("/signup", get(signup::show).post(signup::submit))
+        .at("/logout", post(session_routes::logout))
+        .at("/locale", post(session_routes::switch_locale))
+        .at("/invite/:token", get(invite::show).post(invite::accept))
+        .at("/account", get(account::profile))
+        .at("/account/password", get(users::password::change_form).post(users::password::change))
+        .at("/admin/users", get(users::list::index))
+        .at("/admin/users/new", get(users::form::new_form).post(users::form::create))
+        .at("/admin/users/invite", get(users::form::invite_form).post(users::form::invite))
+        .at("/admin/users/:id", get(users::form::edit_form).post(users::form::update))
+        .at("/admin/users/:id/password", get(users::password::reset_form).post(users::password::reset))
+        .at("/admin/users/:id/unlock", post(users::actions::unlock))
+        .at("/admin/users/:id/disable", post(users::actions::disable))
+        .at("/admin/users/:id/enable", post(users::actions::enable))
+        .at("/admin/users/:id/reinvite", post(users::actions::reinvite))
+        .at("/admin/audit", get(admin::audit_log::index))
+        .at("/admin/jobs", get(admin::jobs::index));
+
+    Route::new()
+        .at("/healthz", get(healthz))
+        .nest(
+            "/static",
+            EmbeddedFilesEndpoint::<Assets>::new()
+                .with(SetHeader::new().overriding(header::CACHE_CONTROL, "public, max-age=3600")),
+        )
+        .nest("/", routes.with(security::RequireCsrf).around(error_pages))
+        .with(csrf)
+        .with(ServerSession::new(cookie, sessions))
+        .with(security::SecurityHeaders { hsts: secure })
+        .with(Tracing)
+        .data(state)
+        .map_to_response()
+}
+
+/// GET /healthz: answers once the process serves requests.
+#[handler]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// True for requests made by htmx (which want a fragment, not a page).
+pub fn is_htmx(req: &Request) -> bool {
+    req.header("HX-Request").is_some() && req.header("HX-Boosted").is_none()
+}
+
+/// The language cookie, set at login and on every switch so that error pages and the
+/// login page speak the user's language.
+pub fn lang_cookie(code: &str) -> String {
+    format!("{LANG_COOKIE}={code}; Path=/; Max-Age=31536000; SameSite=Lax")
+}
+
+/// Turns errors into pages in the layout: sign-in redirects, 403, 404, 429 and 500.
+async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response> {
+    let locale = Locale::from_request(&req);
+    let htmx = is_htmx(&req);
+    let csrf = csrf_token(&req);
+    let err = match ep.call(req).await {
+        Ok(resp) => return Ok(resp.into_response()),
+        Err(err) => err,
+    };
+    let status = err.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return Ok(if htmx {
+            Response::builder().header("HX-Redirect", "/login").finish()
+        } else {
+            poem::web::Redirect::see_other("/login").into_response()
+        });
+    }
+    if status.is_server_error() {
+        match err.downcast_ref::<AppError>() {
+            Some(app) => tracing::error!(error = ?app, "request failed"),
+            None => tracing::error!(error = %err, "request failed"),
+        }
+    }
+    let (title, text) = match status {
+        StatusCode::NOT_FOUND => ("error.404_title", "error.404"),
+        StatusCode::FORBIDDEN if matches!(err.downcast_ref::<AppError>(), Some(AppError::Csrf)) => {
+            ("error.csrf_title", "error.csrf")
+        }
+        StatusCode::FORBIDDEN => ("error.403_title", "error.403"),
+        StatusCode::TOO_MANY_REQUESTS => ("error.429_title", "error.429"),
+        StatusCode::SERVICE_UNAVAILABLE => ("error.503_title", "error.503"),
+        s if s.is_client_error() => ("error.400_title", "error.400"),
+        _ => ("error.500_title", "error.500"),
+    };
+    let body = html! {
+        p.error-code { (status.as_u16()) }
+        p { (locale.t(text)) }
+        a.btn.btn-primary href="/" { (locale.t("error.home")) }
+    };
+    let page = layout::public_page(locale, &csrf, &locale.t(title), body);
+    Ok(page.with_status(status).into_response())
+}

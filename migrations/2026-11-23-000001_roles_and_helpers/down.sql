@@ -1,0 +1,2 @@
+DROP FUNCTION kehu_touch_updated_at();
+DROP FUNCTION kehu_current_tenant();

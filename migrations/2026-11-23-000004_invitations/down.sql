@@ -1,0 +1,2 @@
+DROP FUNCTION kehu_find_invitation(text);
+DROP TABLE invitations;

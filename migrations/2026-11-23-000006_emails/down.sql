@@ -1,0 +1,2 @@
+DROP FUNCTION kehu_claim_due_emails(interval, integer);
+DROP TABLE emails;

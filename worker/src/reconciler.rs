@@ -1,0 +1,59 @@
+//! The reconciler: PostgreSQL is the source of truth, so every few seconds it re-pushes
+//! rows that should be running but are not — queued rows Redis lost, retries whose
+//! backoff has passed, and running rows whose worker's lease ran out.
+
+use std::sync::Arc;
+
+use apalis_core::backend::Vacuum;
+use diesel::{QueryableByName, sql_types::{BigInt, Double, Integer}};
+use diesel_async::RunQueryDsl;
+use kehu::{ids::{EmailId, TenantId}, jobs::SendEmail};
+use tokio::sync::watch;
+
+use crate::WorkerState;
+
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = BigInt)]
+    tenant_id: TenantId,
+    #[diesel(sql_type = BigInt)]
+    id: EmailId,
+}
+
+/// Runs until `stop` turns true.
+pub async fn run(state: Arc<WorkerState>, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(state.config.reconcile_every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.changed() => return,
+        }
+        match reconcile_once(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(count = n, "reconciler re-enqueued email jobs"),
+            Err(err) => tracing::warn!(error = %format!("{err:#}"), "reconciler pass failed"),
+        }
+    }
+}
+
+/// One pass; returns how many jobs were pushed again.
+pub async fn reconcile_once(state: &WorkerState) -> anyhow::Result<usize> {
+    let due: Vec<Due> = {
+        let mut conn = state.db.get().await?;
+        diesel::sql_query("SELECT tenant_id, id FROM kehu_claim_due_emails(make_interval(secs => $1), $2)")
+            .bind::<Double, _>(state.config.job_requeue_after.as_secs_f64())
+            .bind::<Integer, _>(500)
+            .load(&mut conn)
+            .await?
+    };
+    for row in &due {
+        state.queues.push_email(SendEmail { tenant_id: row.tenant_id, email_id: row.id }).await;
+    }
+    // Finished apalis entries would pile up in Redis (apalis-redis #10): keep an hour.
+    let mut email_queue = state.queues.email.clone();
+    if let Err(err) = email_queue.vacuum_before(std::time::Duration::from_secs(3600)).await {
+        tracing::debug!(error = %err, "vacuum of the email queue failed");
+    }
+    Ok(due.len())
+}
