@@ -25,5 +25,11 @@ pub async fn profile(ctx: Ctx) -> Markup {
             dd.col-sm-9 { (layout::language_switch(ctx.locale, &ctx.csrf)) }
         }
     };
-    layout::page(&ctx, Module::Account, "/account", &ctx.t("tab.profile"), content)
+    layout::page(
+        &ctx,
+        Module::Account,
+        "/account",
+        &ctx.t("tab.profile"),
+        content,
+    )
 }

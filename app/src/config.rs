@@ -50,13 +50,19 @@ impl Config {
         let base_url = std::env::var("BASE_URL").unwrap_or_else(|_| format!("http://{app_addr}"));
         Ok(Self {
             database_url: required("DATABASE_URL")?,
-            database_owner_url: std::env::var("DATABASE_OWNER_URL").ok().filter(|v| !v.is_empty()),
+            database_owner_url: std::env::var("DATABASE_OWNER_URL")
+                .ok()
+                .filter(|v| !v.is_empty()),
             redis_url: var_or("REDIS_URL", "redis://127.0.0.1:6379/0"),
             redis_prefix: var_or("REDIS_PREFIX", "kehu:"),
-            smtp_url: std::env::var("SMTP_URL").ok().filter(|v| !v.trim().is_empty()),
+            smtp_url: std::env::var("SMTP_URL")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             mail_dir: PathBuf::from(var_or("MAIL_DIR", "./var/mail")),
             mail_from: var_or("MAIL_FROM", "Kehu CRM <no-reply@kehu.local>"),
-            app_addr: app_addr.parse().with_context(|| format!("APP_ADDR {app_addr:?}"))?,
+            app_addr: app_addr
+                .parse()
+                .with_context(|| format!("APP_ADDR {app_addr:?}"))?,
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret_key: parse_key(&required("SECRET_KEY")?)?,
             login_ip_limit_per_minute: parse("LOGIN_IP_LIMIT_PER_MINUTE", 30)?,
@@ -91,7 +97,9 @@ fn var_or(name: &str, default: &str) -> String {
 
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {
     match std::env::var(name) {
-        Ok(v) if !v.is_empty() => v.parse().map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .map_err(|_| anyhow::anyhow!("{name}={v:?} is not valid")),
         _ => Ok(default),
     }
 }

@@ -41,7 +41,9 @@ impl Locale {
 
     /// Parses a code; unknown codes give `None`.
     pub fn from_code(code: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|l| l.code().eq_ignore_ascii_case(code))
+        Self::ALL
+            .into_iter()
+            .find(|l| l.code().eq_ignore_ascii_case(code))
     }
 
     /// The language of an anonymous request: the cookie, else the default.

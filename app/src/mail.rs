@@ -37,7 +37,13 @@ impl Mailer {
     }
 
     /// Sends one plain-text message.
-    pub async fn send(&self, from: &str, to: &str, subject: &str, body: &str) -> anyhow::Result<()> {
+    pub async fn send(
+        &self,
+        from: &str,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> anyhow::Result<()> {
         let from: Mailbox = from.parse().context("MAIL_FROM is not a valid address")?;
         let to: Mailbox = to.parse().context("recipient address is not valid")?;
         let message = Message::builder()
@@ -49,10 +55,16 @@ impl Mailer {
             .context("building the message")?;
         match self {
             Self::Smtp(transport) => {
-                transport.send(message).await.context("SMTP delivery failed")?;
+                transport
+                    .send(message)
+                    .await
+                    .context("SMTP delivery failed")?;
             }
             Self::Files(transport) => {
-                transport.send(message).await.context("writing the .eml file failed")?;
+                transport
+                    .send(message)
+                    .await
+                    .context("writing the .eml file failed")?;
             }
         }
         Ok(())

@@ -15,7 +15,10 @@ async fn main() -> anyhow::Result<()> {
     let config = Config::from_env()?;
     match std::env::args().nth(1).as_deref() {
         Some("migrate") => {
-            let url = config.database_owner_url.as_deref().context("DATABASE_OWNER_URL must be set to migrate")?;
+            let url = config
+                .database_owner_url
+                .as_deref()
+                .context("DATABASE_OWNER_URL must be set to migrate")?;
             kehu::db::run_migrations(url).await
         }
         None | Some("serve") => serve(config).await,
@@ -29,7 +32,11 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let state = AppState::connect(config).await?;
     tracing::info!(%addr, "Kehu is listening");
     Server::new(TcpListener::bind(addr))
-        .run_with_graceful_shutdown(kehu::web::app(state), shutdown_signal(), Some(std::time::Duration::from_secs(10)))
+        .run_with_graceful_shutdown(
+            kehu::web::app(state),
+            shutdown_signal(),
+            Some(std::time::Duration::from_secs(10)),
+        )
         .await
         .context("web server failed")
 }
@@ -38,10 +45,11 @@ async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(_) => return ctrl_c.await.unwrap_or(()),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return ctrl_c.await.unwrap_or(()),
+            };
         tokio::select! {
             _ = ctrl_c => {},
             _ = term.recv() => {},

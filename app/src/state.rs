@@ -29,7 +29,12 @@ impl AppState {
         let client = redis::Client::open(config.redis_url.as_str())?;
         let redis = ConnectionManager::new(client).await?;
         let queues = Queues::new(redis.clone(), &config.redis_prefix);
-        Ok(Arc::new(Self { config, db, redis, queues }))
+        Ok(Arc::new(Self {
+            config,
+            db,
+            redis,
+            queues,
+        }))
     }
 
     /// A Redis key in this deployment's namespace.

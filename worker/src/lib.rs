@@ -30,7 +30,11 @@ pub fn unique_name() -> String {
     let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
     let host = host.trim();
     let nonce: u32 = rand_nonce();
-    format!("kehu-{}-{}-{nonce:08x}", if host.is_empty() { "worker" } else { host }, std::process::id())
+    format!(
+        "kehu-{}-{}-{nonce:08x}",
+        if host.is_empty() { "worker" } else { host },
+        std::process::id()
+    )
 }
 
 fn rand_nonce() -> u32 {
@@ -44,16 +48,26 @@ fn rand_nonce() -> u32 {
 /// Connects, checks the database role, then runs the workers and the reconciler until
 /// `shutdown` completes. Returns an error if the worker pool stops by itself, so that a
 /// supervisor restarts the process (apalis-redis #76).
-pub async fn run(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let db = kehu::db::pool(&config.database_url, 8)?;
     kehu::db::ensure_app_role_is_restricted(&db).await?;
     let client = redis::Client::open(config.redis_url.as_str())?;
-    let redis = redis::aio::ConnectionManager::new(client).await.context("connecting to Redis")?;
+    let redis = redis::aio::ConnectionManager::new(client)
+        .await
+        .context("connecting to Redis")?;
     let queues = Queues::new(redis, &config.redis_prefix);
     let mailer = Mailer::from_config(&config)?;
     let name = unique_name();
     tracing::info!(worker = %name, "Kehu worker starting");
-    let state = Arc::new(WorkerState { config, db, mailer, queues });
+    let state = Arc::new(WorkerState {
+        config,
+        db,
+        mailer,
+        queues,
+    });
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let reconciler = tokio::spawn(reconciler::run(state.clone(), stop_rx));

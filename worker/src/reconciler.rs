@@ -5,9 +5,15 @@
 use std::sync::Arc;
 
 use apalis_core::backend::Vacuum;
-use diesel::{QueryableByName, sql_types::{BigInt, Double, Integer}};
+use diesel::{
+    QueryableByName,
+    sql_types::{BigInt, Double, Integer},
+};
 use diesel_async::RunQueryDsl;
-use kehu::{ids::{EmailId, TenantId}, jobs::SendEmail};
+use kehu::{
+    ids::{EmailId, TenantId},
+    jobs::SendEmail,
+};
 use tokio::sync::watch;
 
 use crate::WorkerState;
@@ -41,18 +47,29 @@ pub async fn run(state: Arc<WorkerState>, mut stop: watch::Receiver<bool>) {
 pub async fn reconcile_once(state: &WorkerState) -> anyhow::Result<usize> {
     let due: Vec<Due> = {
         let mut conn = state.db.get().await?;
-        diesel::sql_query("SELECT tenant_id, id FROM kehu_claim_due_emails(make_interval(secs => $1), $2)")
-            .bind::<Double, _>(state.config.job_requeue_after.as_secs_f64())
-            .bind::<Integer, _>(500)
-            .load(&mut conn)
-            .await?
+        diesel::sql_query(
+            "SELECT tenant_id, id FROM kehu_claim_due_emails(make_interval(secs => $1), $2)",
+        )
+        .bind::<Double, _>(state.config.job_requeue_after.as_secs_f64())
+        .bind::<Integer, _>(500)
+        .load(&mut conn)
+        .await?
     };
     for row in &due {
-        state.queues.push_email(SendEmail { tenant_id: row.tenant_id, email_id: row.id }).await;
+        state
+            .queues
+            .push_email(SendEmail {
+                tenant_id: row.tenant_id,
+                email_id: row.id,
+            })
+            .await;
     }
     // Finished apalis entries would pile up in Redis (apalis-redis #10): keep an hour.
     let mut email_queue = state.queues.email.clone();
-    if let Err(err) = email_queue.vacuum_before(std::time::Duration::from_secs(3600)).await {
+    if let Err(err) = email_queue
+        .vacuum_before(std::time::Duration::from_secs(3600))
+        .await
+    {
         tracing::debug!(error = %err, "vacuum of the email queue failed");
     }
     Ok(due.len())

@@ -30,11 +30,18 @@ pub struct Paging {
 
 /// GET /admin/audit
 #[handler]
-pub async fn index(ctx: AdminCtx, state: Data<&State>, Query(paging): Query<Paging>) -> AppResult<Markup> {
+pub async fn index(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    Query(paging): Query<Paging>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let entries = audit::page(&mut tx, paging.before, PAGE).await?;
-    let names: HashMap<UserId, String> =
-        users::list(&mut tx).await?.into_iter().map(|u| (u.id, u.name)).collect();
+    let names: HashMap<UserId, String> = users::list(&mut tx)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.name))
+        .collect();
     tx.commit().await?;
     let name = |id: Option<UserId>| -> String {
         match id {
@@ -77,12 +84,20 @@ pub async fn index(ctx: AdminCtx, state: Data<&State>, Query(paging): Query<Pagi
             }
         }
     };
-    Ok(layout::page(&ctx, Module::Settings, "/admin/audit", &ctx.t("tab.audit"), content))
+    Ok(layout::page(
+        &ctx,
+        Module::Settings,
+        "/admin/audit",
+        &ctx.t("tab.audit"),
+        content,
+    ))
 }
 
 /// Renders role changes readably; other details as compact key=value pairs.
 fn detail(ctx: &AdminCtx, detail: &serde_json::Value) -> String {
-    let Some(map) = detail.as_object() else { return String::new() };
+    let Some(map) = detail.as_object() else {
+        return String::new();
+    };
     map.iter()
         .map(|(k, v)| {
             let v = match v.as_str() {

@@ -52,7 +52,13 @@ pub async fn index(ctx: AdminCtx, state: Data<&State>) -> AppResult<Markup> {
             }
         }
     };
-    Ok(layout::page(&ctx, Module::Settings, "/admin/jobs", &ctx.t("tab.jobs"), content))
+    Ok(layout::page(
+        &ctx,
+        Module::Settings,
+        "/admin/jobs",
+        &ctx.t("tab.jobs"),
+        content,
+    ))
 }
 
 fn badge(status: &str) -> &'static str {

@@ -89,8 +89,13 @@ pub fn csrf_token(req: &Request) -> String {
 
 impl<'a> FromRequest<'a> for Ctx {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        let session = req.extensions().get::<Session>().ok_or(AppError::Unauthenticated)?;
-        let state = req.data::<State>().ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
+        let session = req
+            .extensions()
+            .get::<Session>()
+            .ok_or(AppError::Unauthenticated)?;
+        let state = req
+            .data::<State>()
+            .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no state")))?;
         let Some(signed_in) = session.get::<SessionUser>(SESSION_KEY) else {
             return Err(AppError::Unauthenticated.into());
         };
@@ -106,7 +111,10 @@ impl<'a> FromRequest<'a> for Ctx {
             Err(other) => return Err(other.into()),
         };
         // Locking, disabling or a new password bumps the epoch: every older session ends.
-        if user.status != "active" || user.locked_at.is_some() || user.session_epoch != signed_in.epoch {
+        if user.status != "active"
+            || user.locked_at.is_some()
+            || user.session_epoch != signed_in.epoch
+        {
             sign_out(session);
             return Err(AppError::Unauthenticated.into());
         }
@@ -168,6 +176,9 @@ impl PublicCtx {
 
 impl<'a> FromRequest<'a> for PublicCtx {
     async fn from_request(req: &'a Request, _body: &mut RequestBody) -> poem::Result<Self> {
-        Ok(PublicCtx { locale: Locale::from_request(req), csrf: csrf_token(req) })
+        Ok(PublicCtx {
+            locale: Locale::from_request(req),
+            csrf: csrf_token(req),
+        })
     }
 }

@@ -55,7 +55,11 @@ pub async fn create(tx: &mut TenantTx, user: UserId, invited_by: UserId) -> AppR
     let (token, hash) = new_token();
     // A new invitation replaces any earlier, unused one.
     diesel::update(invitations::table)
-        .filter(invitations::tenant_id.eq(tenant).and(invitations::user_id.eq(user)))
+        .filter(
+            invitations::tenant_id
+                .eq(tenant)
+                .and(invitations::user_id.eq(user)),
+        )
         .filter(invitations::used_at.is_null())
         .set(invitations::expires_at.eq(diesel::dsl::now))
         .execute(&mut **tx)
@@ -100,7 +104,11 @@ async fn open(state: &State, token: &str) -> AppResult<Option<Open>> {
     let Some(found) = found else { return Ok(None) };
     let mut tx = TenantTx::begin(&state.db, found.tenant_id).await?;
     let user_id: UserId = invitations::table
-        .filter(invitations::tenant_id.eq(found.tenant_id).and(invitations::id.eq(found.invitation_id)))
+        .filter(
+            invitations::tenant_id
+                .eq(found.tenant_id)
+                .and(invitations::id.eq(found.invitation_id)),
+        )
         .select(invitations::user_id)
         .for_update()
         .first(&mut *tx)
@@ -109,7 +117,11 @@ async fn open(state: &State, token: &str) -> AppResult<Option<Open>> {
     if user.status == "disabled" {
         return Ok(None);
     }
-    Ok(Some(Open { tx, invitation: found.invitation_id, user }))
+    Ok(Some(Open {
+        tx,
+        invitation: found.invitation_id,
+        user,
+    }))
 }
 
 fn invalid_link(ctx: &PublicCtx) -> Response {
@@ -150,7 +162,11 @@ fn form(ctx: &PublicCtx, token: &str, user: &users::User, errors: &Errors) -> Ma
 
 /// GET /invite/:token
 #[handler]
-pub async fn show(ctx: PublicCtx, state: Data<&State>, Path(token): Path<String>) -> AppResult<Response> {
+pub async fn show(
+    ctx: PublicCtx,
+    state: Data<&State>,
+    Path(token): Path<String>,
+) -> AppResult<Response> {
     match open(&state, &token).await? {
         Some(open) => {
             let page = form(&ctx, &token, &open.user, &Errors::new());
@@ -178,7 +194,12 @@ pub async fn accept(
     Path(token): Path<String>,
     Form(input): Form<SetPasswordForm>,
 ) -> AppResult<Response> {
-    let Some(Open { mut tx, invitation, user }) = open(&state, &token).await? else {
+    let Some(Open {
+        mut tx,
+        invitation,
+        user,
+    }) = open(&state, &token).await?
+    else {
         return Ok(invalid_link(&ctx));
     };
     let mut errors = Errors::new();
@@ -196,13 +217,24 @@ pub async fn accept(
     let hash = password::hash(input.password).await?;
     users::set_password(&mut tx, user.id, &hash).await?;
     diesel::update(invitations::table)
-        .filter(invitations::tenant_id.eq(tx.tenant()).and(invitations::id.eq(invitation)))
+        .filter(
+            invitations::tenant_id
+                .eq(tx.tenant())
+                .and(invitations::id.eq(invitation)),
+        )
         .set(invitations::used_at.eq(diesel::dsl::now))
         .execute(&mut *tx)
         .await?;
     let epoch = users::session_epoch(&mut tx, user.id).await?;
     let tenant = tx.tenant();
     tx.commit().await?;
-    sign_in(session, SessionUser { tenant, user: user.id, epoch });
+    sign_in(
+        session,
+        SessionUser {
+            tenant,
+            user: user.id,
+            epoch,
+        },
+    );
     Ok(Redirect::see_other("/").into_response())
 }

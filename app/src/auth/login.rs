@@ -11,7 +11,7 @@ use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
     session::Session,
-    web::{Data, Form, RemoteAddr, Redirect},
+    web::{Data, Form, Redirect, RemoteAddr},
 };
 use serde::Deserialize;
 
@@ -94,7 +94,9 @@ pub async fn submit(
     let ip = client_ip(&state, req, remote);
     if !throttle::allow_login_attempt(&state, ip).await? {
         let page = form(&ctx, &email, Some(&ctx.t("login.throttled")));
-        return Ok(page.with_status(StatusCode::TOO_MANY_REQUESTS).into_response());
+        return Ok(page
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .into_response());
     }
 
     let outcome = attempt(&state, &email, input.password).await?;
@@ -102,7 +104,10 @@ pub async fn submit(
         Outcome::SignedIn(user, locale) => {
             sign_in(session, user);
             return Ok(Redirect::see_other("/")
-                .with_header(poem::http::header::SET_COOKIE, crate::web::lang_cookie(&locale))
+                .with_header(
+                    poem::http::header::SET_COOKIE,
+                    crate::web::lang_cookie(&locale),
+                )
                 .into_response());
         }
         Outcome::Invalid => ctx.t("login.invalid"),
@@ -136,7 +141,11 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
         // No such account: do the same hashing work, and count towards a "lock".
         password::verify(password, None).await;
         let failures = throttle::count_unknown_failure(state, email).await?;
-        return Ok(if failures >= i64::from(LOCK_AFTER) { Outcome::Locked } else { Outcome::Invalid });
+        return Ok(if failures >= i64::from(LOCK_AFTER) {
+            Outcome::Locked
+        } else {
+            Outcome::Invalid
+        });
     };
 
     let mut tx = TenantTx::begin(&state.db, account.tenant_id).await?;
@@ -148,7 +157,11 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
         users::record_successful_login(&mut tx, facts.id).await?;
         let locale = users::find(&mut tx, facts.id).await?.locale;
         Outcome::SignedIn(
-            SessionUser { tenant: account.tenant_id, user: facts.id, epoch: facts.session_epoch },
+            SessionUser {
+                tenant: account.tenant_id,
+                user: facts.id,
+                epoch: facts.session_epoch,
+            },
             locale,
         )
     } else if matched && facts.status == "disabled" {

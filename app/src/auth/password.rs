@@ -46,7 +46,11 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     let result = tokio::task::spawn_blocking(move || {
         let phc = stored.unwrap_or_else(|| DUMMY_HASH.clone());
         PasswordHash::new(&phc)
-            .map(|parsed| argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                argon2()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     })
     .await
@@ -114,10 +118,19 @@ mod tests {
     #[test]
     fn policy_refuses_short_and_common_passwords() {
         assert_eq!(check_policy("abc", &[]), Err(PolicyError::TooShort));
-        assert_eq!(check_policy("password123", &[]), Err(PolicyError::TooCommon));
+        assert_eq!(
+            check_policy("password123", &[]),
+            Err(PolicyError::TooCommon)
+        );
         assert_eq!(check_policy("12345678", &[]), Err(PolicyError::TooCommon));
-        assert_eq!(check_policy("zhangsan@acme.cn", &["zhangsan@acme.cn"]), Err(PolicyError::TooCommon));
-        assert_eq!(check_policy(&"x".repeat(200), &[]), Err(PolicyError::TooLong));
+        assert_eq!(
+            check_policy("zhangsan@acme.cn", &["zhangsan@acme.cn"]),
+            Err(PolicyError::TooCommon)
+        );
+        assert_eq!(
+            check_policy(&"x".repeat(200), &[]),
+            Err(PolicyError::TooLong)
+        );
         assert!(check_policy("Blue-Lantern-Orbit-7", &[]).is_ok());
     }
 }

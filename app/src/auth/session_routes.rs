@@ -49,7 +49,13 @@ pub async fn switch_locale(
     let back = req
         .header(header::REFERER)
         .and_then(|r| url::Url::parse(r).ok())
-        .filter(|u| state.config.base_url.starts_with(&u.origin().ascii_serialization()) || u.host_str() == req.uri().host())
+        .filter(|u| {
+            state
+                .config
+                .base_url
+                .starts_with(&u.origin().ascii_serialization())
+                || u.host_str() == req.uri().host()
+        })
         .map(|u| match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_owned(),

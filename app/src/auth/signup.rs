@@ -125,9 +125,22 @@ pub async fn submit(
     )
     .await?;
     tx.commit().await?;
-    state.queues.push_email(SendEmail { tenant_id: tenant, email_id }).await;
+    state
+        .queues
+        .push_email(SendEmail {
+            tenant_id: tenant,
+            email_id,
+        })
+        .await;
 
-    sign_in(session, SessionUser { tenant, user, epoch: 0 });
+    sign_in(
+        session,
+        SessionUser {
+            tenant,
+            user,
+            epoch: 0,
+        },
+    );
     Ok(Redirect::see_other("/").into_response())
 }
 
@@ -137,14 +150,24 @@ fn invalid(ctx: &PublicCtx, input: &SignupForm, errors: &Errors) -> Response {
         .into_response()
 }
 
-fn welcome_email(locale: Locale, base_url: &str, name: &str, company: &str, to: &str) -> email::NewEmail {
+fn welcome_email(
+    locale: Locale,
+    base_url: &str,
+    name: &str,
+    company: &str,
+    to: &str,
+) -> email::NewEmail {
     email::NewEmail {
         kind: "welcome",
         to_addr: to.to_owned(),
         subject: locale.tf("email.welcome.subject", &[("company", company)]),
         body_text: locale.tf(
             "email.welcome.body",
-            &[("name", name), ("company", company), ("url", &format!("{base_url}/login"))],
+            &[
+                ("name", name),
+                ("company", company),
+                ("url", &format!("{base_url}/login")),
+            ],
         ),
     }
 }

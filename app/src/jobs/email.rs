@@ -77,16 +77,21 @@ pub async fn enqueue(tx: &mut TenantTx, email: NewEmail, max_attempts: i32) -> A
 /// Claims a row for sending: queued rows, or running rows whose lease expired. Returns
 /// `None` when the row is finished or another worker holds a live lease, which makes a
 /// duplicate delivery from Redis harmless.
-pub async fn claim(tx: &mut TenantTx, id: EmailId, lease: std::time::Duration) -> AppResult<Option<EmailRow>> {
+pub async fn claim(
+    tx: &mut TenantTx,
+    id: EmailId,
+    lease: std::time::Duration,
+) -> AppResult<Option<EmailRow>> {
     let tenant = tx.tenant();
-    let lease_until = Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    let lease_until =
+        Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
     let row = diesel::update(emails::table)
         .filter(emails::tenant_id.eq(tenant))
         .filter(emails::id.eq(id))
         .filter(
-            emails::status
-                .eq("queued")
-                .or(emails::status.eq("running").and(emails::lease_until.lt(diesel::dsl::now))),
+            emails::status.eq("queued").or(emails::status
+                .eq("running")
+                .and(emails::lease_until.lt(diesel::dsl::now))),
         )
         .set((
             emails::status.eq("running"),
@@ -122,7 +127,11 @@ pub async fn mark_attempt_failed(tx: &mut TenantTx, row: &EmailRow, error: &str)
     let tenant = tx.tenant();
     let final_failure = row.attempts >= row.max_attempts;
     // 2, 4, 8, … seconds, capped at ten minutes.
-    let backoff = chrono::Duration::seconds(2_i64.saturating_pow(row.attempts.clamp(1, 20) as u32).min(600));
+    let backoff = chrono::Duration::seconds(
+        2_i64
+            .saturating_pow(row.attempts.clamp(1, 20) as u32)
+            .min(600),
+    );
     diesel::update(emails::table)
         .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(row.id)))
         .set((

@@ -37,20 +37,37 @@ async fn respond(ctx: &AdminCtx, mut tx: TenantTx, id: UserId, htmx: bool) -> Ap
 
 /// POST /admin/users/:id/unlock
 #[handler]
-pub async fn unlock(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn unlock(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    req: &poem::Request,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let id = UserId(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.locked_at.is_some() {
         users::unlock(&mut tx, id).await?;
-        audit::record(&mut tx, Some(ctx.user), Action::UserUnlocked, Some(id), json!({})).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::UserUnlocked,
+            Some(id),
+            json!({}),
+        )
+        .await?;
     }
     respond(&ctx, tx, id, is_htmx(req)).await
 }
 
 /// POST /admin/users/:id/disable — ends every session of the user.
 #[handler]
-pub async fn disable(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn disable(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    req: &poem::Request,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let id = UserId(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
@@ -60,29 +77,57 @@ pub async fn disable(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Pa
     }
     if user.status != "disabled" {
         users::set_status(&mut tx, id, "disabled").await?;
-        audit::record(&mut tx, Some(ctx.user), Action::UserDisabled, Some(id), json!({ "from": user.status })).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::UserDisabled,
+            Some(id),
+            json!({ "from": user.status }),
+        )
+        .await?;
     }
     respond(&ctx, tx, id, is_htmx(req)).await
 }
 
 /// POST /admin/users/:id/enable
 #[handler]
-pub async fn enable(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn enable(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    req: &poem::Request,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let id = UserId(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.status == "disabled" {
         // A user who never set a password goes back to "invited".
-        let status = if user.password_hash_set { "active" } else { "invited" };
+        let status = if user.password_hash_set {
+            "active"
+        } else {
+            "invited"
+        };
         users::set_status(&mut tx, id, status).await?;
-        audit::record(&mut tx, Some(ctx.user), Action::UserEnabled, Some(id), json!({ "to": status })).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::UserEnabled,
+            Some(id),
+            json!({ "to": status }),
+        )
+        .await?;
     }
     respond(&ctx, tx, id, is_htmx(req)).await
 }
 
 /// POST /admin/users/:id/reinvite — a new link; the old one stops working.
 #[handler]
-pub async fn reinvite(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn reinvite(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    req: &poem::Request,
+    Path(id): Path<i64>,
+) -> AppResult<Response> {
     let id = UserId(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
@@ -92,13 +137,32 @@ pub async fn reinvite(ctx: AdminCtx, state: Data<&State>, req: &poem::Request, P
     let token = crate::auth::invite::create(&mut tx, id, ctx.user).await?;
     let email_id = crate::jobs::email::enqueue(
         &mut tx,
-        invitation_email(&ctx, &state.config.base_url, &user.name, &user.email, &token),
+        invitation_email(
+            &ctx,
+            &state.config.base_url,
+            &user.name,
+            &user.email,
+            &token,
+        ),
         state.config.job_max_attempts,
     )
     .await?;
-    audit::record(&mut tx, Some(ctx.user), Action::UserInvited, Some(id), json!({ "resent": true })).await?;
+    audit::record(
+        &mut tx,
+        Some(ctx.user),
+        Action::UserInvited,
+        Some(id),
+        json!({ "resent": true }),
+    )
+    .await?;
     let htmx = is_htmx(req);
     let resp = respond(&ctx, tx, id, htmx).await?;
-    state.queues.push_email(SendEmail { tenant_id: ctx.tenant, email_id }).await;
+    state
+        .queues
+        .push_email(SendEmail {
+            tenant_id: ctx.tenant,
+            email_id,
+        })
+        .await;
     Ok(resp)
 }

@@ -12,7 +12,10 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Action},
-    auth::{ctx::{AdminCtx, Ctx}, invite as invitation, password},
+    auth::{
+        ctx::{AdminCtx, Ctx},
+        invite as invitation, password,
+    },
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     ids::UserId,
@@ -46,12 +49,26 @@ pub struct UserForm {
 
 fn render(ctx: &Ctx, mode: Mode, input: &UserForm, errors: &Errors, others: &[User]) -> Markup {
     let (title, action, submit) = match mode {
-        Mode::Create => (ctx.t("users.create"), "/admin/users/new".to_owned(), ctx.t("common.save")),
-        Mode::Invite => (ctx.t("users.invite"), "/admin/users/invite".to_owned(), ctx.t("users.send_invite")),
-        Mode::Edit(id) => (ctx.t("users.edit"), format!("/admin/users/{id}"), ctx.t("common.save")),
+        Mode::Create => (
+            ctx.t("users.create"),
+            "/admin/users/new".to_owned(),
+            ctx.t("common.save"),
+        ),
+        Mode::Invite => (
+            ctx.t("users.invite"),
+            "/admin/users/invite".to_owned(),
+            ctx.t("users.send_invite"),
+        ),
+        Mode::Edit(id) => (
+            ctx.t("users.edit"),
+            format!("/admin/users/{id}"),
+            ctx.t("common.save"),
+        ),
     };
-    let roles: Vec<(String, String)> =
-        Role::ALL.iter().map(|r| (r.as_str().to_owned(), ctx.t(r.label_key()))).collect();
+    let roles: Vec<(String, String)> = Role::ALL
+        .iter()
+        .map(|r| (r.as_str().to_owned(), ctx.t(r.label_key())))
+        .collect();
     let mut managers = vec![(String::new(), ctx.t("users.no_manager"))];
     managers.extend(
         others
@@ -141,7 +158,12 @@ async fn validate(
     {
         errors.add(locale, "password", e.key());
     }
-    Ok(Valid { name, email, role, reports_to })
+    Ok(Valid {
+        name,
+        email,
+        role,
+        reports_to,
+    })
 }
 
 fn invalid(ctx: &Ctx, mode: Mode, input: &UserForm, errors: &Errors, others: &[User]) -> Response {
@@ -166,19 +188,30 @@ async fn blank(ctx: &Ctx, state: &State, mode: Mode) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let others = users::list(&mut tx).await?;
     tx.commit().await?;
-    let input = UserForm { role: Role::Member.as_str().to_owned(), ..UserForm::default() };
+    let input = UserForm {
+        role: Role::Member.as_str().to_owned(),
+        ..UserForm::default()
+    };
     Ok(render(ctx, mode, &input, &Errors::new(), &others))
 }
 
 /// POST /admin/users/new
 #[handler]
-pub async fn create(ctx: AdminCtx, state: Data<&State>, Form(input): Form<UserForm>) -> AppResult<Response> {
+pub async fn create(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    Form(input): Form<UserForm>,
+) -> AppResult<Response> {
     insert(&ctx, &state, Mode::Create, input).await
 }
 
 /// POST /admin/users/invite
 #[handler]
-pub async fn invite(ctx: AdminCtx, state: Data<&State>, Form(input): Form<UserForm>) -> AppResult<Response> {
+pub async fn invite(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    Form(input): Form<UserForm>,
+) -> AppResult<Response> {
     insert(&ctx, &state, Mode::Invite, input).await
 }
 
@@ -212,7 +245,10 @@ async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppRes
     .await;
     let id = match created {
         Ok(id) => id,
-        Err(e) if is_unique_violation(&e, "user_directory_pkey") || is_unique_violation(&e, "users_tenant_email_key") => {
+        Err(e)
+            if is_unique_violation(&e, "user_directory_pkey")
+                || is_unique_violation(&e, "users_tenant_email_key") =>
+        {
             tx.rollback().await?;
             errors.add(ctx.locale, "email", "form.email_taken");
             return Ok(invalid(ctx, mode, &input, &errors, &others));
@@ -226,24 +262,56 @@ async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppRes
         queued = Some(
             email::enqueue(
                 &mut tx,
-                invitation_email(ctx, &state.config.base_url, &valid.name, &valid.email, &token),
+                invitation_email(
+                    ctx,
+                    &state.config.base_url,
+                    &valid.name,
+                    &valid.email,
+                    &token,
+                ),
                 state.config.job_max_attempts,
             )
             .await?,
         );
-        audit::record(&mut tx, Some(ctx.user), Action::UserInvited, Some(id), detail).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::UserInvited,
+            Some(id),
+            detail,
+        )
+        .await?;
     } else {
-        audit::record(&mut tx, Some(ctx.user), Action::UserCreated, Some(id), detail).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::UserCreated,
+            Some(id),
+            detail,
+        )
+        .await?;
     }
     tx.commit().await?;
     if let Some(email_id) = queued {
-        state.queues.push_email(SendEmail { tenant_id: ctx.tenant, email_id }).await;
+        state
+            .queues
+            .push_email(SendEmail {
+                tenant_id: ctx.tenant,
+                email_id,
+            })
+            .await;
     }
     Ok(Redirect::see_other("/admin/users").into_response())
 }
 
 /// The invitation email, in the inviting admin's language.
-pub fn invitation_email(ctx: &Ctx, base_url: &str, name: &str, to: &str, token: &str) -> email::NewEmail {
+pub fn invitation_email(
+    ctx: &Ctx,
+    base_url: &str,
+    name: &str,
+    to: &str,
+    token: &str,
+) -> email::NewEmail {
     let link = format!("{base_url}/invite/{token}");
     let days = invitation::VALID_FOR_DAYS.to_string();
     let args = [
@@ -263,7 +331,11 @@ pub fn invitation_email(ctx: &Ctx, base_url: &str, name: &str, to: &str, token: 
 
 /// GET /admin/users/:id
 #[handler]
-pub async fn edit_form(ctx: AdminCtx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn edit_form(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+) -> AppResult<Markup> {
     let id = UserId(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
@@ -276,7 +348,13 @@ pub async fn edit_form(ctx: AdminCtx, state: Data<&State>, Path(id): Path<i64>) 
         reports_to: user.reports_to.map(|m| m.to_string()).unwrap_or_default(),
         password: String::new(),
     };
-    Ok(render(&ctx, Mode::Edit(id), &input, &Errors::new(), &others))
+    Ok(render(
+        &ctx,
+        Mode::Edit(id),
+        &input,
+        &Errors::new(),
+        &others,
+    ))
 }
 
 /// POST /admin/users/:id
@@ -308,11 +386,25 @@ pub async fn update(
     users::update_profile(&mut tx, id, &valid.name, valid.role, valid.reports_to).await?;
     if valid.role != user.role {
         let detail = json!({ "from": user.role.as_str(), "to": valid.role.as_str() });
-        audit::record(&mut tx, Some(ctx.user), Action::RoleChanged, Some(id), detail).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::RoleChanged,
+            Some(id),
+            detail,
+        )
+        .await?;
     }
     if valid.reports_to != user.reports_to {
         let detail = json!({ "from": user.reports_to, "to": valid.reports_to });
-        audit::record(&mut tx, Some(ctx.user), Action::ManagerChanged, Some(id), detail).await?;
+        audit::record(
+            &mut tx,
+            Some(ctx.user),
+            Action::ManagerChanged,
+            Some(id),
+            detail,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Redirect::see_other("/admin/users").into_response())

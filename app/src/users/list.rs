@@ -47,7 +47,13 @@ pub async fn index(ctx: AdminCtx, state: Data<&State>) -> AppResult<Markup> {
             }
         }
     };
-    Ok(layout::page(&ctx, Module::Settings, "/admin/users", &ctx.t("users.title"), content))
+    Ok(layout::page(
+        &ctx,
+        Module::Settings,
+        "/admin/users",
+        &ctx.t("users.title"),
+        content,
+    ))
 }
 
 /// The status badge of a user.

@@ -127,7 +127,12 @@ pub async fn session_user(tx: &mut TenantTx, id: UserId) -> AppResult<SessionUse
     let (user, tenant_name, time_zone, session_epoch): (User, String, String, i32) = users::table
         .inner_join(tenants::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-        .select((User::as_select(), tenants::name, tenants::time_zone, users::session_epoch))
+        .select((
+            User::as_select(),
+            tenants::name,
+            tenants::time_zone,
+            users::session_epoch,
+        ))
         .first(&mut **tx)
         .await?;
     Ok(SessionUserRow {
@@ -202,7 +207,11 @@ pub async fn login_facts(tx: &mut TenantTx, id: UserId) -> AppResult<LoginFacts>
 
 /// Counts a wrong password; locks the account (and ends its sessions) at `lock_after`.
 /// Returns true when this attempt locked it.
-pub async fn record_failed_login(tx: &mut TenantTx, id: UserId, lock_after: i32) -> AppResult<bool> {
+pub async fn record_failed_login(
+    tx: &mut TenantTx,
+    id: UserId,
+    lock_after: i32,
+) -> AppResult<bool> {
     let tenant = tx.tenant();
     let (failed, locked): (i32, Option<DateTime<Utc>>) = diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
@@ -213,7 +222,10 @@ pub async fn record_failed_login(tx: &mut TenantTx, id: UserId, lock_after: i32)
     if failed >= lock_after && locked.is_none() {
         diesel::update(users::table)
             .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-            .set((users::locked_at.eq(diesel::dsl::now), users::session_epoch.eq(users::session_epoch + 1)))
+            .set((
+                users::locked_at.eq(diesel::dsl::now),
+                users::session_epoch.eq(users::session_epoch + 1),
+            ))
             .execute(&mut **tx)
             .await?;
         return Ok(true);
@@ -253,7 +265,11 @@ pub struct NewUser<'a> {
 /// `user_directory_pkey` (emails are unique across Kehu) or `users_tenant_email_key`.
 pub async fn create(tx: &mut TenantTx, user: NewUser<'_>) -> Result<UserId, diesel::result::Error> {
     let tenant = tx.tenant();
-    let status = if user.password_hash.is_some() { "active" } else { "invited" };
+    let status = if user.password_hash.is_some() {
+        "active"
+    } else {
+        "invited"
+    };
     diesel::insert_into(users::table)
         .values((
             users::tenant_id.eq(tenant),
@@ -277,10 +293,11 @@ pub async fn email_taken(tx: &mut TenantTx, email: &str) -> AppResult<bool> {
         #[diesel(sql_type = Bool)]
         taken: bool,
     }
-    let row: Taken = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM kehu_find_account($1)) AS taken")
-        .bind::<diesel::sql_types::Text, _>(email)
-        .get_result(&mut **tx)
-        .await?;
+    let row: Taken =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM kehu_find_account($1)) AS taken")
+            .bind::<diesel::sql_types::Text, _>(email)
+            .get_result(&mut **tx)
+            .await?;
     Ok(row.taken)
 }
 
@@ -295,7 +312,11 @@ pub async fn update_profile(
     let tenant = tx.tenant();
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-        .set((users::name.eq(name), users::role.eq(role.as_str()), users::reports_to.eq(reports_to)))
+        .set((
+            users::name.eq(name),
+            users::role.eq(role.as_str()),
+            users::reports_to.eq(reports_to),
+        ))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -344,7 +365,10 @@ pub async fn set_status(tx: &mut TenantTx, id: UserId, status: &str) -> AppResul
     let tenant = tx.tenant();
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-        .set((users::status.eq(status), users::session_epoch.eq(users::session_epoch + 1)))
+        .set((
+            users::status.eq(status),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
         .execute(&mut **tx)
         .await?;
     Ok(())
@@ -355,7 +379,10 @@ pub async fn unlock(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
     let tenant = tx.tenant();
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-        .set((users::locked_at.eq(None::<DateTime<Utc>>), users::failed_logins.eq(0)))
+        .set((
+            users::locked_at.eq(None::<DateTime<Utc>>),
+            users::failed_logins.eq(0),
+        ))
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -69,12 +69,22 @@ fn reset_page(ctx: &Ctx, user: &User, errors: &Errors) -> Markup {
             a.btn.btn-link href="/admin/users" { (ctx.t("common.cancel")) }
         }
     };
-    layout::page(ctx, Module::Settings, "/admin/users", &ctx.t("users.reset_password"), content)
+    layout::page(
+        ctx,
+        Module::Settings,
+        "/admin/users",
+        &ctx.t("users.reset_password"),
+        content,
+    )
 }
 
 /// GET /admin/users/:id/password
 #[handler]
-pub async fn reset_form(ctx: AdminCtx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn reset_form(
+    ctx: AdminCtx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, UserId(id)).await?;
     tx.commit().await?;
@@ -103,12 +113,26 @@ pub async fn reset(
     }
     let hash = password::hash(input.password).await?;
     users::set_password(&mut tx, id, &hash).await?;
-    audit::record(&mut tx, Some(ctx.user), Action::PasswordReset, Some(id), json!({})).await?;
+    audit::record(
+        &mut tx,
+        Some(ctx.user),
+        Action::PasswordReset,
+        Some(id),
+        json!({}),
+    )
+    .await?;
     let epoch = users::session_epoch(&mut tx, id).await?;
     tx.commit().await?;
     if id == ctx.user {
         // Resetting one's own password keeps this session alive under the new epoch.
-        sign_in(session, SessionUser { tenant: ctx.tenant, user: id, epoch });
+        sign_in(
+            session,
+            SessionUser {
+                tenant: ctx.tenant,
+                user: id,
+                epoch,
+            },
+        );
     }
     Ok(Redirect::see_other("/admin/users").into_response())
 }
@@ -122,7 +146,13 @@ fn change_page(ctx: &Ctx, errors: &Errors, done: bool) -> Markup {
             button.btn.btn-primary type="submit" { (ctx.t("account.change_password")) }
         }
     };
-    layout::page(ctx, Module::Account, "/account/password", &ctx.t("account.change_password"), content)
+    layout::page(
+        ctx,
+        Module::Account,
+        "/account/password",
+        &ctx.t("account.change_password"),
+        content,
+    )
 }
 
 /// GET /account/password
@@ -156,9 +186,23 @@ pub async fn change(
     }
     let hash = password::hash(input.password).await?;
     users::set_password(&mut tx, ctx.user, &hash).await?;
-    audit::record(&mut tx, Some(ctx.user), Action::PasswordChanged, Some(ctx.user), json!({})).await?;
+    audit::record(
+        &mut tx,
+        Some(ctx.user),
+        Action::PasswordChanged,
+        Some(ctx.user),
+        json!({}),
+    )
+    .await?;
     let epoch = users::session_epoch(&mut tx, ctx.user).await?;
     tx.commit().await?;
-    sign_in(session, SessionUser { tenant: ctx.tenant, user: ctx.user, epoch });
+    sign_in(
+        session,
+        SessionUser {
+            tenant: ctx.tenant,
+            user: ctx.user,
+            epoch,
+        },
+    );
     Ok(Redirect::see_other("/account/password?done=1").into_response())
 }

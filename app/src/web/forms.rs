@@ -74,7 +74,11 @@ pub fn input(name: &str, label: &str, value: &str, error: Option<&str>, opts: Op
     let id = format!("f-{name}");
     let err_id = format!("{id}-error");
     // Passwords are never sent back to the browser.
-    let value = if opts.kind == Kind::Password { "" } else { value };
+    let value = if opts.kind == Kind::Password {
+        ""
+    } else {
+        value
+    };
     html! {
         div.mb-3 {
             label.form-label for=(id) {
@@ -143,7 +147,9 @@ pub fn is_valid_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
         && !domain.contains('@')
 }
 

@@ -65,16 +65,34 @@ pub struct Tab {
 /// The tabs of a module.
 pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
     match module {
-        Module::Home => vec![Tab { label_key: "menu.home", href: "/" }],
+        Module::Home => vec![Tab {
+            label_key: "menu.home",
+            href: "/",
+        }],
         Module::Settings if ctx.is_admin() => vec![
-            Tab { label_key: "tab.users", href: "/admin/users" },
-            Tab { label_key: "tab.audit", href: "/admin/audit" },
-            Tab { label_key: "tab.jobs", href: "/admin/jobs" },
+            Tab {
+                label_key: "tab.users",
+                href: "/admin/users",
+            },
+            Tab {
+                label_key: "tab.audit",
+                href: "/admin/audit",
+            },
+            Tab {
+                label_key: "tab.jobs",
+                href: "/admin/jobs",
+            },
         ],
         Module::Settings => vec![],
         Module::Account => vec![
-            Tab { label_key: "tab.profile", href: "/account" },
-            Tab { label_key: "tab.password", href: "/account/password" },
+            Tab {
+                label_key: "tab.profile",
+                href: "/account",
+            },
+            Tab {
+                label_key: "tab.password",
+                href: "/account/password",
+            },
         ],
     }
 }

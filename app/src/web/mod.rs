@@ -40,7 +40,11 @@ pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// The whole application: routes, sessions, CSRF, error pages and security headers.
 pub fn app(state: State) -> impl Endpoint<Output = Response> {
     let secure = state.config.secure_cookies();
-    let sessions = session_store::RedisSessions::new(state.redis.clone(), &state.config.redis_prefix, SESSION_TTL);
+    let sessions = session_store::RedisSessions::new(
+        state.redis.clone(),
+        &state.config.redis_prefix,
+        SESSION_TTL,
+    );
     let cookie = CookieConfig::default()
         .name("kehu_session")
         .http_only(true)
@@ -61,12 +65,27 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/locale", post(session_routes::switch_locale))
         .at("/invite/:token", get(invite::show).post(invite::accept))
         .at("/account", get(account::profile))
-        .at("/account/password", get(users::password::change_form).post(users::password::change))
+        .at(
+            "/account/password",
+            get(users::password::change_form).post(users::password::change),
+        )
         .at("/admin/users", get(users::list::index))
-        .at("/admin/users/new", get(users::form::new_form).post(users::form::create))
-        .at("/admin/users/invite", get(users::form::invite_form).post(users::form::invite))
-        .at("/admin/users/:id", get(users::form::edit_form).post(users::form::update))
-        .at("/admin/users/:id/password", get(users::password::reset_form).post(users::password::reset))
+        .at(
+            "/admin/users/new",
+            get(users::form::new_form).post(users::form::create),
+        )
+        .at(
+            "/admin/users/invite",
+            get(users::form::invite_form).post(users::form::invite),
+        )
+        .at(
+            "/admin/users/:id",
+            get(users::form::edit_form).post(users::form::update),
+        )
+        .at(
+            "/admin/users/:id/password",
+            get(users::password::reset_form).post(users::password::reset),
+        )
         .at("/admin/users/:id/unlock", post(users::actions::unlock))
         .at("/admin/users/:id/disable", post(users::actions::disable))
         .at("/admin/users/:id/enable", post(users::actions::enable))

@@ -27,7 +27,10 @@ pub struct SecurityHeaders {
 impl<E: Endpoint> Middleware<E> for SecurityHeaders {
     type Output = SecurityHeadersEndpoint<E>;
     fn transform(&self, ep: E) -> Self::Output {
-        SecurityHeadersEndpoint { inner: ep, hsts: self.hsts }
+        SecurityHeadersEndpoint {
+            inner: ep,
+            hsts: self.hsts,
+        }
     }
 }
 
@@ -43,8 +46,14 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     async fn call(&self, req: Request) -> Result<Self::Output> {
         let mut resp = self.inner.call(req).await?.into_response();
         let headers = resp.headers_mut();
-        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        );
         headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         headers.insert(
             header::REFERRER_POLICY,
@@ -54,7 +63,10 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
             "permissions-policy",
             HeaderValue::from_static("camera=(), microphone=(), geolocation=()"),
         );
-        headers.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+        headers.insert(
+            "cross-origin-opener-policy",
+            HeaderValue::from_static("same-origin"),
+        );
         if self.hsts {
             headers.insert(
                 header::STRICT_TRANSPORT_SECURITY,

@@ -18,7 +18,11 @@ pub struct RedisSessions {
 impl RedisSessions {
     /// Sessions under `{prefix}session:`, expiring after `ttl` without a request.
     pub fn new(conn: ConnectionManager, prefix: &str, ttl: Duration) -> Self {
-        Self { conn, prefix: format!("{prefix}session:"), ttl }
+        Self {
+            conn,
+            prefix: format!("{prefix}session:"),
+            ttl,
+        }
     }
 
     fn key(&self, id: &str) -> String {

@@ -8,7 +8,10 @@
 use std::sync::Arc;
 
 use apalis::prelude::{BoxDynError, Data};
-use kehu::{db::TenantTx, jobs::{SendEmail, email}};
+use kehu::{
+    db::TenantTx,
+    jobs::{SendEmail, email},
+};
 
 use crate::WorkerState;
 
@@ -32,7 +35,12 @@ pub async fn send(state: &WorkerState, job: &SendEmail) -> anyhow::Result<()> {
 
     let sent = state
         .mailer
-        .send(&state.config.mail_from, &row.to_addr, &row.subject, &row.body_text)
+        .send(
+            &state.config.mail_from,
+            &row.to_addr,
+            &row.subject,
+            &row.body_text,
+        )
         .await;
 
     let mut tx = TenantTx::begin(&state.db, job.tenant_id).await?;

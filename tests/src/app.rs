@@ -1,0 +1,340 @@
+//! [`TestApp`]: one isolated Kehu per test — its own database, Redis namespace, SMTP
+//! server, web server and worker — plus helpers to drive it.
+
+use std::time::Duration;
+
+use diesel::{
+    QueryableByName,
+    sql_types::{BigInt, Text},
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use kehu::{config::Config, state::AppState};
+use poem::{
+    Server,
+    listener::{Acceptor, Listener, TcpListener},
+};
+use tokio::{sync::oneshot, task::JoinHandle};
+
+use crate::{Client, PASSWORD, client::Page, db, smtp::SmtpServer};
+
+/// Knobs for one test's app.
+#[derive(Clone, Debug)]
+pub struct TestOptions {
+    /// Point `SMTP_URL` at a closed port, so every send fails.
+    pub smtp_down: bool,
+    /// `JOB_MAX_ATTEMPTS`.
+    pub job_max_attempts: i32,
+    /// `LOGIN_IP_LIMIT_PER_MINUTE`.
+    pub login_ip_limit: u32,
+    /// Start the worker.
+    pub worker: bool,
+}
+
+impl Default for TestOptions {
+    fn default() -> Self {
+        Self {
+            smtp_down: false,
+            job_max_attempts: 3,
+            login_ip_limit: 10_000,
+            worker: true,
+        }
+    }
+}
+
+/// A running, isolated Kehu.
+pub struct TestApp {
+    /// The app's URL.
+    pub base_url: String,
+    /// This test's database.
+    pub db_name: String,
+    /// The configuration the app and worker run with.
+    pub config: Config,
+    /// The SMTP server that receives the app's mail.
+    pub smtp: SmtpServer,
+    server: JoinHandle<()>,
+    worker: Option<(oneshot::Sender<()>, JoinHandle<anyhow::Result<()>>)>,
+}
+
+impl TestApp {
+    /// Starts an app with default options.
+    pub async fn start() -> Self {
+        Self::start_with(TestOptions::default()).await
+    }
+
+    /// Starts an app.
+    pub async fn start_with(opts: TestOptions) -> Self {
+        let db_name = db::create_test_database().await.expect("test database");
+        let smtp = SmtpServer::start();
+        let acceptor = TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .expect("bind");
+        let addr = acceptor
+            .local_addr()
+            .into_iter()
+            .next()
+            .and_then(|a| a.as_socket_addr().copied())
+            .expect("local address");
+        let base_url = format!("http://{addr}");
+        let secret: [u8; 32] = rand_key();
+        let config = Config {
+            database_url: db::with_db(&db::app_url(), &db_name),
+            database_owner_url: Some(db::with_db(&db::owner_url(), &db_name)),
+            redis_url: std::env::var("REDIS_URL")
+                .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into()),
+            redis_prefix: format!("{db_name}:"),
+            smtp_url: Some(if opts.smtp_down {
+                "smtp://127.0.0.1:1".into()
+            } else {
+                smtp.url.clone()
+            }),
+            mail_dir: std::env::temp_dir().join(&db_name),
+            mail_from: "Kehu Test <no-reply@kehu.test>".into(),
+            app_addr: addr,
+            base_url: base_url.clone(),
+            secret_key: secret,
+            login_ip_limit_per_minute: opts.login_ip_limit,
+            trust_proxy_headers: false,
+            worker_concurrency_email: 2,
+            job_lease: Duration::from_secs(30),
+            job_requeue_after: Duration::from_secs(2),
+            reconcile_every: Duration::from_millis(300),
+            job_max_attempts: opts.job_max_attempts,
+        };
+        kehu::auth::password::warm_up();
+        let state = AppState::connect(config.clone()).await.expect("app state");
+        let server = tokio::spawn(async move {
+            let _ = Server::new_with_acceptor(acceptor)
+                .run(kehu::web::app(state))
+                .await;
+        });
+        let worker = opts.worker.then(|| {
+            let (tx, rx) = oneshot::channel::<()>();
+            let handle = tokio::spawn(kehu_worker::run(config.clone(), async move {
+                let _ = rx.await;
+            }));
+            (tx, handle)
+        });
+        Self {
+            base_url,
+            db_name,
+            config,
+            smtp,
+            server,
+            worker,
+        }
+    }
+
+    /// A fresh browser for this app.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url)
+    }
+
+    /// A connection to this test's database as the owner role (sees every tenant), for
+    /// checking what the app wrote.
+    pub async fn owner_conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(
+            self.config
+                .database_owner_url
+                .as_deref()
+                .expect("owner url"),
+        )
+        .await
+        .expect("owner connection")
+    }
+
+    /// A connection as the app role (RLS applies).
+    pub async fn app_conn(&self) -> AsyncPgConnection {
+        AsyncPgConnection::establish(&self.config.database_url)
+            .await
+            .expect("app connection")
+    }
+
+    /// Runs an owner-role query returning one bigint.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        #[derive(QueryableByName)]
+        struct V {
+            #[diesel(sql_type = BigInt)]
+            v: i64,
+        }
+        let mut conn = self.owner_conn().await;
+        let row: V = diesel::sql_query(format!("SELECT ({sql})::bigint AS v"))
+            .get_result(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        row.v
+    }
+
+    /// Runs an owner-role query returning one text.
+    pub async fn text(&self, sql: &str) -> String {
+        #[derive(QueryableByName)]
+        struct V {
+            #[diesel(sql_type = Text)]
+            v: String,
+        }
+        let mut conn = self.owner_conn().await;
+        let row: V = diesel::sql_query(format!("SELECT ({sql})::text AS v"))
+            .get_result(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        row.v
+    }
+
+    /// Waits until the worker has finished every email job (sent or failed). Fails the
+    /// test if jobs are still pending after `timeout`.
+    pub async fn drain_jobs_within(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let pending = self
+                .scalar("SELECT count(*) FROM emails WHERE status IN ('queued', 'running')")
+                .await;
+            if pending == 0 {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{pending} jobs still pending after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// [`TestApp::drain_jobs_within`] 20 seconds.
+    pub async fn drain_jobs(&self) {
+        self.drain_jobs_within(Duration::from_secs(20)).await;
+    }
+
+    /// Signs up a company and returns the signed-in admin's browser.
+    pub async fn signup(&self, company: &str, name: &str, email: &str) -> Client {
+        let client = self.client();
+        client.get("/signup").await;
+        let page = client
+            .post(
+                "/signup",
+                &[
+                    ("company", company),
+                    ("name", name),
+                    ("email", email),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
+        client
+    }
+
+    /// Logs in with a password; returns the browser and the login response.
+    pub async fn login(&self, email: &str, password: &str) -> (Client, Page) {
+        let client = self.client();
+        client.get("/login").await;
+        let page = client
+            .post("/login", &[("email", email), ("password", password)])
+            .await;
+        (client, page)
+    }
+
+    /// Logs in and asserts it worked.
+    pub async fn login_ok(&self, email: &str) -> Client {
+        let (client, page) = self.login(email, PASSWORD).await;
+        assert_eq!(
+            page.status,
+            303,
+            "login of {email} failed: {:?}",
+            page.alert()
+        );
+        client
+    }
+
+    /// As `admin`, creates a user with the standard password; returns its id.
+    pub async fn create_user(
+        &self,
+        admin: &Client,
+        name: &str,
+        email: &str,
+        role: &str,
+        reports_to: Option<i64>,
+    ) -> i64 {
+        admin.get("/admin/users/new").await;
+        let manager = reports_to.map(|m| m.to_string()).unwrap_or_default();
+        let page = admin
+            .post(
+                "/admin/users/new",
+                &[
+                    ("name", name),
+                    ("email", email),
+                    ("role", role),
+                    ("reports_to", &manager),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "creating {email} failed: {}", page.body);
+        self.user_id(email).await
+    }
+
+    /// The id of the user with this email.
+    pub async fn user_id(&self, email: &str) -> i64 {
+        self.scalar(&format!(
+            "SELECT id FROM users WHERE email = '{}'",
+            email.replace('\'', "''")
+        ))
+        .await
+    }
+
+    /// The tenant id of the user with this email.
+    pub async fn tenant_of(&self, email: &str) -> i64 {
+        self.scalar(&format!(
+            "SELECT tenant_id FROM users WHERE email = '{}'",
+            email.replace('\'', "''")
+        ))
+        .await
+    }
+}
+
+fn rand_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    let uuid_a = uuid::Uuid::new_v4();
+    let uuid_b = uuid::Uuid::new_v4();
+    key[..16].copy_from_slice(uuid_a.as_bytes());
+    key[16..].copy_from_slice(uuid_b.as_bytes());
+    key
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((stop, handle)) = self.worker.take() {
+            let _ = stop.send(());
+            handle.abort();
+        }
+        self.server.abort();
+        let db_name = self.db_name.clone();
+        let prefix = self.config.redis_prefix.clone();
+        let redis_url = self.config.redis_url.clone();
+        // Clean up on a separate runtime: Drop cannot await.
+        let cleanup = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                let _ = db::drop_test_database(&db_name).await;
+                if let Ok(client) = redis::Client::open(redis_url.as_str())
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS")
+                        .arg(format!("{prefix}*"))
+                        .query_async(&mut conn)
+                        .await
+                        .unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<(), _> =
+                            redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                    }
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}

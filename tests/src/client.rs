@@ -1,0 +1,209 @@
+//! A browser-like HTTP client: a cookie jar, no automatic redirects (tests look at
+//! them), and the CSRF token of the last HTML page it loaded, sent with every POST.
+
+use std::sync::Mutex;
+
+use scraper::{Html, Selector};
+
+/// One user's browser.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    csrf: Mutex<Option<String>>,
+}
+
+/// A response, read whole.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// HTTP status.
+    pub status: u16,
+    /// `Location` of a redirect.
+    pub location: Option<String>,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+    /// The body.
+    pub body: String,
+}
+
+impl Page {
+    /// Texts of the elements matching a CSS selector, whitespace-trimmed.
+    pub fn texts(&self, css: &str) -> Vec<String> {
+        let doc = Html::parse_document(&self.body);
+        let sel = Selector::parse(css).expect("valid selector");
+        doc.select(&sel)
+            .map(|e| {
+                e.text()
+                    .collect::<String>()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    }
+
+    /// An attribute of every element matching a selector.
+    pub fn attrs(&self, css: &str, attr: &str) -> Vec<String> {
+        let doc = Html::parse_document(&self.body);
+        let sel = Selector::parse(css).expect("valid selector");
+        doc.select(&sel)
+            .filter_map(|e| e.value().attr(attr).map(str::to_owned))
+            .collect()
+    }
+
+    /// The error message shown under a form field.
+    pub fn field_error(&self, field: &str) -> Option<String> {
+        self.texts(&format!("#f-{field}-error")).into_iter().next()
+    }
+
+    /// The value of a form input as rendered.
+    pub fn input_value(&self, field: &str) -> Option<String> {
+        self.attrs(&format!("#f-{field}"), "value")
+            .into_iter()
+            .next()
+    }
+
+    /// The form-wide alert text.
+    pub fn alert(&self) -> Option<String> {
+        self.texts(".alert").into_iter().next()
+    }
+
+    /// A header as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+}
+
+impl Client {
+    /// A fresh browser for the app at `base`.
+    pub fn new(base: &str) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            csrf: Mutex::new(None),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+
+    async fn read(&self, resp: reqwest::Response) -> Page {
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let location = headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = resp.text().await.unwrap_or_default();
+        let page = Page {
+            status,
+            location,
+            headers,
+            body,
+        };
+        if let Some(token) = page.attrs("input[name=_csrf]", "value").into_iter().next()
+            && let Ok(mut csrf) = self.csrf.lock()
+        {
+            *csrf = Some(token);
+        }
+        page
+    }
+
+    /// GET a path.
+    pub async fn get(&self, path: &str) -> Page {
+        let resp = self.http.get(self.url(path)).send().await.expect("GET");
+        self.read(resp).await
+    }
+
+    /// GET a path and follow redirects (up to 5).
+    pub async fn get_follow(&self, path: &str) -> Page {
+        let mut page = self.get(path).await;
+        for _ in 0..5 {
+            match (&page.status, page.location.clone()) {
+                (301..=308, Some(next)) => page = self.get(&next).await,
+                _ => break,
+            }
+        }
+        page
+    }
+
+    async fn token(&self) -> String {
+        let current = self.csrf.lock().ok().and_then(|c| c.clone());
+        match current {
+            Some(token) => token,
+            None => {
+                self.get("/login").await;
+                self.csrf
+                    .lock()
+                    .ok()
+                    .and_then(|c| c.clone())
+                    .expect("a CSRF token from /login")
+            }
+        }
+    }
+
+    /// POST a form with the CSRF token, as a browser submitting a page's form.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.token().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", &token));
+        let resp = self
+            .http
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST");
+        self.read(resp).await
+    }
+
+    /// POST a form without any CSRF token.
+    pub async fn post_without_csrf(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        self.read(resp).await
+    }
+
+    /// POST as htmx does: `HX-Request` and the token in `X-CSRF-Token`.
+    pub async fn post_htmx(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let token = self.token().await;
+        let resp = self
+            .http
+            .post(self.url(path))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token)
+            .form(fields)
+            .send()
+            .await
+            .expect("POST");
+        self.read(resp).await
+    }
+
+    /// Sends a request with any method (for method-level checks).
+    pub async fn request(&self, method: reqwest::Method, path: &str) -> Page {
+        let resp = self
+            .http
+            .request(method, self.url(path))
+            .send()
+            .await
+            .expect("request");
+        self.read(resp).await
+    }
+}

@@ -1,0 +1,134 @@
+//! A real SMTP server (mailin-embedded) on a random local port that keeps every message
+//! it receives, so tests exercise lettre's SMTP path end to end.
+
+use std::{
+    net::TcpListener,
+    sync::{Arc, Mutex},
+};
+
+use mailin_embedded::{Handler, Server, SslConfig, response};
+
+/// A message as the server received it.
+#[derive(Clone, Debug)]
+pub struct Received {
+    /// Envelope sender.
+    pub from: String,
+    /// Envelope recipients.
+    pub to: Vec<String>,
+    /// The raw message (headers and body).
+    pub raw: String,
+}
+
+impl Received {
+    /// The decoded subject.
+    pub fn subject(&self) -> String {
+        mail_parser::MessageParser::default()
+            .parse(self.raw.as_bytes())
+            .and_then(|m| m.subject().map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// The decoded text body.
+    pub fn body(&self) -> String {
+        mail_parser::MessageParser::default()
+            .parse(self.raw.as_bytes())
+            .and_then(|m| m.body_text(0).map(|b| b.into_owned()))
+            .unwrap_or_default()
+    }
+
+    /// The first URL in the body that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> Option<String> {
+        let body = self.body();
+        let start = body.find(prefix)?;
+        let rest = &body[start..];
+        let end = rest.find(|c: char| c.is_whitespace()).unwrap_or(rest.len());
+        Some(rest[..end].to_owned())
+    }
+}
+
+#[derive(Clone)]
+struct Capture {
+    inbox: Arc<Mutex<Vec<Received>>>,
+    current: Option<Received>,
+}
+
+impl Handler for Capture {
+    fn data_start(
+        &mut self,
+        _domain: &str,
+        from: &str,
+        _is8bit: bool,
+        to: &[String],
+    ) -> mailin_embedded::Response {
+        self.current = Some(Received {
+            from: from.to_owned(),
+            to: to.to_vec(),
+            raw: String::new(),
+        });
+        response::OK
+    }
+
+    fn data(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        if let Some(current) = &mut self.current {
+            current.raw.push_str(&String::from_utf8_lossy(buf));
+        }
+        Ok(())
+    }
+
+    fn data_end(&mut self) -> mailin_embedded::Response {
+        if let Some(done) = self.current.take()
+            && let Ok(mut inbox) = self.inbox.lock()
+        {
+            inbox.push(done);
+        }
+        response::OK
+    }
+}
+
+/// A running SMTP server.
+#[derive(Clone)]
+pub struct SmtpServer {
+    /// `smtp://127.0.0.1:<port>` for `SMTP_URL`.
+    pub url: String,
+    inbox: Arc<Mutex<Vec<Received>>>,
+}
+
+impl SmtpServer {
+    /// Starts a server on a free port in a background thread.
+    pub fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind SMTP port");
+        let port = listener.local_addr().expect("local addr").port();
+        let inbox = Arc::new(Mutex::new(Vec::new()));
+        let mut server = Server::new(Capture {
+            inbox: inbox.clone(),
+            current: None,
+        });
+        server
+            .with_name("kehu-test-smtp")
+            .with_num_threads(2)
+            .with_tcp_listener(listener);
+        if let Err(e) = server.with_ssl(SslConfig::None) {
+            panic!("SMTP server setup: {e}");
+        }
+        std::thread::spawn(move || {
+            let _ = server.serve();
+        });
+        Self {
+            url: format!("smtp://127.0.0.1:{port}"),
+            inbox,
+        }
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.inbox.lock().map(|m| m.clone()).unwrap_or_default()
+    }
+
+    /// Messages sent to `address`.
+    pub fn messages_to(&self, address: &str) -> Vec<Received> {
+        self.messages()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t.contains(address)))
+            .collect()
+    }
+}
