@@ -346,11 +346,16 @@ kehu_ensure_redis() {
 # ---------------------------------------------------------------------------
 
 kehu_ensure_chromium() {
-    if [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]]; then
+    # Chinese UI text needs a CJK font, or screenshots show empty boxes.
+    local want=() pkg
+    for pkg in chromium chromium-driver fonts-noto-cjk; do
+        kehu_pkg_installed "$pkg" || want+=("$pkg")
+    done
+    if ((${#want[@]} == 0)); then
         kehu_say "chromium: present ($(/usr/bin/chromium --version 2>/dev/null | head -n1))"
         return 0
     fi
-    kehu_apt_install chromium chromium-driver
+    kehu_apt_install "${want[@]}"
     [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || kehu_die "chromium install did not provide /usr/bin/chromium and /usr/bin/chromedriver"
-    kehu_say "chromium: installed"
+    kehu_say "chromium: installed ${want[*]}"
 }
