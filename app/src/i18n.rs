@@ -81,3 +81,116 @@ impl Locale {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Locale;
+
+    /// A key is missing when rust-i18n hands back the key (or `locale.key`) itself.
+    fn missing(locale: Locale, key: &str) -> bool {
+        let text = locale.t(key);
+        text == key || text.ends_with(key)
+    }
+
+    /// Every string literal in the sources that looks like a locale key.
+    fn keys_in_sources() -> Vec<String> {
+        const PREFIXES: &[&str] = &[
+            "app.",
+            "menu.",
+            "tab.",
+            "nav.",
+            "common.",
+            "role.",
+            "status.",
+            "field.",
+            "form.",
+            "password.",
+            "login.",
+            "signup.",
+            "invite.",
+            "home.",
+            "users.",
+            "account.",
+            "audit.",
+            "jobs.",
+            "email.",
+            "error.",
+        ];
+        let mut keys = Vec::new();
+        let mut stack = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/src"
+        ))];
+        while let Some(path) = stack.pop() {
+            if path.is_dir() {
+                for entry in std::fs::read_dir(&path).expect("read src").flatten() {
+                    stack.push(entry.path());
+                }
+                continue;
+            }
+            let source = std::fs::read_to_string(&path).expect("read source");
+            for literal in source.split('"').skip(1).step_by(2) {
+                let is_key = PREFIXES.iter().any(|p| literal.starts_with(p))
+                    && literal.len() > 4
+                    && literal.chars().all(|c| {
+                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.'
+                    })
+                    && !literal.ends_with('.');
+                if is_key {
+                    keys.push(literal.to_owned());
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+
+    #[test]
+    fn every_key_used_in_the_code_exists_in_every_language() {
+        let mut keys = keys_in_sources();
+        assert!(keys.len() > 50, "the scan found too few keys: {keys:?}");
+        // Keys built at run time.
+        for action in [
+            "user_locked",
+            "user_unlocked",
+            "role_changed",
+            "manager_changed",
+            "user_disabled",
+            "user_enabled",
+            "user_created",
+            "user_invited",
+            "password_reset",
+            "password_changed",
+        ] {
+            keys.push(format!("audit.{action}"));
+        }
+        for status in ["queued", "running", "sent", "failed"] {
+            keys.push(format!("jobs.status_{status}"));
+        }
+        for kind in ["welcome", "invitation"] {
+            keys.push(format!("jobs.kind_{kind}"));
+        }
+        let absent: Vec<String> = Locale::ALL
+            .iter()
+            .flat_map(|&l| {
+                keys.iter()
+                    .filter(move |k| missing(l, k))
+                    .map(move |k| format!("{}: {k}", l.code()))
+            })
+            .collect();
+        assert!(absent.is_empty(), "missing translations: {absent:#?}");
+    }
+
+    #[test]
+    fn chinese_is_the_default_and_english_is_available() {
+        assert_eq!(Locale::default(), Locale::ZhCn);
+        assert_eq!(Locale::ZhCn.t("login.title"), "登录");
+        assert_eq!(Locale::En.t("login.title"), "Sign in");
+        assert!(missing(Locale::En, "no.such.key"));
+        assert_eq!(
+            Locale::En.tf("home.welcome", &[("name", "Li"), ("company", "ACME")]),
+            "Welcome back to ACME's workspace, Li."
+        );
+    }
+}

@@ -168,3 +168,62 @@ async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
     let page = layout::public_page(locale, &csrf, &locale.t(title), body);
     Ok(page.with_status(status).into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use poem::{EndpointExt, Route, get, handler, test::TestClient};
+
+    use super::error_pages;
+    use crate::error::{AppError, AppResult};
+
+    #[handler]
+    async fn broken() -> AppResult<&'static str> {
+        Err(AppError::Internal(anyhow::anyhow!(
+            "secret internal detail"
+        )))
+    }
+
+    #[handler]
+    async fn members_only() -> AppResult<&'static str> {
+        Err(AppError::Forbidden)
+    }
+
+    fn app() -> impl poem::Endpoint {
+        Route::new()
+            .at("/broken", get(broken))
+            .at("/admin", get(members_only))
+            .around(error_pages)
+            .with(poem::middleware::CookieJarManager::new())
+    }
+
+    #[tokio::test]
+    async fn a_server_error_renders_the_500_page_without_internal_text() {
+        let resp = TestClient::new(app()).get("/broken").send().await;
+        resp.assert_status(poem::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let body = resp.0.into_body().into_string().await.expect("body");
+        assert!(body.contains("出错了"), "{body}");
+        assert!(body.contains("<html"), "rendered in the layout");
+        assert!(
+            !body.contains("secret internal detail"),
+            "internal text must not leak"
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_paths_and_forbidden_pages_render_in_the_layout() {
+        let cli = TestClient::new(app());
+        let resp = cli.get("/nowhere").send().await;
+        resp.assert_status(poem::http::StatusCode::NOT_FOUND);
+        let body = resp.0.into_body().into_string().await.expect("body");
+        assert!(body.contains("页面不存在"), "{body}");
+
+        let resp = cli
+            .get("/admin")
+            .header("Cookie", "kehu_lang=en")
+            .send()
+            .await;
+        resp.assert_status(poem::http::StatusCode::FORBIDDEN);
+        let body = resp.0.into_body().into_string().await.expect("body");
+        assert!(body.contains("Access denied"), "{body}");
+    }
+}
