@@ -185,7 +185,7 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
 
 /// The client's address: the socket peer, or the proxy's `X-Forwarded-For` when
 /// `TRUST_PROXY_HEADERS` says a trusted proxy sets it.
-fn client_ip(state: &State, req: &poem::Request, remote: &RemoteAddr) -> Option<IpAddr> {
+pub fn client_ip(state: &State, req: &poem::Request, remote: &RemoteAddr) -> Option<IpAddr> {
     if state.config.trust_proxy_headers
         && let Some(forwarded) = req.header("x-forwarded-for")
         && let Some(first) = forwarded.split(',').next()

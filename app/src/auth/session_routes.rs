@@ -46,21 +46,17 @@ pub async fn switch_locale(
         tx.commit().await?;
     }
     // Back to the page the switch was on, but only within this site.
+    let own_origin = url::Url::parse(&state.config.base_url)
+        .ok()
+        .map(|u| u.origin());
     let back = req
         .header(header::REFERER)
         .and_then(|r| url::Url::parse(r).ok())
-        .filter(|u| {
-            state
-                .config
-                .base_url
-                .starts_with(&u.origin().ascii_serialization())
-                || u.host_str() == req.uri().host()
-        })
+        .filter(|u| Some(u.origin()) == own_origin)
         .map(|u| match u.query() {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_owned(),
         })
-        .filter(|p| p.starts_with('/') && !p.starts_with("//"))
         .unwrap_or_else(|| "/".to_owned());
     Ok(Redirect::see_other(back)
         .with_header(header::SET_COOKIE, crate::web::lang_cookie(locale.code()))

@@ -6,14 +6,14 @@ use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
     session::Session,
-    web::{Data, Form, Redirect},
+    web::{Data, Form, Redirect, RemoteAddr},
 };
 use serde::Deserialize;
 
 use crate::{
     auth::{
         ctx::{PublicCtx, SessionUser, sign_in},
-        password,
+        login, password, throttle,
     },
     db::TenantTx,
     error::{AppResult, is_unique_violation},
@@ -40,15 +40,16 @@ pub struct SignupForm {
 /// GET /signup
 #[handler]
 pub async fn show(ctx: PublicCtx) -> Markup {
-    form(&ctx, &SignupForm::default(), &Errors::new())
+    form(&ctx, &SignupForm::default(), &Errors::new(), None)
 }
 
-fn form(ctx: &PublicCtx, input: &SignupForm, errors: &Errors) -> Markup {
+fn form(ctx: &PublicCtx, input: &SignupForm, errors: &Errors, alert: Option<&str>) -> Markup {
     layout::public(
         ctx,
         &ctx.t("signup.title"),
         html! {
             p.text-secondary { (ctx.t("signup.intro")) }
+            (forms::form_alert(alert))
             form method="post" action="/signup" novalidate {
                 (layout::csrf_field(&ctx.csrf))
                 (forms::input("company", &ctx.t("field.company"), &input.company, errors.get("company"),
@@ -76,10 +77,19 @@ pub async fn submit(
     ctx: PublicCtx,
     state: Data<&State>,
     session: &Session,
+    remote: &RemoteAddr,
+    req: &poem::Request,
     Form(input): Form<SignupForm>,
 ) -> AppResult<Response> {
     let locale = ctx.locale;
     let mut errors = Errors::new();
+    // Sign-ups share the login throttle, so one client cannot mass-create tenants.
+    if !throttle::allow_login_attempt(&state, login::client_ip(&state, req, remote)).await? {
+        let page = form(&ctx, &input, &errors, Some(&ctx.t("login.throttled")));
+        return Ok(page
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .into_response());
+    }
     let company = forms::check_text(&mut errors, locale, "company", &input.company, 200);
     let name = forms::check_text(&mut errors, locale, "name", &input.name, 100);
     let email = forms::normalize_email(&input.email);
@@ -145,7 +155,7 @@ pub async fn submit(
 }
 
 fn invalid(ctx: &PublicCtx, input: &SignupForm, errors: &Errors) -> Response {
-    form(ctx, input, errors)
+    form(ctx, input, errors, None)
         .with_status(StatusCode::UNPROCESSABLE_ENTITY)
         .into_response()
 }

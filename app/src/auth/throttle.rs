@@ -8,7 +8,8 @@ use sha2::{Digest, Sha256};
 
 use crate::{error::AppResult, state::AppState};
 
-/// Counts a login attempt from `ip`; true while the IP is under its per-minute limit.
+/// Counts a login or sign-up attempt from `ip`; true while the IP is under its
+/// per-minute limit.
 pub async fn allow_login_attempt(state: &AppState, ip: Option<IpAddr>) -> AppResult<bool> {
     let Some(ip) = ip else { return Ok(true) };
     let minute = chrono::Utc::now().timestamp() / 60;
