@@ -95,6 +95,9 @@ pub struct RequireCsrfEndpoint<E> {
     inner: E,
 }
 
+/// Largest url-encoded form body accepted.
+pub const MAX_FORM_BYTES: usize = 256 * 1024;
+
 /// Name of the hidden form field that carries the token.
 pub const CSRF_FIELD: &str = "_csrf";
 /// Name of the header that carries the token on htmx requests.
@@ -112,7 +115,8 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
             Some(token) => Some(token),
             None if is_urlencoded(&req) => {
                 // Read the form body to find the field, then put it back for the handler.
-                let body = req.take_body().into_bytes().await?;
+                // Forms are small; a larger body is refused before it is buffered.
+                let body = req.take_body().into_bytes_limit(MAX_FORM_BYTES).await?;
                 let token = url::form_urlencoded::parse(&body)
                     .find(|(k, _)| k == CSRF_FIELD)
                     .map(|(_, v)| v.into_owned());
