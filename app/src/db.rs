@@ -91,10 +91,12 @@ pub async fn ensure_app_role_is_restricted(pool: &DbPool) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// A transaction bound to one tenant. Dropping it without [`TenantTx::commit`] discards
-/// the connection, which rolls the transaction back on the server.
+/// A transaction bound to one tenant. Dropping it without [`TenantTx::commit`] or
+/// [`TenantTx::rollback`] (an early `?` return) closes the connection instead of
+/// returning it to the pool, so the server rolls back at once and no lock outlives the
+/// request.
 pub struct TenantTx {
-    conn: Object<AsyncPgConnection>,
+    conn: Option<Object<AsyncPgConnection>>,
     tenant: TenantId,
 }
 
@@ -105,7 +107,7 @@ impl TenantTx {
         <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
             .await?;
         set_tenant(&mut conn, tenant).await?;
-        Ok(Self { conn, tenant })
+        Ok(Self { conn: Some(conn), tenant })
     }
 
     /// Starts a transaction for a tenant that does not exist yet: reserves its id and
@@ -124,7 +126,7 @@ impl TenantTx {
             .await?;
         let tenant = TenantId(next.id);
         set_tenant(&mut conn, tenant).await?;
-        Ok(Self { conn, tenant })
+        Ok(Self { conn: Some(conn), tenant })
     }
 
     /// The tenant this transaction is bound to.
@@ -132,35 +134,48 @@ impl TenantTx {
         self.tenant
     }
 
-    /// Commits the transaction.
+    /// Commits the transaction and returns the connection to the pool.
     pub async fn commit(mut self) -> AppResult<()> {
-        <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
-            &mut *self.conn,
-        )
-        .await?;
+        let mut conn = self.conn.take().ok_or_else(finished)?;
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(&mut *conn)
+            .await?;
         Ok(())
     }
 
     /// Rolls the transaction back and returns the connection to the pool.
     pub async fn rollback(mut self) -> AppResult<()> {
-        <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(
-            &mut *self.conn,
-        )
-        .await?;
+        let mut conn = self.conn.take().ok_or_else(finished)?;
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(&mut *conn)
+            .await?;
         Ok(())
+    }
+}
+
+fn finished() -> crate::error::AppError {
+    crate::error::AppError::Internal(anyhow::anyhow!("transaction already finished"))
+}
+
+impl Drop for TenantTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Detach from the pool and close: the server rolls the transaction back.
+            drop(Object::take(conn));
+        }
     }
 }
 
 impl std::ops::Deref for TenantTx {
     type Target = AsyncPgConnection;
     fn deref(&self) -> &Self::Target {
-        &self.conn
+        #[expect(clippy::expect_used, reason = "only commit/rollback take the connection, and they consume self")]
+        self.conn.as_ref().expect("transaction in progress")
     }
 }
 
 impl std::ops::DerefMut for TenantTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        &mut self.conn
+        #[expect(clippy::expect_used, reason = "only commit/rollback take the connection, and they consume self")]
+        self.conn.as_mut().expect("transaction in progress")
     }
 }
 

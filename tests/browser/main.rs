@@ -1,1 +1,8 @@
-//! Browser tests in headless Chromium.
+//! Browser tests in headless Chromium (see `kehu_tests::browser`). Every step takes a
+//! screenshot into `target/test-artifacts/<test>/` (or `$KEHU_TEST_ARTIFACTS`).
+
+mod account_flow;
+mod errors;
+mod harness;
+mod language;
+mod steps;

@@ -276,7 +276,7 @@ impl TestApp {
     pub async fn user_id(&self, email: &str) -> i64 {
         self.scalar(&format!(
             "SELECT id FROM users WHERE email = '{}'",
-            email.replace('\'', "''")
+            email.trim().to_lowercase().replace('\'', "''")
         ))
         .await
     }
@@ -285,7 +285,7 @@ impl TestApp {
     pub async fn tenant_of(&self, email: &str) -> i64 {
         self.scalar(&format!(
             "SELECT tenant_id FROM users WHERE email = '{}'",
-            email.replace('\'', "''")
+            email.trim().to_lowercase().replace('\'', "''")
         ))
         .await
     }

@@ -1,8 +1,9 @@
 //! A browser-like HTTP client: a cookie jar, no automatic redirects (tests look at
 //! them), and the CSRF token of the last HTML page it loaded, sent with every POST.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
+use reqwest::cookie::{CookieStore, Jar};
 use scraper::{Html, Selector};
 
 /// One user's browser.
@@ -10,6 +11,7 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     csrf: Mutex<Option<String>>,
+    jar: Arc<Jar>,
 }
 
 /// A response, read whole.
@@ -79,8 +81,9 @@ impl Page {
 impl Client {
     /// A fresh browser for the app at `base`.
     pub fn new(base: &str) -> Self {
+        let jar = Arc::new(Jar::default());
         let http = reqwest::Client::builder()
-            .cookie_store(true)
+            .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
@@ -88,7 +91,33 @@ impl Client {
             http,
             base: base.trim_end_matches('/').to_owned(),
             csrf: Mutex::new(None),
+            jar,
         }
+    }
+
+    fn base_url(&self) -> url::Url {
+        url::Url::parse(&format!("{}/", self.base)).expect("base URL")
+    }
+
+    /// The value of a cookie this browser would send to the app, if it holds one.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.jar.cookies(&self.base_url())?;
+        header.to_str().ok()?.split("; ").find_map(|pair| {
+            pair.split_once('=')
+                .filter(|(n, _)| *n == name)
+                .map(|(_, v)| v.to_owned())
+        })
+    }
+
+    /// Puts a cookie into this browser's jar (e.g. to replay an old session id).
+    pub fn set_cookie(&self, name: &str, value: &str) {
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/"), &self.base_url());
+    }
+
+    /// The CSRF token this browser would send with its next POST.
+    pub fn csrf(&self) -> Option<String> {
+        self.csrf.lock().ok().and_then(|c| c.clone())
     }
 
     fn url(&self, path: &str) -> String {
@@ -163,6 +192,39 @@ impl Client {
             .http
             .post(self.url(path))
             .form(&form)
+            .send()
+            .await
+            .expect("POST");
+        self.read(resp).await
+    }
+
+    /// POST a form with a given `_csrf` field (e.g. a forged or stale token).
+    pub async fn post_with_token(&self, path: &str, fields: &[(&str, &str)], token: &str) -> Page {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("_csrf", token));
+        let resp = self
+            .http
+            .post(self.url(path))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST");
+        self.read(resp).await
+    }
+
+    /// POST as htmx does, with a given `X-CSRF-Token` header.
+    pub async fn post_htmx_with_token(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        token: &str,
+    ) -> Page {
+        let resp = self
+            .http
+            .post(self.url(path))
+            .header("HX-Request", "true")
+            .header("X-CSRF-Token", token)
+            .form(fields)
             .send()
             .await
             .expect("POST");

@@ -103,18 +103,30 @@ async fn open(state: &State, token: &str) -> AppResult<Option<Open>> {
     };
     let Some(found) = found else { return Ok(None) };
     let mut tx = TenantTx::begin(&state.db, found.tenant_id).await?;
-    let user_id: UserId = invitations::table
+    // Checked again under the row lock: a concurrent submission of the same link may have
+    // used it since the lookup above.
+    let user_id: Option<UserId> = invitations::table
         .filter(
             invitations::tenant_id
                 .eq(found.tenant_id)
                 .and(invitations::id.eq(found.invitation_id)),
         )
+        .filter(invitations::used_at.is_null())
+        .filter(invitations::expires_at.gt(diesel::dsl::now))
         .select(invitations::user_id)
         .for_update()
         .first(&mut *tx)
-        .await?;
+        .await
+        .optional()?;
+    let Some(user_id) = user_id else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     let user = users::find(&mut tx, user_id).await?;
     if user.status == "disabled" {
+        // Release the row lock now: a dropped transaction would sit idle in the pool
+        // holding it, and the next visit of this link would wait on it forever.
+        tx.rollback().await?;
         return Ok(None);
     }
     Ok(Some(Open {

@@ -169,7 +169,7 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                         header.app-topbar {
                             div.app-user {
                                 span.fw-semibold { (ctx.name) }
-                                span.badge.text-bg-light.ms-2 { (ctx.t(ctx.role.label_key())) }
+                                span.badge.bg-primary-subtle.text-primary-emphasis.ms-2 { (ctx.t(ctx.role.label_key())) }
                             }
                             (language_switch(ctx.locale, &ctx.csrf))
                             form method="post" action="/logout" {

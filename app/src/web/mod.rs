@@ -9,19 +9,22 @@ use std::time::Duration;
 
 use maud::html;
 use poem::{
-    Endpoint, EndpointExt, IntoResponse, Request, Response, Route,
+    Endpoint, EndpointExt, FromRequest, IntoResponse, Request, RequestBody, Response, Route,
     endpoint::EmbeddedFilesEndpoint,
     get, handler,
     http::{StatusCode, header},
     middleware::{Csrf, SetHeader, Tracing},
     post,
-    session::{CookieConfig, ServerSession},
-    web::cookie::SameSite,
+    session::{CookieConfig, ServerSession, Session},
+    web::{CsrfToken, cookie::SameSite},
 };
 
 use crate::{
     account, admin,
-    auth::{ctx::csrf_token, invite, login, session_routes, signup},
+    auth::{
+        ctx::{Ctx, csrf_token},
+        invite, login, session_routes, signup,
+    },
     error::AppError,
     home,
     i18n::{LANG_COOKIE, Locale},
@@ -131,6 +134,8 @@ async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
     let locale = Locale::from_request(&req);
     let htmx = is_htmx(&req);
     let csrf = csrf_token(&req);
+    // Kept to render the page inside the signed-in layout when the user is signed in.
+    let probe = signed_in_probe(&req);
     let err = match ep.call(req).await {
         Ok(resp) => return Ok(resp.into_response()),
         Err(err) => err,
@@ -160,13 +165,40 @@ async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
         s if s.is_client_error() => ("error.400_title", "error.400"),
         _ => ("error.500_title", "error.500"),
     };
-    let body = html! {
-        p.error-code { (status.as_u16()) }
-        p { (locale.t(text)) }
-        a.btn.btn-primary href="/" { (locale.t("error.home")) }
+    let ctx = match probe {
+        Some(probe) if status != StatusCode::SERVICE_UNAVAILABLE => {
+            Ctx::from_request(&probe, &mut RequestBody::default()).await.ok()
+        }
+        _ => None,
     };
-    let page = layout::public_page(locale, &csrf, &locale.t(title), body);
+    let locale = ctx.as_ref().map_or(locale, |c| c.locale);
+    let body = html! {
+        div.error-page {
+            p.error-code { (status.as_u16()) }
+            p { (locale.t(text)) }
+            a.btn.btn-primary href="/" { (locale.t("error.home")) }
+        }
+    };
+    let page = match &ctx {
+        Some(ctx) => layout::page(ctx, layout::Module::Home, "", &locale.t(title), body),
+        None => layout::public_page(locale, &csrf, &locale.t(title), body),
+    };
     Ok(page.with_status(status).into_response())
+}
+
+/// A bodiless copy of the request carrying what [`Ctx`] needs (session, state, CSRF
+/// token), so an error page can be drawn in the signed-in layout after the original
+/// request was consumed.
+fn signed_in_probe(req: &Request) -> Option<Request> {
+    let session = req.extensions().get::<Session>()?.clone();
+    let state = req.data::<State>()?.clone();
+    let mut probe = Request::builder().finish();
+    probe.extensions_mut().insert(session);
+    probe.extensions_mut().insert(state);
+    if let Some(token) = req.extensions().get::<CsrfToken>() {
+        probe.extensions_mut().insert(token.clone());
+    }
+    Some(probe)
 }
 
 #[cfg(test)]

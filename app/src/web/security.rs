@@ -44,7 +44,13 @@ impl<E: Endpoint> Endpoint for SecurityHeadersEndpoint<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> Result<Self::Output> {
-        let mut resp = self.inner.call(req).await?.into_response();
+        // Errors that no error page handled (a missing static file, a wrong method on
+        // /healthz, a session store outage) become responses here, so they get the
+        // headers too.
+        let mut resp = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => err.into_response(),
+        };
         let headers = resp.headers_mut();
         headers.insert(
             header::CONTENT_SECURITY_POLICY,

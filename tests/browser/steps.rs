@@ -1,0 +1,71 @@
+//! Steps several browser tests share: signing in and out, reading the left menu.
+
+use kehu_tests::browser::Browser;
+use serde_json::Value;
+
+/// The login form's submit button (the language switch has submit buttons too).
+pub const LOGIN_SUBMIT: &str = "form[action='/login'] button[type=submit]";
+/// The sign-out button in the top bar.
+pub const LOGOUT: &str = "form[action='/logout'] button[type=submit]";
+/// The page heading (public pages and the app shell).
+pub const HEADING: &str = "h1";
+
+/// On the login page: types the email and password and submits.
+pub async fn submit_login(b: &Browser, email: &str, password: &str) {
+    b.wait_for("form[action='/login']").await;
+    b.fill("#f-email", email).await;
+    b.fill("#f-password", password).await;
+    b.click_and_load(LOGIN_SUBMIT).await;
+}
+
+/// Opens the login page, signs in and checks that the workspace opened.
+pub async fn sign_in(b: &Browser, email: &str, password: &str) {
+    b.goto("/login").await;
+    submit_login(b, email, password).await;
+    b.wait_for_path("/").await;
+    b.wait_for("nav.app-menu").await;
+}
+
+/// Signs out with the top-bar button and checks that the login page opened.
+pub async fn sign_out(b: &Browser) {
+    b.click_and_load(LOGOUT).await;
+    b.wait_for_path("/login").await;
+    b.wait_for("form[action='/login']").await;
+}
+
+/// The labels of the left menu, in order, without their icons.
+pub async fn menu(b: &Browser) -> Vec<String> {
+    let value = b
+        .js(
+            "return Array.from(document.querySelectorAll('nav.app-menu .nav-link'), a => \
+               Array.from(a.childNodes).filter(n => n.nodeType === Node.TEXT_NODE) \
+                 .map(n => n.textContent).join('').trim())",
+            vec![],
+        )
+        .await;
+    strings(&value)
+}
+
+/// The labels of the tab bar, in order.
+pub async fn tabs(b: &Browser) -> Vec<String> {
+    b.texts("ul.app-tabs .nav-link").await
+}
+
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Chinese characters in `text` (CJK ideographs and full-width punctuation).
+pub fn cjk(text: &str) -> String {
+    text.chars()
+        .filter(|c| matches!(*c as u32, 0x3000..=0x303F | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF))
+        .collect()
+}
