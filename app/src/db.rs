@@ -107,7 +107,10 @@ impl TenantTx {
         <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
             .await?;
         set_tenant(&mut conn, tenant).await?;
-        Ok(Self { conn: Some(conn), tenant })
+        Ok(Self {
+            conn: Some(conn),
+            tenant,
+        })
     }
 
     /// Starts a transaction for a tenant that does not exist yet: reserves its id and
@@ -126,7 +129,10 @@ impl TenantTx {
             .await?;
         let tenant = TenantId(next.id);
         set_tenant(&mut conn, tenant).await?;
-        Ok(Self { conn: Some(conn), tenant })
+        Ok(Self {
+            conn: Some(conn),
+            tenant,
+        })
     }
 
     /// The tenant this transaction is bound to.
@@ -145,8 +151,10 @@ impl TenantTx {
     /// Rolls the transaction back and returns the connection to the pool.
     pub async fn rollback(mut self) -> AppResult<()> {
         let mut conn = self.conn.take().ok_or_else(finished)?;
-        <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(&mut *conn)
-            .await?;
+        <AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(
+            &mut *conn,
+        )
+        .await?;
         Ok(())
     }
 }
@@ -167,14 +175,20 @@ impl Drop for TenantTx {
 impl std::ops::Deref for TenantTx {
     type Target = AsyncPgConnection;
     fn deref(&self) -> &Self::Target {
-        #[expect(clippy::expect_used, reason = "only commit/rollback take the connection, and they consume self")]
+        #[expect(
+            clippy::expect_used,
+            reason = "only commit/rollback take the connection, and they consume self"
+        )]
         self.conn.as_ref().expect("transaction in progress")
     }
 }
 
 impl std::ops::DerefMut for TenantTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        #[expect(clippy::expect_used, reason = "only commit/rollback take the connection, and they consume self")]
+        #[expect(
+            clippy::expect_used,
+            reason = "only commit/rollback take the connection, and they consume self"
+        )]
         self.conn.as_mut().expect("transaction in progress")
     }
 }

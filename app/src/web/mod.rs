@@ -167,7 +167,9 @@ async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
     };
     let ctx = match probe {
         Some(probe) if status != StatusCode::SERVICE_UNAVAILABLE => {
-            Ctx::from_request(&probe, &mut RequestBody::default()).await.ok()
+            Ctx::from_request(&probe, &mut RequestBody::default())
+                .await
+                .ok()
         }
         _ => None,
     };
