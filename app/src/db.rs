@@ -175,20 +175,14 @@ impl Drop for TenantTx {
 impl std::ops::Deref for TenantTx {
     type Target = AsyncPgConnection;
     fn deref(&self) -> &Self::Target {
-        #[expect(
-            clippy::expect_used,
-            reason = "only commit/rollback take the connection, and they consume self"
-        )]
+        // Only commit/rollback take the connection, and they consume self.
         self.conn.as_ref().expect("transaction in progress")
     }
 }
 
 impl std::ops::DerefMut for TenantTx {
     fn deref_mut(&mut self) -> &mut Self::Target {
-        #[expect(
-            clippy::expect_used,
-            reason = "only commit/rollback take the connection, and they consume self"
-        )]
+        // Only commit/rollback take the connection, and they consume self.
         self.conn.as_mut().expect("transaction in progress")
     }
 }

@@ -30,7 +30,10 @@ async fn assert_error_page(b: &Browser, shell: Shell, code: &str, title: &str, m
         }
         Shell::SignedIn => {
             assert!(b.exists(".app-menu").await, "the left menu stays");
-            assert!(b.exists(".app-topbar form[action='/logout']").await, "sign-out stays reachable");
+            assert!(
+                b.exists(".app-topbar form[action='/logout']").await,
+                "sign-out stays reachable"
+            );
             assert!(!b.exists(".public-card").await, "not the visitor layout");
         }
     }
@@ -71,10 +74,24 @@ async fn unknown_pages_show_the_404_page_in_the_layout() {
     // Signed in: an unknown path, and a user id that does not exist.
     sign_in(&b, "huang.lei@example.com", PASSWORD).await;
     b.goto("/customers/42").await;
-    assert_error_page(&b, Shell::SignedIn, "404", "页面不存在", "您要找的页面不存在").await;
+    assert_error_page(
+        &b,
+        Shell::SignedIn,
+        "404",
+        "页面不存在",
+        "您要找的页面不存在",
+    )
+    .await;
     b.screenshot("404-signed-in").await;
     b.goto("/admin/users/987654321").await;
-    assert_error_page(&b, Shell::SignedIn, "404", "页面不存在", "您要找的页面不存在").await;
+    assert_error_page(
+        &b,
+        Shell::SignedIn,
+        "404",
+        "页面不存在",
+        "您要找的页面不存在",
+    )
+    .await;
 
     // The way back leads to the workspace.
     b.click_and_load(".error-page a.btn[href='/']").await;
@@ -98,7 +115,14 @@ async fn a_member_opening_admin_pages_gets_the_403_page() {
     sign_in(&b, "zhou.jie@example.com", PASSWORD).await;
 
     b.goto("/admin/users").await;
-    assert_error_page(&b, Shell::SignedIn, "403", "无权访问", "您没有权限访问此页面").await;
+    assert_error_page(
+        &b,
+        Shell::SignedIn,
+        "403",
+        "无权访问",
+        "您没有权限访问此页面",
+    )
+    .await;
     b.wait_for_text("请联系管理员").await;
     assert!(!b.exists("#users").await, "no user table");
     let text = b.text().await;
@@ -110,7 +134,14 @@ async fn a_member_opening_admin_pages_gets_the_403_page() {
 
     for path in ["/admin/users/invite", "/admin/audit", "/admin/jobs"] {
         b.goto(path).await;
-        assert_error_page(&b, Shell::SignedIn, "403", "无权访问", "您没有权限访问此页面").await;
+        assert_error_page(
+            &b,
+            Shell::SignedIn,
+            "403",
+            "无权访问",
+            "您没有权限访问此页面",
+        )
+        .await;
     }
 
     // Still signed in: the way back leads to the member's workspace.

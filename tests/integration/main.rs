@@ -1,3 +1,14 @@
 //! Integration tests against the real app, worker, PostgreSQL, Redis and SMTP.
 
+mod account;
+mod catalog;
+mod jobs;
+mod login;
+mod security;
+mod sessions;
+mod signup;
 mod smoke;
+mod startup;
+mod support;
+mod tenancy;
+mod users;

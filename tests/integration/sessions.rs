@@ -1,0 +1,125 @@
+//! Every session of a user ends when the user is disabled, locked or gets a new password.
+//! Each test signs the same user in from two browsers.
+
+use kehu_tests::{Client, PASSWORD, TestApp};
+
+use crate::support::{OTHER_PASSWORD, WRONG_PASSWORD, lock_out, signed_in};
+
+/// An app with an admin and a member signed in twice (phone and laptop).
+async fn two_sessions(app: &TestApp) -> (Client, i64, Client, Client) {
+    let admin = app
+        .signup("会话公司", "管理员", "admin@sessions.test")
+        .await;
+    let id = app
+        .create_user(&admin, "两台设备", "two@sessions.test", "member", None)
+        .await;
+    let phone = app.login_ok("two@sessions.test").await;
+    let laptop = app.login_ok("two@sessions.test").await;
+    assert!(signed_in(&phone).await && signed_in(&laptop).await);
+    (admin, id, phone, laptop)
+}
+
+async fn assert_signed_out(client: &Client, why: &str) {
+    let page = client.get("/account").await;
+    assert_eq!(page.status, 303, "{why}: still signed in");
+    assert_eq!(page.location.as_deref(), Some("/login"), "{why}");
+    // htmx requests get told to go to the login page too.
+    let page = client.post_htmx("/account/password", &[]).await;
+    assert_eq!(
+        page.header("hx-redirect").as_deref(),
+        Some("/login"),
+        "{why}: htmx request answered {}",
+        page.status
+    );
+    assert!(!signed_in(client).await, "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabling_a_user_ends_all_their_sessions() {
+    let app = TestApp::start().await;
+    let (admin, id, phone, laptop) = two_sessions(&app).await;
+    let page = admin.post(&format!("/admin/users/{id}/disable"), &[]).await;
+    assert_eq!(page.status, 303);
+    assert_signed_out(&phone, "phone after disable").await;
+    assert_signed_out(&laptop, "laptop after disable").await;
+    assert!(
+        signed_in(&admin).await,
+        "the admin's own session is untouched"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn being_locked_out_from_another_browser_ends_all_sessions() {
+    let app = TestApp::start().await;
+    let (_admin, _id, phone, laptop) = two_sessions(&app).await;
+    lock_out(&app, "two@sessions.test").await;
+    assert_signed_out(&phone, "phone after lock").await;
+    assert_signed_out(&laptop, "laptop after lock").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_ones_password_ends_the_other_sessions_but_not_this_one() {
+    let app = TestApp::start().await;
+    let (_admin, _id, phone, laptop) = two_sessions(&app).await;
+    phone.get("/account/password").await;
+    let page = phone
+        .post(
+            "/account/password",
+            &[
+                ("current", PASSWORD),
+                ("password", OTHER_PASSWORD),
+                ("confirm", OTHER_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(signed_in(&phone).await, "the changing session continues");
+    assert_eq!(phone.get("/account").await.status, 200);
+    assert_signed_out(&laptop, "laptop after password change").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_resetting_the_password_ends_all_the_users_sessions() {
+    let app = TestApp::start().await;
+    let (admin, id, phone, laptop) = two_sessions(&app).await;
+    admin.get(&format!("/admin/users/{id}/password")).await;
+    let page = admin
+        .post(
+            &format!("/admin/users/{id}/password"),
+            &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_signed_out(&phone, "phone after reset").await;
+    assert_signed_out(&laptop, "laptop after reset").await;
+    assert!(signed_in(&admin).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_resetting_their_own_password_stays_signed_in_here_only() {
+    let app = TestApp::start().await;
+    let admin = app.signup("自助公司", "管理员", "admin@self.test").await;
+    let other_device = app.login_ok("admin@self.test").await;
+    let id = app.user_id("admin@self.test").await;
+    admin.get(&format!("/admin/users/{id}/password")).await;
+    let page = admin
+        .post(
+            &format!("/admin/users/{id}/password"),
+            &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert!(signed_in(&admin).await);
+    assert_signed_out(&other_device, "the admin's other device").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_below_the_limit_end_no_session() {
+    let app = TestApp::start().await;
+    let (_admin, _id, phone, laptop) = two_sessions(&app).await;
+    for _ in 0..2 {
+        let (_, page) = app.login("two@sessions.test", WRONG_PASSWORD).await;
+        assert_eq!(page.status, 401);
+    }
+    assert!(signed_in(&phone).await && signed_in(&laptop).await);
+}

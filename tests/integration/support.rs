@@ -1,0 +1,150 @@
+//! Helpers shared by the integration tests: locale texts, raw SQL, row snapshots and
+//! common account set-ups.
+
+use diesel::{QueryableByName, sql_types::BigInt};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use kehu::i18n::Locale;
+use kehu_tests::{Client, TestApp, client::Page};
+
+/// A second password that passes the policy.
+pub const OTHER_PASSWORD: &str = "Velvet-Canyon-Meadow-73";
+
+/// A wrong password.
+pub const WRONG_PASSWORD: &str = "Not-The-Right-One-99";
+
+/// The Simplified Chinese text of a locale key (fails if the key has no text).
+pub fn zh(key: &str) -> String {
+    let text = Locale::ZhCn.t(key);
+    assert_ne!(text, key, "zh-CN has no text for {key}");
+    text
+}
+
+/// The English text of a locale key (fails if the key has no text).
+pub fn en(key: &str) -> String {
+    let text = Locale::En.t(key);
+    assert_ne!(text, key, "en has no text for {key}");
+    text
+}
+
+/// Runs one statement as the owner role; returns the affected rows.
+pub async fn exec(app: &TestApp, sql: &str) -> usize {
+    let mut conn = app.owner_conn().await;
+    diesel::sql_query(sql)
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Runs a query returning one bigint `n` on a given connection.
+pub async fn count_on(conn: &mut AsyncPgConnection, sql: &str) -> Result<i64, String> {
+    #[derive(QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(format!("SELECT ({sql})::bigint AS n"))
+        .get_result::<N>(conn)
+        .await
+        .map(|r| r.n)
+        .map_err(|e| e.to_string())
+}
+
+/// Every row of `table` for one tenant as JSON text, ordered by id: compare two
+/// snapshots to prove nothing changed.
+pub async fn snapshot(app: &TestApp, table: &str, tenant: i64) -> String {
+    app.text(&format!(
+        "SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n' ORDER BY t.id), '') \
+         FROM {table} t WHERE t.tenant_id = {tenant}"
+    ))
+    .await
+}
+
+/// Snapshot of every tenant-owned table of one tenant.
+pub async fn tenant_snapshot(app: &TestApp, tenant: i64) -> String {
+    let mut all = String::new();
+    for table in ["users", "invitations", "audit_log", "emails"] {
+        all.push_str(&format!("== {table}\n"));
+        all.push_str(&snapshot(app, table, tenant).await);
+        all.push('\n');
+    }
+    all.push_str(
+        &app.text(&format!(
+            "SELECT coalesce((SELECT row_to_json(t)::text FROM tenants t WHERE id = {tenant}), '')"
+        ))
+        .await,
+    );
+    all
+}
+
+/// The `Set-Cookie` headers of a response.
+pub fn set_cookies(page: &Page) -> Vec<String> {
+    page.headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect()
+}
+
+/// The `Set-Cookie` header that sets `name`, if any.
+pub fn set_cookie_named(page: &Page, name: &str) -> Option<String> {
+    set_cookies(page)
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+}
+
+/// Three wrong passwords from a fresh browser: locks a real account.
+pub async fn lock_out(app: &TestApp, email: &str) {
+    for _ in 0..3 {
+        let (_, page) = app.login(email, WRONG_PASSWORD).await;
+        assert_eq!(page.status, 401, "wrong password for {email}");
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM users WHERE email = '{email}' AND locked_at IS NOT NULL"
+        ))
+        .await,
+        1,
+        "{email} is locked"
+    );
+}
+
+/// True when this browser is signed in (GET / answers 200 instead of the login redirect).
+pub async fn signed_in(client: &Client) -> bool {
+    let page = client.get("/").await;
+    match page.status {
+        200 => true,
+        303 if page.location.as_deref() == Some("/login") => false,
+        other => panic!("GET / answered {other}: {}", page.body),
+    }
+}
+
+/// As `admin`, invites a user and returns their id and the invitation link.
+pub async fn invite(app: &TestApp, admin: &Client, name: &str, email: &str) -> (i64, String) {
+    admin.get("/admin/users/invite").await;
+    let page = admin
+        .post(
+            "/admin/users/invite",
+            &[
+                ("name", name),
+                ("email", email),
+                ("role", "member"),
+                ("reports_to", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "inviting {email}: {}", page.body);
+    app.drain_jobs().await;
+    let link = latest_link(app, email, "/invite/");
+    (app.user_id(email).await, link)
+}
+
+/// The link starting with `{base_url}{path_prefix}` in the newest email to `email`.
+pub fn latest_link(app: &TestApp, email: &str, path_prefix: &str) -> String {
+    let prefix = format!("{}{path_prefix}", app.base_url);
+    app.smtp
+        .messages_to(email)
+        .last()
+        .unwrap_or_else(|| panic!("no email to {email}"))
+        .link(&prefix)
+        .unwrap_or_else(|| panic!("no {prefix} link in the email to {email}"))
+}

@@ -1,0 +1,745 @@
+//! The cross-tenant matrix: tenants A and B, each with an admin, a manager and a member,
+//! against every route of `app/src/web/mod.rs`, with ids of their own tenant and of the
+//! other one. Another tenant's id must look exactly like an id that does not exist, and no
+//! response may carry the other tenant's data.
+
+use kehu_tests::{Client, PASSWORD, TestApp, client::Page};
+
+use crate::support::{OTHER_PASSWORD, invite, lock_out, tenant_snapshot, zh};
+
+/// Who may use a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// Admins only.
+    Admin,
+}
+
+/// Which of the actor's own users `:id` names in the same-tenant request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The route has no `:id`.
+    None,
+    /// The tenant's member (active).
+    Member,
+    /// A user who was invited and has not accepted.
+    Invitee,
+    /// A user locked by three wrong passwords.
+    Locked,
+    /// A disabled user.
+    Disabled,
+}
+
+/// One route of the app.
+pub struct RouteCase {
+    /// `GET` or `POST`.
+    pub method: &'static str,
+    /// The pattern as in `app/src/web/mod.rs`.
+    pub path: &'static str,
+    /// Who may use it.
+    pub access: Access,
+    /// The status an allowed actor gets (for `:id` routes: with their own tenant's target).
+    pub ok: u16,
+    /// The own-tenant user behind `:id`.
+    pub own: Target,
+    /// The form sent with a POST: what a real submission (or attack) would carry.
+    pub form: &'static [(&'static str, &'static str)],
+}
+
+const fn case(
+    method: &'static str,
+    path: &'static str,
+    access: Access,
+    ok: u16,
+    own: Target,
+    form: &'static [(&'static str, &'static str)],
+) -> RouteCase {
+    RouteCase {
+        method,
+        path,
+        access,
+        ok,
+        own,
+        form,
+    }
+}
+
+use Access::{Admin, Public, SignedIn};
+
+/// Every route, in the order the matrix runs them (state-changing ones on the actor's
+/// own users are ordered so each finds its target in the right state; logout is last).
+pub const ROUTES: &[RouteCase] = &[
+    case("GET", "/healthz", Public, 200, Target::None, &[]),
+    case("GET", "/", SignedIn, 200, Target::None, &[]),
+    case("GET", "/login", Public, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/login",
+        Public,
+        401,
+        Target::None,
+        &[("email", ""), ("password", "")],
+    ),
+    case("GET", "/signup", Public, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/signup",
+        Public,
+        422,
+        Target::None,
+        &[
+            ("company", ""),
+            ("name", ""),
+            ("email", ""),
+            ("password", ""),
+        ],
+    ),
+    case(
+        "POST",
+        "/locale",
+        Public,
+        303,
+        Target::None,
+        &[("locale", "zh-CN")],
+    ),
+    case("GET", "/invite/:token", Public, 404, Target::None, &[]),
+    case(
+        "POST",
+        "/invite/:token",
+        Public,
+        404,
+        Target::None,
+        &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+    ),
+    case("GET", "/account", SignedIn, 200, Target::None, &[]),
+    case("GET", "/account/password", SignedIn, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/account/password",
+        SignedIn,
+        422,
+        Target::None,
+        &[
+            ("current", "Not-My-Password-1"),
+            ("password", OTHER_PASSWORD),
+            ("confirm", OTHER_PASSWORD),
+        ],
+    ),
+    case("GET", "/admin/users", Admin, 200, Target::None, &[]),
+    case("GET", "/admin/users/new", Admin, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/admin/users/new",
+        Admin,
+        422,
+        Target::None,
+        &[
+            ("name", "矩阵"),
+            ("email", ""),
+            ("role", "admin"),
+            ("reports_to", ""),
+            ("password", OTHER_PASSWORD),
+        ],
+    ),
+    case("GET", "/admin/users/invite", Admin, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/admin/users/invite",
+        Admin,
+        422,
+        Target::None,
+        &[
+            ("name", "矩阵"),
+            ("email", ""),
+            ("role", "admin"),
+            ("reports_to", ""),
+        ],
+    ),
+    case("GET", "/admin/users/:id", Admin, 200, Target::Member, &[]),
+    case(
+        "POST",
+        "/admin/users/:id",
+        Admin,
+        303,
+        Target::Member,
+        &[
+            ("name", "Matrix Rename"),
+            ("role", "member"),
+            ("reports_to", ""),
+        ],
+    ),
+    case(
+        "GET",
+        "/admin/users/:id/password",
+        Admin,
+        200,
+        Target::Member,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/users/:id/unlock",
+        Admin,
+        303,
+        Target::Locked,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/users/:id/reinvite",
+        Admin,
+        303,
+        Target::Invitee,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/users/:id/disable",
+        Admin,
+        303,
+        Target::Invitee,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/users/:id/enable",
+        Admin,
+        303,
+        Target::Disabled,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/users/:id/password",
+        Admin,
+        303,
+        Target::Locked,
+        &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+    ),
+    case("GET", "/admin/audit", Admin, 200, Target::None, &[]),
+    case("GET", "/admin/jobs", Admin, 200, Target::None, &[]),
+    case("POST", "/logout", Public, 303, Target::None, &[]),
+];
+
+/// The `(method, path)` pairs routed in `app/src/web/mod.rs` (outside its unit tests).
+fn routes_in_source() -> Vec<(String, String)> {
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/src/web/mod.rs");
+    let source = std::fs::read_to_string(file).expect("app/src/web/mod.rs");
+    let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let mut found = Vec::new();
+    let mut rest = source;
+    while let Some(at) = rest.find(".at(") {
+        let args = &rest[at + 4..];
+        // The call's arguments, up to the matching parenthesis.
+        let mut depth = 1;
+        let mut end = args.len();
+        for (i, c) in args.char_indices() {
+            match c {
+                '(' => depth += 1,
+                ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        end = i;
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let args = &args[..end];
+        let path = args
+            .split('"')
+            .nth(1)
+            .unwrap_or_else(|| panic!("a path literal in .at({args})"))
+            .to_owned();
+        let mut methods = 0;
+        for method in ["get", "post", "put", "patch", "delete", "head"] {
+            let needle = format!("{method}(");
+            let mut from = 0;
+            while let Some(pos) = args[from..].find(&needle) {
+                let start = from + pos;
+                let before = args[..start].chars().next_back();
+                if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+                    found.push((method.to_uppercase(), path.clone()));
+                    methods += 1;
+                }
+                from = start + needle.len();
+            }
+        }
+        assert!(methods > 0, "no method found for {path}: {args}");
+        rest = &rest[at + 4 + end..];
+    }
+    found
+}
+
+#[test]
+fn every_route_in_the_router_is_in_the_matrix() {
+    let source = routes_in_source();
+    assert!(
+        source.len() >= 20,
+        "the parser found too few routes: {source:?}"
+    );
+    let table: Vec<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    let missing: Vec<_> = source.iter().filter(|r| !table.contains(r)).collect();
+    assert!(
+        missing.is_empty(),
+        "add these routes to tests/integration/tenancy.rs ROUTES: {missing:?}"
+    );
+    let stale: Vec<_> = table.iter().filter(|r| !source.contains(r)).collect();
+    assert!(
+        stale.is_empty(),
+        "routes in ROUTES that no longer exist: {stale:?}"
+    );
+}
+
+/// The users of one tenant.
+struct Users {
+    admin: i64,
+    manager: i64,
+    member: i64,
+    invitee: i64,
+    locked: i64,
+    disabled: i64,
+}
+
+impl Users {
+    fn all(&self) -> [i64; 6] {
+        [
+            self.admin,
+            self.manager,
+            self.member,
+            self.invitee,
+            self.locked,
+            self.disabled,
+        ]
+    }
+
+    fn target(&self, target: Target) -> i64 {
+        match target {
+            Target::None => 0,
+            Target::Member => self.member,
+            Target::Invitee => self.invitee,
+            Target::Locked => self.locked,
+            Target::Disabled => self.disabled,
+        }
+    }
+}
+
+/// One tenant with its three signed-in actors.
+struct Tenant {
+    id: i64,
+    users: Users,
+    admin: Client,
+    manager: Client,
+    member: Client,
+    /// Strings only this tenant's pages may contain: company, names, emails.
+    markers: Vec<String>,
+}
+
+async fn setup(app: &TestApp, tag: &str) -> Tenant {
+    let email = |who: &str| format!("{who}@{tag}.test");
+    let company = format!("{tag} Holdings 有限公司");
+    let name = |who: &str| format!("{tag}-{who}-姓名");
+    let admin = app.signup(&company, &name("admin"), &email("admin")).await;
+    let manager = app
+        .create_user(&admin, &name("manager"), &email("manager"), "manager", None)
+        .await;
+    let member = app
+        .create_user(
+            &admin,
+            &name("member"),
+            &email("member"),
+            "member",
+            Some(manager),
+        )
+        .await;
+    let (invitee, _) = invite(app, &admin, &name("invitee"), &email("invitee")).await;
+    let locked = app
+        .create_user(&admin, &name("locked"), &email("locked"), "member", None)
+        .await;
+    lock_out(app, &email("locked")).await;
+    let disabled = app
+        .create_user(
+            &admin,
+            &name("disabled"),
+            &email("disabled"),
+            "member",
+            None,
+        )
+        .await;
+    let page = admin
+        .post(&format!("/admin/users/{disabled}/disable"), &[])
+        .await;
+    assert_eq!(page.status, 303);
+    let users = Users {
+        admin: app.user_id(&email("admin")).await,
+        manager,
+        member,
+        invitee,
+        locked,
+        disabled,
+    };
+    let mut markers = vec![company];
+    for who in [
+        "admin", "manager", "member", "invitee", "locked", "disabled",
+    ] {
+        markers.push(email(who));
+        markers.push(name(who));
+    }
+    Tenant {
+        id: app.tenant_of(&email("admin")).await,
+        users,
+        manager: app.login_ok(&email("manager")).await,
+        member: app.login_ok(&email("member")).await,
+        admin,
+        markers,
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Role {
+    Anonymous,
+    Member,
+    Manager,
+    Admin,
+}
+
+async fn request(client: &Client, route: &RouteCase, path: &str) -> Page {
+    match route.method {
+        "GET" => client.get(path).await,
+        "POST" => client.post(path, route.form).await,
+        other => panic!("unexpected method {other}"),
+    }
+}
+
+/// What `role` must get for `route` (with an own-tenant id when `own`).
+fn expected(route: &RouteCase, role: Role, own: bool) -> u16 {
+    match (route.access, role) {
+        (Access::Public, _) => route.ok,
+        (_, Role::Anonymous) => 303,
+        (Access::SignedIn, _) => route.ok,
+        (Access::Admin, Role::Member | Role::Manager) => 403,
+        (Access::Admin, Role::Admin) if route.own == Target::None || own => route.ok,
+        (Access::Admin, Role::Admin) => 404,
+    }
+}
+
+fn check(
+    page: &Page,
+    route: &RouteCase,
+    path: &str,
+    who: &str,
+    role: Role,
+    own: bool,
+    forbidden_markers: &[String],
+) {
+    let want = expected(route, role, own);
+    assert_eq!(
+        page.status, want,
+        "{who} {} {path} (pattern {})",
+        route.method, route.path
+    );
+    if role == Role::Anonymous && route.access != Access::Public {
+        assert_eq!(
+            page.location.as_deref(),
+            Some("/login"),
+            "{who} {} {path}",
+            route.method
+        );
+    }
+    if want == 404 && route.access == Access::Admin {
+        assert!(
+            page.body.contains(&zh("error.404_title")),
+            "{who} {} {path}",
+            route.method
+        );
+    }
+    if want == 403 {
+        assert!(
+            page.body.contains(&zh("error.403_title")),
+            "{who} {} {path}",
+            route.method
+        );
+    }
+    for marker in forbidden_markers {
+        assert!(
+            !page.body.contains(marker.as_str()),
+            "{who} {} {path} shows another tenant's {marker:?}",
+            route.method
+        );
+        assert!(
+            page.headers
+                .values()
+                .all(|v| !v.to_str().unwrap_or_default().contains(marker.as_str())),
+            "{who} {} {path} leaks {marker:?} in a header",
+            route.method
+        );
+    }
+}
+
+/// Runs every route for one actor: own-tenant ids, then every id of the other tenant,
+/// then an id that exists nowhere, which must look exactly like the other tenant's.
+async fn run_actor(
+    who: &str,
+    client: &Client,
+    role: Role,
+    own: Option<&Users>,
+    other: &Users,
+    forbidden: &[String],
+) -> usize {
+    let mut requests = 0;
+    client.get("/login").await;
+    for route in ROUTES {
+        if route.path.contains(":token") {
+            let path = route.path.replace(":token", "not-a-real-invitation-token");
+            let page = request(client, route, &path).await;
+            check(&page, route, &path, who, role, true, forbidden);
+            requests += 1;
+            continue;
+        }
+        if !route.path.contains(":id") {
+            let page = request(client, route, route.path).await;
+            check(&page, route, route.path, who, role, true, forbidden);
+            requests += 1;
+            continue;
+        }
+        let missing = route.path.replace(":id", "987654321");
+        let page = request(client, route, &missing).await;
+        check(&page, route, &missing, who, role, false, forbidden);
+        let nonexistent = (page.status, page.texts("main"));
+        for id in other.all() {
+            let path = route.path.replace(":id", &id.to_string());
+            let page = request(client, route, &path).await;
+            check(&page, route, &path, who, role, false, forbidden);
+            assert_eq!(
+                (page.status, page.texts("main")),
+                nonexistent,
+                "{who} {} {path}: another tenant's id must look like one that does not exist",
+                route.method
+            );
+            requests += 1;
+        }
+        if let Some(own) = own {
+            let path = route
+                .path
+                .replace(":id", &own.target(route.own).to_string());
+            let page = request(client, route, &path).await;
+            check(&page, route, &path, who, role, true, forbidden);
+            requests += 1;
+        }
+    }
+    // The last route was the logout.
+    assert_eq!(client.get("/").await.status, 303, "{who} is signed out");
+    requests
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_route_answers_every_actor_of_both_tenants_correctly() {
+    let app = TestApp::start().await;
+    let a = setup(&app, "alpha").await;
+    let b = setup(&app, "bravo").await;
+    app.drain_jobs().await;
+
+    // Sanity: the markers do show up where they belong.
+    let own_list = a.admin.get("/admin/users").await;
+    for marker in &a.markers {
+        assert!(
+            own_list.body.contains(marker.as_str()),
+            "{marker} on A's own user list"
+        );
+    }
+
+    let mut requests = 0;
+    let b_before = tenant_snapshot(&app, b.id).await;
+    for (who, client, role) in [
+        ("A member", &a.member, Role::Member),
+        ("A manager", &a.manager, Role::Manager),
+        ("A admin", &a.admin, Role::Admin),
+    ] {
+        requests += run_actor(who, client, role, Some(&a.users), &b.users, &b.markers).await;
+    }
+    app.drain_jobs().await;
+    assert_eq!(
+        b_before,
+        tenant_snapshot(&app, b.id).await,
+        "tenant A's requests changed tenant B's rows"
+    );
+
+    let a_before = tenant_snapshot(&app, a.id).await;
+    for (who, client, role) in [
+        ("B member", &b.member, Role::Member),
+        ("B manager", &b.manager, Role::Manager),
+        ("B admin", &b.admin, Role::Admin),
+    ] {
+        requests += run_actor(who, client, role, Some(&b.users), &a.users, &a.markers).await;
+    }
+    app.drain_jobs().await;
+    assert_eq!(
+        a_before,
+        tenant_snapshot(&app, a.id).await,
+        "tenant B's requests changed tenant A's rows"
+    );
+
+    // Anonymous visitors: no tenant's data at all, and signed-in routes send them to login.
+    let (a_now, b_now) = (
+        tenant_snapshot(&app, a.id).await,
+        tenant_snapshot(&app, b.id).await,
+    );
+    let everyone: Vec<String> = a.markers.iter().chain(&b.markers).cloned().collect();
+    let anonymous = app.client();
+    requests += run_actor(
+        "anonymous",
+        &anonymous,
+        Role::Anonymous,
+        None,
+        &a.users,
+        &everyone,
+    )
+    .await;
+    app.drain_jobs().await;
+    assert_eq!(a_now, tenant_snapshot(&app, a.id).await);
+    assert_eq!(b_now, tenant_snapshot(&app, b.id).await);
+
+    // The own-tenant requests did take effect (the matrix really reached the handlers).
+    assert_eq!(
+        app.text(&format!(
+            "SELECT string_agg(name, ',' ORDER BY tenant_id) FROM users WHERE id IN ({}, {})",
+            a.users.member, b.users.member
+        ))
+        .await,
+        "Matrix Rename,Matrix Rename"
+    );
+    assert!(requests > 300, "{requests} requests");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admins_posts_to_another_tenants_users_change_nothing_there() {
+    let app = TestApp::start().await;
+    let a = setup(&app, "attacker").await;
+    let b = setup(&app, "victim").await;
+    app.drain_jobs().await;
+    let before = tenant_snapshot(&app, b.id).await;
+    let mails_before = app.smtp.messages().len();
+    a.admin.get("/admin/users").await;
+    for id in b.users.all() {
+        let attacks: [(String, Vec<(&str, &str)>); 6] = [
+            (format!("/admin/users/{id}/unlock"), vec![]),
+            (format!("/admin/users/{id}/disable"), vec![]),
+            (format!("/admin/users/{id}/enable"), vec![]),
+            (format!("/admin/users/{id}/reinvite"), vec![]),
+            (
+                format!("/admin/users/{id}/password"),
+                vec![("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+            ),
+            (
+                format!("/admin/users/{id}"),
+                vec![("name", "Pwned"), ("role", "admin"), ("reports_to", "")],
+            ),
+        ];
+        for (path, form) in attacks {
+            let page = a.admin.post(&path, &form).await;
+            assert_eq!(page.status, 404, "POST {path}");
+            let page = a.admin.post_htmx(&path, &form).await;
+            assert_eq!(page.status, 404, "htmx POST {path}");
+        }
+    }
+    app.drain_jobs().await;
+    assert_eq!(
+        before,
+        tenant_snapshot(&app, b.id).await,
+        "B's rows changed"
+    );
+    assert_eq!(app.smtp.messages().len(), mails_before, "an email went out");
+    let (_, login) = app.login("locked@victim.test", OTHER_PASSWORD).await;
+    assert_eq!(login.status, 401);
+    let (_, login) = app.login("member@victim.test", PASSWORD).await;
+    assert_eq!(
+        login.status, 303,
+        "B's member still signs in with the old password"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_tenant_comes_from_the_session_never_from_the_form() {
+    let app = TestApp::start().await;
+    let a = setup(&app, "home").await;
+    let b = setup(&app, "away").await;
+    let b_tenant = b.id.to_string();
+    a.admin.get("/admin/users/new").await;
+    let page = a
+        .admin
+        .post(
+            &format!("/admin/users/new?tenant_id={b_tenant}"),
+            &[
+                ("tenant_id", b_tenant.as_str()),
+                ("name", "新人"),
+                ("email", "planted@home.test"),
+                ("role", "member"),
+                ("reports_to", ""),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(app.tenant_of("planted@home.test").await, a.id);
+
+    // A manager from the other tenant cannot be chosen, on create or on edit.
+    let b_manager = b.users.manager.to_string();
+    a.admin.get("/admin/users/new").await;
+    let page = a
+        .admin
+        .post(
+            "/admin/users/new",
+            &[
+                ("name", "跨租户"),
+                ("email", "cross@home.test"),
+                ("role", "member"),
+                ("reports_to", b_manager.as_str()),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert!(
+        page.texts(".invalid-feedback")
+            .contains(&zh("form.invalid_choice"))
+    );
+    assert!(!page.body.contains("away-manager"));
+    let page = a
+        .admin
+        .post(
+            &format!("/admin/users/{}", a.users.member),
+            &[
+                ("name", "home-member-姓名"),
+                ("role", "member"),
+                ("reports_to", b_manager.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 422);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT reports_to FROM users WHERE id = {}",
+            a.users.member
+        ))
+        .await,
+        a.users.manager
+    );
+    let form = a
+        .admin
+        .get(&format!("/admin/users/{}", a.users.member))
+        .await;
+    let offered = form.attrs("#f-reports_to option", "value");
+    for id in b.users.all() {
+        assert!(
+            !offered.contains(&id.to_string()),
+            "B's user {id} offered as manager"
+        );
+    }
+}
