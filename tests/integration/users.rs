@@ -905,3 +905,60 @@ async fn an_expired_invitation_link_is_refused() {
         "invited"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    use diesel_async::RunQueryDsl;
+
+    let app = TestApp::start().await;
+    let first = app.signup("双管公司", "甲管理员", "a@race.test").await;
+    let b_id = app
+        .create_user(&first, "乙管理员", "b@race.test", "admin", None)
+        .await;
+    let a_id = app.user_id("a@race.test").await;
+    let tenant = app.tenant_of("a@race.test").await;
+    let second = app.login_ok("b@race.test").await;
+    first.get(&format!("/admin/users/{b_id}")).await;
+    second.get(&format!("/admin/users/{a_id}")).await;
+
+    // Hold the tenant's admin-change lock so both requests queue up behind it.
+    let mut holder = app.owner_conn().await;
+    diesel::sql_query("BEGIN")
+        .execute(&mut holder)
+        .await
+        .expect("begin");
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_xact_lock(hashtextextended('kehu.admins', {tenant}))"
+    ))
+    .execute(&mut holder)
+    .await
+    .expect("lock");
+    let b_url = format!("/admin/users/{b_id}");
+    let a_url = format!("/admin/users/{a_id}");
+    let demote_b = first.post(
+        &b_url,
+        &[("name", "乙管理员"), ("role", "member"), ("reports_to", "")],
+    );
+    let demote_a = second.post(
+        &a_url,
+        &[("name", "甲管理员"), ("role", "member"), ("reports_to", "")],
+    );
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        diesel::sql_query("COMMIT")
+            .execute(&mut holder)
+            .await
+            .expect("commit");
+    };
+    let (one, two, ()) = tokio::join!(demote_b, demote_a, release);
+
+    let mut statuses = [one.status, two.status];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [303, 422], "exactly one demotion may succeed");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE role = 'admin' AND status = 'active'")
+            .await,
+        1,
+        "the company keeps one admin"
+    );
+}

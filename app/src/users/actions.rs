@@ -70,9 +70,13 @@ pub async fn disable(
 ) -> AppResult<Response> {
     let id = UserId(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    users::lock_admin_changes(&mut tx).await?;
     let user = users::find(&mut tx, id).await?;
-    if id == ctx.user {
-        // Admins cannot lock themselves out; another admin must do it.
+    // Admins cannot lock themselves out, and the tenant keeps at least one active admin
+    // (two admins disabling each other at once: the second one is refused).
+    if id == ctx.user
+        || (user.role == users::Role::Admin && users::other_active_admins(&mut tx, id).await? == 0)
+    {
         return Err(AppError::Forbidden);
     }
     if user.status != "disabled" {

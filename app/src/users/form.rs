@@ -368,6 +368,7 @@ pub async fn update(
     let id = UserId(id);
     let mode = Mode::Edit(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    users::lock_admin_changes(&mut tx).await?;
     let user = users::find(&mut tx, id).await?;
     let others = users::list(&mut tx).await?;
     input.email = user.email.clone();

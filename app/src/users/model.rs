@@ -348,6 +348,18 @@ pub async fn would_cycle(tx: &mut TenantTx, user: UserId, manager: UserId) -> Ap
     Ok(row.found)
 }
 
+/// Serialises changes that could leave the tenant without an active admin (demoting or
+/// disabling an admin) for the rest of the transaction, so two admins acting on each
+/// other at once cannot both succeed.
+pub async fn lock_admin_changes(tx: &mut TenantTx) -> AppResult<()> {
+    let tenant = tx.tenant();
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('kehu.admins', $1))")
+        .bind::<BigInt, _>(tenant)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Active admins other than `except`.
 pub async fn other_active_admins(tx: &mut TenantTx, except: UserId) -> AppResult<i64> {
     let tenant = tx.tenant();

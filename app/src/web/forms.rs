@@ -108,16 +108,19 @@ pub fn select(
     error: Option<&str>,
 ) -> Markup {
     let id = format!("f-{name}");
+    let err_id = format!("{id}-error");
     html! {
         div.mb-3 {
             label.form-label for=(id) { (label) }
-            select.form-select.is-invalid[error.is_some()] id=(id) name=(name) {
+            select.form-select.is-invalid[error.is_some()] id=(id) name=(name)
+                aria-invalid=[error.map(|_| "true")]
+                aria-describedby=[error.map(|_| err_id.as_str())] {
                 @for (value, text) in options {
                     option value=(value) selected[value == selected] { (text) }
                 }
             }
             @if let Some(error) = error {
-                div.invalid-feedback { (error) }
+                div.invalid-feedback id=(err_id) { (error) }
             }
         }
     }
