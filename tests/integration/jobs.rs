@@ -262,3 +262,35 @@ async fn the_jobs_page_lists_sent_emails_of_this_tenant_only() {
         vec![zh("jobs.status_sent")]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_that_dies_during_the_last_attempt_leaves_the_email_failed_not_retried_forever() {
+    let app = TestApp::start().await;
+    let t = tenant(&app, "admin@last-try.test").await;
+    let id = insert_email(
+        &app,
+        t,
+        "dead@last-try.test",
+        ", status, attempts, enqueued_at, lease_until",
+        ", 'running', 3, now() - interval '1 hour', now() - interval '1 minute'",
+    )
+    .await;
+    app.drain_jobs().await;
+    assert_eq!(
+        app.text(&format!("SELECT status FROM emails WHERE id = {id}"))
+            .await,
+        "failed"
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT attempts FROM emails WHERE id = {id}"))
+            .await,
+        3,
+        "no fourth attempt"
+    );
+    assert!(
+        app.text(&format!("SELECT last_error FROM emails WHERE id = {id}"))
+            .await
+            .contains("worker stopped")
+    );
+    assert!(app.smtp.messages_to("dead@last-try.test").is_empty());
+}

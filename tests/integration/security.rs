@@ -364,3 +364,57 @@ async fn user_input_is_always_escaped() {
     let (_, login) = app.login("<svg onload=alert(5)>@x.test", "x").await;
     assert!(!login.body.contains("<svg onload"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_language_switch_never_redirects_off_site() {
+    let app = TestApp::start().await;
+    let client = app.client();
+    client.get("/login").await;
+    let token = client.csrf().expect("token");
+    for referer in [
+        format!("{}//evil.example/x", app.base_url),
+        format!("{}/\\evil.example/x", app.base_url),
+        "https://evil.example/login".to_owned(),
+    ] {
+        let resp = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client")
+            .post(format!("{}/locale", app.base_url))
+            .header("Referer", &referer)
+            .header("X-CSRF-Token", &token)
+            .header(
+                "Cookie",
+                format!(
+                    "kehu_csrf={}",
+                    client.cookie("kehu_csrf").expect("csrf cookie")
+                ),
+            )
+            .form(&[("locale", "en")])
+            .send()
+            .await
+            .expect("POST /locale");
+        assert_eq!(resp.status().as_u16(), 303);
+        assert_eq!(
+            resp.headers().get("location").and_then(|v| v.to_str().ok()),
+            Some("/"),
+            "{referer}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_oversized_body_is_refused_however_the_token_is_sent() {
+    let app = TestApp::start().await;
+    let client = app.client();
+    client.get("/login").await;
+    let big = "x".repeat(300 * 1024);
+    let page = client
+        .post_htmx("/login", &[("email", &big), ("password", "p")])
+        .await;
+    assert_eq!(page.status, 413, "header token");
+    let page = client
+        .post("/login", &[("email", &big), ("password", "p")])
+        .await;
+    assert_eq!(page.status, 413, "form token");
+}

@@ -96,21 +96,31 @@ async fn an_admin_resetting_the_password_ends_all_the_users_sessions() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_admin_resetting_their_own_password_stays_signed_in_here_only() {
+async fn an_admin_cannot_reset_their_own_password_without_the_current_one() {
     let app = TestApp::start().await;
     let admin = app.signup("自助公司", "管理员", "admin@self.test").await;
     let other_device = app.login_ok("admin@self.test").await;
     let id = app.user_id("admin@self.test").await;
-    admin.get(&format!("/admin/users/{id}/password")).await;
+    let form = admin.get(&format!("/admin/users/{id}/password")).await;
+    assert_eq!(form.status, 303, "sent to 个人设置 instead");
+    assert_eq!(form.location.as_deref(), Some("/account/password"));
+    let hash_before = app
+        .text(&format!("SELECT password_hash FROM users WHERE id = {id}"))
+        .await;
     let page = admin
         .post(
             &format!("/admin/users/{id}/password"),
             &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
         )
         .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert!(signed_in(&admin).await);
-    assert_signed_out(&other_device, "the admin's other device").await;
+    assert_eq!(page.location.as_deref(), Some("/account/password"));
+    assert_eq!(
+        app.text(&format!("SELECT password_hash FROM users WHERE id = {id}"))
+            .await,
+        hash_before,
+        "the password did not change"
+    );
+    assert!(signed_in(&admin).await && signed_in(&other_device).await);
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -962,3 +962,27 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
         "the company keeps one admin"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_reset_closes_the_open_invitation_link() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("重置邀请公司", "管理员", "admin@reset-invite.test")
+        .await;
+    let (id, link) = invite(&app, &admin, "被邀请人", "invitee@reset-invite.test").await;
+    admin.get(&format!("/admin/users/{id}/password")).await;
+    let page = admin
+        .post(
+            &format!("/admin/users/{id}/password"),
+            &[("password", PASSWORD), ("confirm", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let stranger = app.client();
+    assert_eq!(
+        stranger.get(&link).await.status,
+        404,
+        "the old link no longer sets a password"
+    );
+    app.login_ok("invitee@reset-invite.test").await;
+}

@@ -166,30 +166,38 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
         )
     } else if matched && facts.status == "disabled" {
         Outcome::Disabled
-    } else if users::record_failed_login(&mut tx, facts.id, LOCK_AFTER).await? {
-        audit::record(
-            &mut tx,
-            None,
-            Action::UserLocked,
-            Some(facts.id),
-            serde_json::json!({ "reason": "failed_logins", "count": LOCK_AFTER }),
-        )
-        .await?;
-        Outcome::Locked
     } else {
-        Outcome::Invalid
+        let (failed, locked_now) =
+            users::record_failed_login(&mut tx, facts.id, LOCK_AFTER).await?;
+        if locked_now {
+            audit::record(
+                &mut tx,
+                None,
+                Action::UserLocked,
+                Some(facts.id),
+                serde_json::json!({ "reason": "failed_logins", "count": LOCK_AFTER }),
+            )
+            .await?;
+        }
+        // Also "locked" for an attempt that raced with the one that locked the account.
+        if failed >= LOCK_AFTER {
+            Outcome::Locked
+        } else {
+            Outcome::Invalid
+        }
     };
     tx.commit().await?;
     Ok(outcome)
 }
 
-/// The client's address: the socket peer, or the proxy's `X-Forwarded-For` when
-/// `TRUST_PROXY_HEADERS` says a trusted proxy sets it.
+/// The client's address: the socket peer, or, when `TRUST_PROXY_HEADERS` says a trusted
+/// proxy is in front, the last `X-Forwarded-For` entry (the one that proxy appended; the
+/// entries before it are whatever the client sent).
 pub fn client_ip(state: &State, req: &poem::Request, remote: &RemoteAddr) -> Option<IpAddr> {
     if state.config.trust_proxy_headers
         && let Some(forwarded) = req.header("x-forwarded-for")
-        && let Some(first) = forwarded.split(',').next()
-        && let Ok(ip) = first.trim().parse()
+        && let Some(last) = forwarded.rsplit(',').next()
+        && let Ok(ip) = last.trim().parse()
     {
         return Some(ip);
     }

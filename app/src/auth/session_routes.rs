@@ -57,6 +57,8 @@ pub async fn switch_locale(
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_owned(),
         })
+        // `//host` and `/\host` would leave the site.
+        .filter(|p| p.starts_with('/') && !p.starts_with("//") && !p.contains('\\'))
         .unwrap_or_else(|| "/".to_owned());
     Ok(Redirect::see_other(back)
         .with_header(header::SET_COOKIE, crate::web::lang_cookie(locale.code()))

@@ -13,7 +13,7 @@ use crate::{error::AppResult, state::AppState};
 pub async fn allow_login_attempt(state: &AppState, ip: Option<IpAddr>) -> AppResult<bool> {
     let Some(ip) = ip else { return Ok(true) };
     let minute = chrono::Utc::now().timestamp() / 60;
-    let key = state.redis_key(&format!("throttle:login:{ip}:{minute}"));
+    let key = state.redis_key(&format!("throttle:login:{}:{minute}", client_block(ip)));
     let mut conn = state.redis.clone();
     let (count,): (u32,) = redis::pipe()
         .atomic()
@@ -23,6 +23,21 @@ pub async fn allow_login_attempt(state: &AppState, ip: Option<IpAddr>) -> AppRes
         .query_async(&mut conn)
         .await?;
     Ok(count <= state.config.login_ip_limit_per_minute)
+}
+
+/// The unit a throttle counts: one IPv4 address, or one IPv6 /64 (a single client
+/// usually holds a whole /64).
+fn client_block(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+    }
 }
 
 fn unknown_key(state: &AppState, email: &str) -> String {
@@ -49,4 +64,22 @@ pub async fn unknown_failures(state: &AppState, email: &str) -> AppResult<i64> {
     let mut conn = state.redis.clone();
     let count: Option<i64> = conn.get(unknown_key(state, email)).await?;
     Ok(count.unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_block;
+
+    #[test]
+    fn ipv6_clients_are_counted_per_64_block() {
+        let a = client_block("2001:db8:1:2:aaaa::1".parse().expect("ip"));
+        let b = client_block("2001:db8:1:2:bbbb::9".parse().expect("ip"));
+        assert_eq!(a, b);
+        assert_ne!(a, client_block("2001:db8:1:3::1".parse().expect("ip")));
+        assert_eq!(
+            client_block("::ffff:10.0.0.1".parse().expect("ip")),
+            "10.0.0.1"
+        );
+        assert_eq!(client_block("10.0.0.1".parse().expect("ip")), "10.0.0.1");
+    }
 }

@@ -52,6 +52,8 @@ pub struct EmailRow {
     pub created_at: DateTime<Utc>,
     /// When it was sent.
     pub sent_at: Option<DateTime<Utc>>,
+    /// Until when the claiming worker holds it.
+    pub lease_until: Option<DateTime<Utc>>,
 }
 
 /// Writes a queued email in the caller's transaction. The caller pushes the job after
@@ -83,11 +85,28 @@ pub async fn claim(
     lease: std::time::Duration,
 ) -> AppResult<Option<EmailRow>> {
     let tenant = tx.tenant();
+    // A worker that died during the last allowed attempt: give up instead of retrying forever.
+    diesel::update(emails::table)
+        .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(id)))
+        .filter(
+            emails::status
+                .eq("running")
+                .and(emails::lease_until.lt(diesel::dsl::now)),
+        )
+        .filter(emails::attempts.ge(emails::max_attempts))
+        .set((
+            emails::status.eq("failed"),
+            emails::last_error.eq("the worker stopped during the last attempt"),
+            emails::lease_until.eq(None::<DateTime<Utc>>),
+        ))
+        .execute(&mut **tx)
+        .await?;
     let lease_until =
         Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
     let row = diesel::update(emails::table)
         .filter(emails::tenant_id.eq(tenant))
         .filter(emails::id.eq(id))
+        .filter(emails::attempts.lt(emails::max_attempts))
         .filter(
             emails::status.eq("queued").or(emails::status
                 .eq("running")
@@ -105,11 +124,12 @@ pub async fn claim(
     Ok(row)
 }
 
-/// Records a successful send.
-pub async fn mark_sent(tx: &mut TenantTx, id: EmailId) -> AppResult<()> {
+/// Records a successful send, if this worker still holds the row's lease.
+pub async fn mark_sent(tx: &mut TenantTx, row: &EmailRow) -> AppResult<()> {
     let tenant = tx.tenant();
     diesel::update(emails::table)
-        .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(id)))
+        .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(row.id)))
+        .filter(held(row))
         .set((
             emails::status.eq("sent"),
             emails::sent_at.eq(diesel::dsl::now),
@@ -134,6 +154,7 @@ pub async fn mark_attempt_failed(tx: &mut TenantTx, row: &EmailRow, error: &str)
     );
     diesel::update(emails::table)
         .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(row.id)))
+        .filter(held(row))
         .set((
             emails::status.eq(if final_failure { "failed" } else { "queued" }),
             emails::last_error.eq(truncate(error, 2000)),
@@ -155,6 +176,20 @@ pub async fn recent(tx: &mut TenantTx, limit: i64) -> AppResult<Vec<EmailRow>> {
         .select(EmailRow::as_select())
         .load(&mut **tx)
         .await?)
+}
+
+/// The filter built by [`held`].
+type HeldBy = diesel::dsl::And<
+    diesel::dsl::Eq<emails::status, &'static str>,
+    diesel::dsl::IsNotDistinctFrom<emails::lease_until, Option<DateTime<Utc>>>,
+>;
+
+/// The row is still running under the lease `row` was claimed with (a slower worker
+/// whose lease expired must not overwrite the outcome of the one that took over).
+fn held(row: &EmailRow) -> HeldBy {
+    emails::status
+        .eq("running")
+        .and(emails::lease_until.is_not_distinct_from(row.lease_until))
 }
 
 fn truncate(text: &str, max_chars: usize) -> String {

@@ -13,7 +13,7 @@ use crate::{
     db::TenantTx,
     error::{AppError, AppResult},
     ids::{TenantId, UserId},
-    schema::{tenants, users},
+    schema::{invitations, tenants, users},
 };
 
 /// What a user may do.
@@ -170,7 +170,9 @@ pub async fn find(tx: &mut TenantTx, id: UserId) -> AppResult<User> {
         .await?)
 }
 
-/// Login facts about a user, locked for update so concurrent wrong passwords count once each.
+/// Login facts about a user. Read without a row lock, so concurrent attempts on a real
+/// account run in parallel like those on an unknown email; the counters below are
+/// single atomic updates.
 #[derive(Clone, Debug, Queryable)]
 pub struct LoginFacts {
     /// Id.
@@ -187,7 +189,7 @@ pub struct LoginFacts {
     pub session_epoch: i32,
 }
 
-/// Loads [`LoginFacts`] with a row lock.
+/// Loads [`LoginFacts`].
 pub async fn login_facts(tx: &mut TenantTx, id: UserId) -> AppResult<LoginFacts> {
     let tenant = tx.tenant();
     Ok(users::table
@@ -200,37 +202,38 @@ pub async fn login_facts(tx: &mut TenantTx, id: UserId) -> AppResult<LoginFacts>
             users::locked_at,
             users::session_epoch,
         ))
-        .for_update()
         .first(&mut **tx)
         .await?)
 }
 
 /// Counts a wrong password; locks the account (and ends its sessions) at `lock_after`.
-/// Returns true when this attempt locked it.
+/// Returns true when this attempt locked it. Each statement is atomic on its own, so
+/// concurrent wrong passwords count once each and only one of them locks.
 pub async fn record_failed_login(
     tx: &mut TenantTx,
     id: UserId,
     lock_after: i32,
-) -> AppResult<bool> {
+) -> AppResult<(i32, bool)> {
     let tenant = tx.tenant();
-    let (failed, locked): (i32, Option<DateTime<Utc>>) = diesel::update(users::table)
+    let failed: i32 = diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
         .set(users::failed_logins.eq(users::failed_logins + 1))
-        .returning((users::failed_logins, users::locked_at))
+        .returning(users::failed_logins)
         .get_result(&mut **tx)
         .await?;
-    if failed >= lock_after && locked.is_none() {
-        diesel::update(users::table)
-            .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-            .set((
-                users::locked_at.eq(diesel::dsl::now),
-                users::session_epoch.eq(users::session_epoch + 1),
-            ))
-            .execute(&mut **tx)
-            .await?;
-        return Ok(true);
+    if failed < lock_after {
+        return Ok((failed, false));
     }
-    Ok(false)
+    let locked_now = diesel::update(users::table)
+        .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
+        .filter(users::locked_at.is_null())
+        .set((
+            users::locked_at.eq(diesel::dsl::now),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
+        .execute(&mut **tx)
+        .await?;
+    Ok((failed, locked_now == 1))
 }
 
 /// Clears the wrong-password count after a successful login.
@@ -400,9 +403,25 @@ pub async fn unlock(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
     Ok(())
 }
 
-/// Stores a new password hash, activates an invited user and ends every session.
+/// Stores a new password hash, activates an invited user, closes open invitations and
+/// ends every session.
 pub async fn set_password(tx: &mut TenantTx, id: UserId, phc: &str) -> AppResult<()> {
     let tenant = tx.tenant();
+    // An open invitation could otherwise overwrite the password set now.
+    diesel::update(invitations::table)
+        .filter(
+            invitations::tenant_id
+                .eq(tenant)
+                .and(invitations::user_id.eq(id)),
+        )
+        .filter(
+            invitations::used_at
+                .is_null()
+                .and(invitations::expires_at.gt(diesel::dsl::now)),
+        )
+        .set(invitations::expires_at.eq(diesel::dsl::now))
+        .execute(&mut **tx)
+        .await?;
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
         .set((

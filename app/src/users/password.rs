@@ -6,7 +6,7 @@ use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
     session::Session,
-    web::{Data, Form, Path, Redirect},
+    web::{Data, Form, Path, Redirect, RemoteAddr},
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -15,7 +15,7 @@ use crate::{
     audit::{self, Action},
     auth::{
         ctx::{AdminCtx, Ctx, SessionUser, sign_in},
-        password,
+        login, password, throttle,
     },
     db::TenantTx,
     error::AppResult,
@@ -84,11 +84,15 @@ pub async fn reset_form(
     ctx: AdminCtx,
     state: Data<&State>,
     Path(id): Path<i64>,
-) -> AppResult<Markup> {
+) -> AppResult<Response> {
+    if UserId(id) == ctx.user {
+        // One's own password is changed with the current one, under 个人设置.
+        return Ok(Redirect::see_other("/account/password").into_response());
+    }
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, UserId(id)).await?;
     tx.commit().await?;
-    Ok(reset_page(&ctx, &user, &Errors::new()))
+    Ok(reset_page(&ctx, &user, &Errors::new()).into_response())
 }
 
 /// POST /admin/users/:id/password
@@ -96,11 +100,13 @@ pub async fn reset_form(
 pub async fn reset(
     ctx: AdminCtx,
     state: Data<&State>,
-    session: &Session,
     Path(id): Path<i64>,
     Form(input): Form<PasswordForm>,
 ) -> AppResult<Response> {
     let id = UserId(id);
+    if id == ctx.user {
+        return Ok(Redirect::see_other("/account/password").into_response());
+    }
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     let mut errors = Errors::new();
@@ -121,19 +127,7 @@ pub async fn reset(
         json!({}),
     )
     .await?;
-    let epoch = users::session_epoch(&mut tx, id).await?;
     tx.commit().await?;
-    if id == ctx.user {
-        // Resetting one's own password keeps this session alive under the new epoch.
-        sign_in(
-            session,
-            SessionUser {
-                tenant: ctx.tenant,
-                user: id,
-                epoch,
-            },
-        );
-    }
     Ok(Redirect::see_other("/admin/users").into_response())
 }
 
@@ -167,8 +161,18 @@ pub async fn change(
     ctx: Ctx,
     state: Data<&State>,
     session: &Session,
+    remote: &RemoteAddr,
+    req: &poem::Request,
     Form(input): Form<PasswordForm>,
 ) -> AppResult<Response> {
+    // Guessing the current password from a hijacked session is throttled like logins.
+    if !throttle::allow_login_attempt(&state, login::client_ip(&state, req, remote)).await? {
+        let mut errors = Errors::new();
+        errors.add(ctx.locale, "current", "login.throttled");
+        return Ok(change_page(&ctx, &errors, false)
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .into_response());
+    }
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let facts = users::login_facts(&mut tx, ctx.user).await?;
     let user = users::find(&mut tx, ctx.user).await?;

@@ -13,7 +13,7 @@ use poem::{
     endpoint::EmbeddedFilesEndpoint,
     get, handler,
     http::{StatusCode, header},
-    middleware::{Csrf, SetHeader, Tracing},
+    middleware::{Csrf, SetHeader},
     post,
     session::{CookieConfig, ServerSession, Session},
     web::{CsrfToken, cookie::SameSite},
@@ -107,9 +107,30 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .with(csrf)
         .with(ServerSession::new(cookie, sessions))
         .with(security::SecurityHeaders { hsts: secure })
-        .with(Tracing)
+        .around(log_request)
         .data(state)
         .map_to_response()
+}
+
+/// Logs each request: method, path (invitation tokens redacted, query strings left out,
+/// since both may carry secrets), status and duration.
+async fn log_request<E: Endpoint<Output = Response>>(
+    ep: E,
+    req: Request,
+) -> poem::Result<Response> {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = match req.uri().path() {
+        p if p.starts_with("/invite/") => "/invite/[token]".to_owned(),
+        p => p.to_owned(),
+    };
+    let result = ep.call(req).await;
+    let status = match &result {
+        Ok(resp) => resp.status(),
+        Err(err) => err.status(),
+    };
+    tracing::info!(%method, %path, status = status.as_u16(), ms = started.elapsed().as_millis() as u64, "request");
+    result
 }
 
 /// GET /healthz: answers once the process serves requests.

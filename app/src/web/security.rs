@@ -101,7 +101,7 @@ pub struct RequireCsrfEndpoint<E> {
     inner: E,
 }
 
-/// Largest url-encoded form body accepted.
+/// Largest body a state-changing request may carry.
 pub const MAX_FORM_BYTES: usize = 256 * 1024;
 
 /// Name of the hidden form field that carries the token.
@@ -116,21 +116,17 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
         if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
             return self.inner.call(req).await;
         }
-        let header_token = req.header(CSRF_HEADER).map(str::to_owned);
-        let token = match header_token {
-            Some(token) => Some(token),
-            None if is_urlencoded(&req) => {
-                // Read the form body to find the field, then put it back for the handler.
-                // Forms are small; a larger body is refused before it is buffered.
-                let body = req.take_body().into_bytes_limit(MAX_FORM_BYTES).await?;
-                let token = url::form_urlencoded::parse(&body)
-                    .find(|(k, _)| k == CSRF_FIELD)
-                    .map(|(_, v)| v.into_owned());
-                req.set_body(body);
-                token
-            }
+        // Buffer the body with a limit whatever carries the token, so no handler reads an
+        // unbounded body. (Routes that take file uploads will get their own limit.)
+        let body = req.take_body().into_bytes_limit(MAX_FORM_BYTES).await?;
+        let token = match req.header(CSRF_HEADER) {
+            Some(token) => Some(token.to_owned()),
+            None if is_urlencoded(&req) => url::form_urlencoded::parse(&body)
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.into_owned()),
             None => None,
         };
+        req.set_body(body);
         let valid = match (token, req.extensions().get::<CsrfVerifier>()) {
             (Some(token), Some(verifier)) => verifier.is_valid(&token),
             _ => false,

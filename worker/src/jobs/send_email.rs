@@ -45,7 +45,7 @@ pub async fn send(state: &WorkerState, job: &SendEmail) -> anyhow::Result<()> {
 
     let mut tx = TenantTx::begin(&state.db, job.tenant_id).await?;
     match &sent {
-        Ok(()) => email::mark_sent(&mut tx, row.id).await?,
+        Ok(()) => email::mark_sent(&mut tx, &row).await?,
         Err(err) => {
             tracing::warn!(?job, attempt = row.attempts, error = %format!("{err:#}"), "email not sent");
             email::mark_attempt_failed(&mut tx, &row, &format!("{err:#}")).await?;
