@@ -96,6 +96,9 @@ mod tests {
     fn keys_in_sources() -> Vec<String> {
         const PREFIXES: &[&str] = &[
             "app.",
+            "customers.",
+            "company.",
+            "visibility.",
             "menu.",
             "tab.",
             "nav.",
@@ -167,6 +170,9 @@ mod tests {
         }
         for status in ["queued", "running", "sent", "failed"] {
             keys.push(format!("jobs.status_{status}"));
+        }
+        for visibility in ["public", "private"] {
+            keys.push(format!("visibility.{visibility}"));
         }
         for kind in ["welcome", "invitation"] {
             keys.push(format!("jobs.kind_{kind}"));

@@ -57,3 +57,11 @@ id_type!(
     /// A row of the email outbox.
     EmailId
 );
+id_type!(
+    /// A company (公司) of a tenant.
+    CompanyId
+);
+id_type!(
+    /// A customer category (客户分类).
+    CategoryId
+);

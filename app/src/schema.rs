@@ -13,6 +13,38 @@ diesel::table! {
 }
 
 diesel::table! {
+    companies (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        name_key -> Text,
+        name_grams -> Array<Nullable<Text>>,
+        phone -> Text,
+        email -> Text,
+        website -> Text,
+        address -> Text,
+        introduction -> Text,
+        category_id -> Nullable<Int8>,
+        owner_id -> Int8,
+        visibility -> Text,
+        custom -> Jsonb,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    customer_categories (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     emails (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -84,12 +116,16 @@ diesel::table! {
 }
 
 diesel::joinable!(audit_log -> tenants (tenant_id));
+diesel::joinable!(companies -> tenants (tenant_id));
+diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
+    companies,
+    customer_categories,
     emails,
     invitations,
     tenants,

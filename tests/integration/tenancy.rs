@@ -5,7 +5,7 @@
 
 use kehu_tests::{Client, PASSWORD, TestApp, client::Page};
 
-use crate::support::{OTHER_PASSWORD, invite, lock_out, tenant_snapshot, zh};
+use crate::support::{OTHER_PASSWORD, exec, invite, lock_out, tenant_snapshot, zh};
 
 /// Who may use a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,6 +31,11 @@ pub enum Target {
     Locked,
     /// A disabled user.
     Disabled,
+    /// A public company owned by the member (who reports to the manager), so all three
+    /// roles may see and edit it.
+    Company,
+    /// A company the acting role deletes (one per role, so each delete finds its own).
+    DoomedCompany,
 }
 
 /// One route of the app.
@@ -113,6 +118,61 @@ pub const ROUTES: &[RouteCase] = &[
         404,
         Target::None,
         &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+    ),
+    case("GET", "/customers", SignedIn, 200, Target::None, &[]),
+    case("GET", "/customers/new", SignedIn, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/customers/new",
+        SignedIn,
+        303,
+        Target::None,
+        &[
+            ("name", "矩阵新建公司"),
+            ("phone", "010-1234"),
+            ("visibility", "private"),
+        ],
+    ),
+    case(
+        "GET",
+        "/customers/check-name",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case("GET", "/customers/:id", SignedIn, 200, Target::Company, &[]),
+    case(
+        "GET",
+        "/customers/:id/edit",
+        SignedIn,
+        200,
+        Target::Company,
+        &[],
+    ),
+    case(
+        "POST",
+        "/customers/:id/edit",
+        SignedIn,
+        303,
+        Target::Company,
+        &[("name", "矩阵改名公司"), ("visibility", "public")],
+    ),
+    case(
+        "GET",
+        "/customers/:id/delete",
+        SignedIn,
+        200,
+        Target::DoomedCompany,
+        &[],
+    ),
+    case(
+        "POST",
+        "/customers/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedCompany,
+        &[],
     ),
     case("GET", "/account", SignedIn, 200, Target::None, &[]),
     case("GET", "/account/password", SignedIn, 200, Target::None, &[]),
@@ -298,7 +358,7 @@ fn every_route_in_the_router_is_in_the_matrix() {
     );
 }
 
-/// The users of one tenant.
+/// The users (and customer records) of one tenant.
 struct Users {
     admin: i64,
     manager: i64,
@@ -306,6 +366,10 @@ struct Users {
     invitee: i64,
     locked: i64,
     disabled: i64,
+    /// See [`Target::Company`].
+    company: i64,
+    /// See [`Target::DoomedCompany`]: for the member, the manager and the admin.
+    doomed: [i64; 3],
 }
 
 impl Users {
@@ -320,13 +384,31 @@ impl Users {
         ]
     }
 
-    fn target(&self, target: Target) -> i64 {
+    /// The ids another tenant's actor tries for a route with this kind of target.
+    fn ids_for(&self, target: Target) -> Vec<i64> {
+        match target {
+            Target::Company | Target::DoomedCompany => {
+                let mut ids = vec![self.company];
+                ids.extend(self.doomed);
+                ids
+            }
+            _ => self.all().to_vec(),
+        }
+    }
+
+    fn target(&self, target: Target, role: Role) -> i64 {
         match target {
             Target::None => 0,
             Target::Member => self.member,
             Target::Invitee => self.invitee,
             Target::Locked => self.locked,
             Target::Disabled => self.disabled,
+            Target::Company => self.company,
+            Target::DoomedCompany => match role {
+                Role::Member => self.doomed[0],
+                Role::Manager => self.doomed[1],
+                Role::Admin | Role::Anonymous => self.doomed[2],
+            },
         }
     }
 }
@@ -377,6 +459,26 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         .post(&format!("/admin/users/{disabled}/disable"), &[])
         .await;
     assert_eq!(page.status, 303);
+    // Customer records, owned by the member so all three roles may manage them.
+    let tenant = app.tenant_of(&email("admin")).await;
+    let insert = |name: String| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO companies (tenant_id, name, owner_id, created_by, visibility) \
+                 VALUES ({tenant}, '{name}', {member}, {member}, 'public')"
+            ),
+        )
+        .await;
+        app.scalar(&format!("SELECT id FROM companies WHERE name = '{name}'"))
+            .await
+    };
+    let company_name = format!("{tag} 客户甲公司");
+    let customer = insert(company_name.clone()).await;
+    let mut doomed = [0; 3];
+    for (i, slot) in doomed.iter_mut().enumerate() {
+        *slot = insert(format!("{tag} 待删公司{i}")).await;
+    }
     let users = Users {
         admin: app.user_id(&email("admin")).await,
         manager,
@@ -384,8 +486,10 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         invitee,
         locked,
         disabled,
+        company: customer,
+        doomed,
     };
-    let mut markers = vec![company];
+    let mut markers = vec![company, company_name];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",
     ] {
@@ -423,7 +527,8 @@ fn expected(route: &RouteCase, role: Role, own: bool) -> u16 {
     match (route.access, role) {
         (Access::Public, _) => route.ok,
         (_, Role::Anonymous) => 303,
-        (Access::SignedIn, _) => route.ok,
+        (Access::SignedIn, _) if route.own == Target::None || own => route.ok,
+        (Access::SignedIn, _) => 404,
         (Access::Admin, Role::Member | Role::Manager) => 403,
         (Access::Admin, Role::Admin) if route.own == Target::None || own => route.ok,
         (Access::Admin, Role::Admin) => 404,
@@ -453,7 +558,7 @@ fn check(
             route.method
         );
     }
-    if want == 404 && route.access == Access::Admin {
+    if want == 404 && route.access != Access::Public {
         assert!(
             page.body.contains(&zh("error.404_title")),
             "{who} {} {path}",
@@ -513,7 +618,7 @@ async fn run_actor(
         let page = request(client, route, &missing).await;
         check(&page, route, &missing, who, role, false, forbidden);
         let nonexistent = (page.status, page.texts("main"));
-        for id in other.all() {
+        for id in other.ids_for(route.own) {
             let path = route.path.replace(":id", &id.to_string());
             let page = request(client, route, &path).await;
             check(&page, route, &path, who, role, false, forbidden);
@@ -528,7 +633,7 @@ async fn run_actor(
         if let Some(own) = own {
             let path = route
                 .path
-                .replace(":id", &own.target(route.own).to_string());
+                .replace(":id", &own.target(route.own, role).to_string());
             let page = request(client, route, &path).await;
             check(&page, route, &path, who, role, true, forbidden);
             requests += 1;
@@ -547,11 +652,15 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
     app.drain_jobs().await;
 
     // Sanity: the markers do show up where they belong.
-    let own_list = a.admin.get("/admin/users").await;
+    let own_pages = format!(
+        "{}{}",
+        a.admin.get("/admin/users").await.body,
+        a.admin.get("/customers").await.body
+    );
     for marker in &a.markers {
         assert!(
-            own_list.body.contains(marker.as_str()),
-            "{marker} on A's own user list"
+            own_pages.contains(marker.as_str()),
+            "{marker} on A's own user or customer list"
         );
     }
 
@@ -614,6 +723,30 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         ))
         .await,
         "Matrix Rename,Matrix Rename"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT string_agg(name, ',' ORDER BY tenant_id) FROM companies WHERE id IN ({}, {})",
+            a.users.company, b.users.company
+        ))
+        .await,
+        "矩阵改名公司,矩阵改名公司"
+    );
+    let doomed: Vec<String> = a
+        .users
+        .doomed
+        .iter()
+        .chain(&b.users.doomed)
+        .map(i64::to_string)
+        .collect();
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM companies WHERE id IN ({})",
+            doomed.join(",")
+        ))
+        .await,
+        0,
+        "each role deleted its own doomed company"
     );
     assert!(requests > 300, "{requests} requests");
 }

@@ -15,6 +15,8 @@ use crate::{
 pub enum Module {
     /// 工作桌面, the home page.
     Home,
+    /// 客户管理: companies.
+    Customers,
     /// 系统设置: users, audit log, background jobs (admins only).
     Settings,
     /// 个人设置: profile, language and password.
@@ -25,6 +27,7 @@ impl Module {
     fn href(self) -> &'static str {
         match self {
             Self::Home => "/",
+            Self::Customers => "/customers",
             Self::Settings => "/admin/users",
             Self::Account => "/account",
         }
@@ -33,6 +36,7 @@ impl Module {
     fn label_key(self) -> &'static str {
         match self {
             Self::Home => "menu.home",
+            Self::Customers => "menu.customers",
             Self::Settings => "menu.settings",
             Self::Account => "menu.account",
         }
@@ -41,6 +45,7 @@ impl Module {
     fn icon(self) -> &'static str {
         match self {
             Self::Home => "▦",
+            Self::Customers => "☰",
             Self::Settings => "⚙",
             Self::Account => "☺",
         }
@@ -49,7 +54,7 @@ impl Module {
     fn visible_to(self, ctx: &Ctx) -> bool {
         match self {
             Self::Settings => ctx.is_admin(),
-            Self::Home | Self::Account => true,
+            Self::Home | Self::Customers | Self::Account => true,
         }
     }
 }
@@ -69,6 +74,16 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             label_key: "menu.home",
             href: "/",
         }],
+        Module::Customers => vec![
+            Tab {
+                label_key: "tab.customers",
+                href: "/customers",
+            },
+            Tab {
+                label_key: "tab.new_customer",
+                href: "/customers/new",
+            },
+        ],
         Module::Settings if ctx.is_admin() => vec![
             Tab {
                 label_key: "tab.users",
@@ -152,7 +167,7 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                         a.app-brand href="/" { (ctx.t("app.name")) }
                         div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
                         ul.nav.flex-column {
-                            @for m in [Module::Home, Module::Settings, Module::Account] {
+                            @for m in [Module::Home, Module::Customers, Module::Settings, Module::Account] {
                                 @if m.visible_to(ctx) {
                                     li.nav-item {
                                         a.nav-link.active[m == module] href=(m.href())

@@ -25,6 +25,7 @@ use crate::{
         ctx::{Ctx, csrf_token},
         invite, login, session_routes, signup,
     },
+    customers,
     error::AppError,
     home,
     i18n::{LANG_COOKIE, Locale},
@@ -67,6 +68,21 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/logout", post(session_routes::logout))
         .at("/locale", post(session_routes::switch_locale))
         .at("/invite/:token", get(invite::show).post(invite::accept))
+        .at("/customers", get(customers::list::index))
+        .at(
+            "/customers/new",
+            get(customers::form::new_form).post(customers::form::create),
+        )
+        .at("/customers/check-name", get(customers::form::check_name))
+        .at("/customers/:id", get(customers::form::show))
+        .at(
+            "/customers/:id/edit",
+            get(customers::form::edit_form).post(customers::form::update),
+        )
+        .at(
+            "/customers/:id/delete",
+            get(customers::form::delete_form).post(customers::form::delete),
+        )
         .at("/account", get(account::profile))
         .at(
             "/account/password",

@@ -1,0 +1,534 @@
+//! Create, show, edit and delete a company, and the as-you-type duplicate-name hint.
+//!
+//! A name whose duplicate key (see `kehu_company_key`) matches an existing company is not
+//! created again: the user is taken to that company (or told a colleague holds it).
+
+use std::collections::HashMap;
+
+use maud::{Markup, html};
+use poem::{
+    IntoResponse, Response, handler,
+    http::StatusCode,
+    web::{Data, Form, Path, Query, Redirect},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::ctx::Ctx,
+    customers::{
+        model::{self, Company, CompanyFields},
+        visibility::{Scope, View},
+    },
+    db::TenantTx,
+    error::{AppError, AppResult},
+    ids::{CategoryId, CompanyId, UserId},
+    state::State,
+    users::model::{self as users, User},
+    web::{
+        forms::{self, Errors, Opts},
+        layout::{self, Module, csrf_field},
+    },
+};
+
+/// The company form as submitted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CompanyForm {
+    name: String,
+    phone: String,
+    email: String,
+    website: String,
+    address: String,
+    introduction: String,
+    category_id: String,
+    owner_id: String,
+    visibility: String,
+}
+
+impl CompanyForm {
+    fn from_company(c: &Company) -> Self {
+        Self {
+            name: c.name.clone(),
+            phone: c.phone.clone(),
+            email: c.email.clone(),
+            website: c.website.clone(),
+            address: c.address.clone(),
+            introduction: c.introduction.clone(),
+            category_id: c.category_id.map(|c| c.to_string()).unwrap_or_default(),
+            owner_id: c.owner_id.to_string(),
+            visibility: c.visibility.clone(),
+        }
+    }
+}
+
+/// Choices for the select fields.
+struct Choices {
+    categories: Vec<(CategoryId, String)>,
+    people: Vec<User>,
+}
+
+async fn choices(tx: &mut TenantTx) -> AppResult<Choices> {
+    Ok(Choices {
+        categories: model::categories(tx).await?,
+        people: users::list(tx).await?,
+    })
+}
+
+fn render(
+    ctx: &Ctx,
+    editing: Option<CompanyId>,
+    input: &CompanyForm,
+    errors: &Errors,
+    choices: &Choices,
+) -> Markup {
+    let (title, action) = match editing {
+        Some(id) => (ctx.t("customers.edit"), format!("/customers/{id}/edit")),
+        None => (ctx.t("customers.new"), "/customers/new".to_owned()),
+    };
+    let mut categories = vec![(String::new(), ctx.t("company.no_category"))];
+    categories.extend(
+        choices
+            .categories
+            .iter()
+            .map(|(id, name)| (id.to_string(), name.clone())),
+    );
+    let owners: Vec<(String, String)> = choices
+        .people
+        .iter()
+        .filter(|u| u.status != "disabled" || input.owner_id == u.id.to_string())
+        .map(|u| (u.id.to_string(), u.name.clone()))
+        .collect();
+    let visibilities = vec![
+        ("private".to_owned(), ctx.t("visibility.private")),
+        ("public".to_owned(), ctx.t("visibility.public")),
+    ];
+    let text = |name: &'static str, key: &str, max: usize| {
+        forms::input(
+            name,
+            &ctx.t(key),
+            field(input, name),
+            errors.get(name),
+            Opts {
+                max_len: Some(max),
+                ..Opts::default()
+            },
+        )
+    };
+    let content = html! {
+        form.company-form method="post" action=(action) novalidate {
+            (csrf_field(&ctx.csrf))
+            div.form-actions.mb-3 {
+                button.btn.btn-primary type="submit" { (ctx.t("common.save")) }
+                a.btn.btn-link href=(editing.map_or("/customers".to_owned(), |id| format!("/customers/{id}"))) { (ctx.t("common.cancel")) }
+            }
+            fieldset.form-section {
+                legend.h6 { (ctx.t("customers.section_basic")) }
+                div.mb-3 {
+                    label.form-label for="f-name" { (ctx.t("company.name")) span.text-danger aria-hidden="true" { " *" } }
+                    input.form-control.is-invalid[errors.get("name").is_some()] #f-name name="name" type="text"
+                        value=(input.name) required autofocus maxlength="200" autocomplete="off"
+                        hx-get="/customers/check-name" hx-trigger="input changed delay:300ms" hx-target="#name-hint"
+                        hx-vals=(editing.map_or(String::new(), |id| format!(r#"{{"except":"{id}"}}"#)))
+                        aria-describedby="name-hint f-name-error";
+                    @if let Some(error) = errors.get("name") {
+                        div.invalid-feedback #f-name-error { (error) }
+                    }
+                    div #name-hint aria-live="polite" {}
+                }
+                (text("phone", "company.phone", 50))
+                (text("email", "field.email", 254))
+                (text("website", "company.website", 300))
+                (text("address", "company.address", 300))
+                div.mb-3 {
+                    label.form-label for="f-introduction" { (ctx.t("company.introduction")) }
+                    textarea.form-control #f-introduction name="introduction" rows="4" maxlength="5000" { (input.introduction) }
+                }
+            }
+            fieldset.form-section {
+                legend.h6 { (ctx.t("customers.section_ownership")) }
+                (forms::select("category_id", &ctx.t("company.category"), &categories, &input.category_id, errors.get("category_id")))
+                (forms::select("owner_id", &ctx.t("company.owner"), &owners, &input.owner_id, errors.get("owner_id")))
+                (forms::select("visibility", &ctx.t("company.visibility"), &visibilities, &input.visibility, errors.get("visibility")))
+            }
+        }
+    };
+    layout::page(
+        ctx,
+        Module::Customers,
+        if editing.is_some() {
+            "/customers"
+        } else {
+            "/customers/new"
+        },
+        &title,
+        content,
+    )
+}
+
+fn field<'a>(input: &'a CompanyForm, name: &str) -> &'a str {
+    match name {
+        "phone" => &input.phone,
+        "email" => &input.email,
+        "website" => &input.website,
+        "address" => &input.address,
+        _ => &input.name,
+    }
+}
+
+/// Checks a submitted form. An empty owner means `default_owner` (the creator on create,
+/// the current owner on edit).
+fn validate(
+    ctx: &Ctx,
+    scope: &Scope,
+    input: &CompanyForm,
+    choices: &Choices,
+    default_owner: UserId,
+    errors: &mut Errors,
+) -> CompanyFields {
+    let locale = ctx.locale;
+    let name = forms::check_text(errors, locale, "name", &input.name, 200);
+    let email = forms::normalize_email(&input.email);
+    if !email.is_empty() && !forms::is_valid_email(&email) {
+        errors.add(locale, "email", "form.invalid_email");
+    }
+    let category_id = match input.category_id.trim() {
+        "" => None,
+        raw => match raw.parse().map(CategoryId) {
+            Ok(id) if choices.categories.iter().any(|(c, _)| *c == id) => Some(id),
+            _ => {
+                errors.add(locale, "category_id", "form.invalid_choice");
+                None
+            }
+        },
+    };
+    // The owner must be a user of this tenant whom the editor may assign records to.
+    let owner_id = match input.owner_id.trim().parse().map(UserId) {
+        Ok(id) if choices.people.iter().any(|u| u.id == id) && scope.can_manage(id) => id,
+        _ if input.owner_id.trim().is_empty() => default_owner,
+        _ => {
+            errors.add(locale, "owner_id", "form.invalid_choice");
+            default_owner
+        }
+    };
+    let visibility = match input.visibility.as_str() {
+        "public" => "public",
+        "private" | "" => "private",
+        _ => {
+            errors.add(locale, "visibility", "form.invalid_choice");
+            "private"
+        }
+    };
+    let limited = |errors: &mut Errors, field: &'static str, value: &str, max: usize| {
+        let value = value.trim().to_owned();
+        if value.chars().count() > max {
+            errors.add(locale, field, "form.too_long");
+        }
+        value
+    };
+    CompanyFields {
+        name,
+        phone: limited(errors, "phone", &input.phone, 50),
+        email,
+        website: limited(errors, "website", &input.website, 300),
+        address: limited(errors, "address", &input.address, 300),
+        introduction: limited(errors, "introduction", &input.introduction, 5000),
+        category_id,
+        owner_id,
+        visibility,
+    }
+}
+
+/// GET /customers/new
+#[handler]
+pub async fn new_form(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let choices = choices(&mut tx).await?;
+    tx.commit().await?;
+    let input = CompanyForm {
+        owner_id: ctx.user.to_string(),
+        visibility: "private".into(),
+        ..CompanyForm::default()
+    };
+    Ok(render(&ctx, None, &input, &Errors::new(), &choices))
+}
+
+/// POST /customers/new
+#[handler]
+pub async fn create(
+    ctx: Ctx,
+    state: Data<&State>,
+    Form(input): Form<CompanyForm>,
+) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let choices = choices(&mut tx).await?;
+    let mut errors = Errors::new();
+    let fields = validate(&ctx, &scope, &input, &choices, ctx.user, &mut errors);
+    if errors.is_empty() {
+        // 公司名已经存在: go to the existing company instead of creating a second one.
+        if let Some(existing) = first_visible_duplicate(&mut tx, &scope, &fields.name, None).await?
+        {
+            tx.commit().await?;
+            return Ok(
+                Redirect::see_other(format!("/customers/{existing}?duplicate=1")).into_response(),
+            );
+        }
+        if !model::same_name(&mut tx, &fields.name).await?.is_empty() {
+            errors.add(ctx.locale, "name", "customers.duplicate_hidden");
+        }
+    }
+    if !errors.is_empty() {
+        tx.rollback().await?;
+        return Ok(render(&ctx, None, &input, &errors, &choices)
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .into_response());
+    }
+    let id = model::create(&mut tx, &fields, ctx.user).await?;
+    tx.commit().await?;
+    Ok(Redirect::see_other(format!("/customers/{id}")).into_response())
+}
+
+/// The oldest visible company with the same duplicate key, other than `except`.
+async fn first_visible_duplicate(
+    tx: &mut TenantTx,
+    scope: &Scope,
+    name: &str,
+    except: Option<CompanyId>,
+) -> AppResult<Option<CompanyId>> {
+    for (id, _, _) in model::same_name(tx, name).await? {
+        if Some(id) != except
+            && users::not_found_is_none(model::find(tx, scope, id).await)?.is_some()
+        {
+            return Ok(Some(id));
+        }
+    }
+    Ok(None)
+}
+
+/// Query of the duplicate hint.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct HintParams {
+    name: String,
+    except: Option<i64>,
+}
+
+/// GET /customers/check-name — the as-you-type hint under the name field (htmx).
+#[handler]
+pub async fn check_name(
+    ctx: Ctx,
+    state: Data<&State>,
+    Query(params): Query<HintParams>,
+) -> AppResult<Markup> {
+    let name = params.name.trim();
+    if name.is_empty() {
+        return Ok(html! {});
+    }
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let except = params.except.map(CompanyId);
+    let visible = first_visible_duplicate(&mut tx, &scope, name, except).await?;
+    let hidden = visible.is_none()
+        && model::same_name(&mut tx, name)
+            .await?
+            .iter()
+            .any(|(id, _, _)| Some(*id) != except);
+    tx.commit().await?;
+    Ok(html! {
+        @if let Some(id) = visible {
+            div.form-text.text-warning-emphasis.duplicate-hint {
+                (ctx.t("customers.duplicate_hint")) " "
+                a href={"/customers/" (id)} { (ctx.t("customers.open_existing")) }
+            }
+        } @else if hidden {
+            div.form-text.text-warning-emphasis.duplicate-hint { (ctx.t("customers.duplicate_hidden")) }
+        }
+    })
+}
+
+/// Query of the detail page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DetailParams {
+    duplicate: Option<u8>,
+}
+
+/// GET /customers/:id
+#[handler]
+pub async fn show(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    Query(params): Query<DetailParams>,
+) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let company = model::find(&mut tx, &scope, CompanyId(id)).await?;
+    let choices = choices(&mut tx).await?;
+    tx.commit().await?;
+    let names: HashMap<UserId, &str> = choices
+        .people
+        .iter()
+        .map(|u| (u.id, u.name.as_str()))
+        .collect();
+    let category = company
+        .category_id
+        .and_then(|c| choices.categories.iter().find(|(id, _)| *id == c))
+        .map_or("", |(_, name)| name.as_str());
+    let manage = scope.can_manage(company.owner_id);
+    let dash = |v: &str| {
+        if v.is_empty() {
+            "—".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    let content = html! {
+        @if params.duplicate.is_some() {
+            (layout::notice("warning", &ctx.t("customers.duplicate_redirect")))
+        }
+        @if manage {
+            div.d-flex.gap-2.mb-3 {
+                a.btn.btn-primary href={"/customers/" (company.id) "/edit"} { (ctx.t("common.edit")) }
+                a.btn.btn-outline-danger href={"/customers/" (company.id) "/delete"} { (ctx.t("common.delete")) }
+            }
+        }
+        div.row.g-3 {
+            div.col-lg-7 {
+                section.card {
+                    div.card-header { (ctx.t("customers.section_basic")) }
+                    div.card-body {
+                        dl.row.mb-0.company-facts {
+                            dt.col-sm-3 { (ctx.t("company.phone")) } dd.col-sm-9 { (dash(&company.phone)) }
+                            dt.col-sm-3 { (ctx.t("field.email")) } dd.col-sm-9 { (dash(&company.email)) }
+                            dt.col-sm-3 { (ctx.t("company.website")) } dd.col-sm-9 { (dash(&company.website)) }
+                            dt.col-sm-3 { (ctx.t("company.address")) } dd.col-sm-9 { (dash(&company.address)) }
+                            dt.col-sm-3 { (ctx.t("company.category")) } dd.col-sm-9 { (dash(category)) }
+                            dt.col-sm-3 { (ctx.t("company.owner")) } dd.col-sm-9 { (names.get(&company.owner_id).copied().unwrap_or("—")) }
+                            dt.col-sm-3 { (ctx.t("company.visibility")) } dd.col-sm-9 { (ctx.t(&format!("visibility.{}", company.visibility))) }
+                            dt.col-sm-3 { (ctx.t("company.introduction")) } dd.col-sm-9.company-intro { (dash(&company.introduction)) }
+                        }
+                    }
+                }
+            }
+            div.col-lg-5 {
+                section.card.mb-3 {
+                    div.card-header { (ctx.t("customers.contacts")) }
+                    div.card-body.empty-state { (ctx.t("customers.contacts_soon")) }
+                }
+                section.card {
+                    div.card-header { (ctx.t("customers.notes")) }
+                    div.card-body.empty-state { (ctx.t("customers.notes_soon")) }
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        Module::Customers,
+        "/customers",
+        &company.name,
+        content,
+    ))
+}
+
+/// Loads a company the user may edit, or 404 (not visible) / 403 (visible, not theirs).
+async fn managed(tx: &mut TenantTx, ctx: &Ctx, id: CompanyId) -> AppResult<(Scope, Company)> {
+    let scope = Scope::resolve(tx, ctx, View::All).await?;
+    let company = model::find(tx, &scope, id).await?;
+    if !scope.can_manage(company.owner_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((scope, company))
+}
+
+/// GET /customers/:id/edit
+#[handler]
+pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let choices = choices(&mut tx).await?;
+    tx.commit().await?;
+    Ok(render(
+        &ctx,
+        Some(company.id),
+        &CompanyForm::from_company(&company),
+        &Errors::new(),
+        &choices,
+    ))
+}
+
+/// POST /customers/:id/edit
+#[handler]
+pub async fn update(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    Form(input): Form<CompanyForm>,
+) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (scope, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let choices = choices(&mut tx).await?;
+    let mut errors = Errors::new();
+    let fields = validate(
+        &ctx,
+        &scope,
+        &input,
+        &choices,
+        company.owner_id,
+        &mut errors,
+    );
+    if errors.is_empty()
+        && model::same_name(&mut tx, &fields.name)
+            .await?
+            .iter()
+            .any(|(other, _, _)| *other != company.id)
+    {
+        errors.add(ctx.locale, "name", "customers.duplicate_name");
+    }
+    if !errors.is_empty() {
+        tx.rollback().await?;
+        return Ok(render(&ctx, Some(company.id), &input, &errors, &choices)
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .into_response());
+    }
+    model::update(&mut tx, company.id, &fields).await?;
+    tx.commit().await?;
+    Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
+}
+
+/// GET /customers/:id/delete — asks for confirmation and warns that it is irreversible.
+#[handler]
+pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    tx.commit().await?;
+    let content = html! {
+        div.alert.alert-danger role="alert" {
+            p.mb-2 { strong { (ctx.locale.tf("customers.delete_confirm", &[("name", &company.name)])) } }
+            p.mb-0 { (ctx.t("customers.delete_warning")) }
+        }
+        form method="post" action={"/customers/" (company.id) "/delete"} {
+            (csrf_field(&ctx.csrf))
+            button.btn.btn-danger type="submit" { (ctx.t("customers.delete_submit")) }
+            a.btn.btn-link href={"/customers/" (company.id)} autofocus { (ctx.t("common.cancel")) }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        Module::Customers,
+        "/customers",
+        &ctx.t("customers.delete_title"),
+        content,
+    ))
+}
+
+/// POST /customers/:id/delete
+#[handler]
+pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    model::delete(&mut tx, company.id).await?;
+    tx.commit().await?;
+    Ok(Redirect::see_other("/customers").into_response())
+}

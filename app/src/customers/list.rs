@@ -1,0 +1,155 @@
+//! GET /customers — 客户一览: visible companies, newest first, keyset pages of 50, with
+//! "name contains" search and, for admins, the switch between all data, public data and
+//! one employee's data.
+
+use std::collections::HashMap;
+
+use maud::{Markup, html};
+use poem::{
+    handler,
+    web::{Data, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::ctx::Ctx,
+    customers::{
+        model::{self, Company, ListQuery},
+        visibility::{Scope, View},
+    },
+    db::TenantTx,
+    error::AppResult,
+    ids::{CompanyId, UserId},
+    state::State,
+    users::model as users,
+    web::layout::{self, Module},
+};
+
+/// Rows per page.
+pub const PAGE: i64 = 50;
+
+/// The list's query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    q: String,
+    view: Option<String>,
+    before: Option<i64>,
+}
+
+/// GET /customers
+#[handler]
+pub async fn index(
+    ctx: Ctx,
+    state: Data<&State>,
+    Query(params): Query<Params>,
+) -> AppResult<Markup> {
+    let view = View::parse(params.view.as_deref());
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, view).await?;
+    let rows = model::list(
+        &mut tx,
+        &scope,
+        ListQuery {
+            name_contains: params.q.trim(),
+            before: params.before.map(CompanyId),
+            limit: PAGE,
+        },
+    )
+    .await?;
+    let people = users::list(&mut tx).await?;
+    let categories: HashMap<_, _> = model::categories(&mut tx).await?.into_iter().collect();
+    tx.commit().await?;
+    let names: HashMap<UserId, String> = people.iter().map(|u| (u.id, u.name.clone())).collect();
+
+    let view_param = view.as_param();
+    let next = (rows.len() as i64 == PAGE)
+        .then(|| rows.last().map(|c| c.id))
+        .flatten();
+    let content = html! {
+        div.d-flex.flex-wrap.gap-2.mb-3.align-items-end {
+            a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
+            form.d-flex.gap-2.ms-auto.customer-search method="get" action="/customers" role="search" {
+                @if ctx.is_admin() {
+                    label.visually-hidden for="f-view" { (ctx.t("customers.view")) }
+                    select.form-select #f-view name="view" {
+                        option value="" selected[view == View::All] { (ctx.t("customers.view_all")) }
+                        option value="public" selected[view == View::Public] { (ctx.t("customers.view_public")) }
+                        @for u in &people {
+                            @let value = View::Employee(u.id).as_param();
+                            option value=(value) selected[view == View::Employee(u.id)] { (u.name) }
+                        }
+                    }
+                }
+                label.visually-hidden for="f-q" { (ctx.t("customers.name_contains")) }
+                input.form-control #f-q type="search" name="q" value=(params.q)
+                    placeholder=(ctx.t("customers.name_contains"));
+                button.btn.btn-outline-secondary type="submit" { (ctx.t("common.search")) }
+            }
+        }
+        @if rows.is_empty() {
+            div.empty-state {
+                @if params.q.trim().is_empty() && params.before.is_none() {
+                    p { (ctx.t("customers.empty")) }
+                    a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
+                } @else {
+                    p { (ctx.t("customers.no_match")) }
+                }
+            }
+        } @else {
+            div.table-responsive {
+                table.table.table-hover.align-middle #companies {
+                    thead {
+                        tr {
+                            th scope="col" { (ctx.t("company.name")) }
+                            th scope="col" { (ctx.t("company.phone")) }
+                            th scope="col" { (ctx.t("field.email")) }
+                            th scope="col" { (ctx.t("company.category")) }
+                            th scope="col" { (ctx.t("company.owner")) }
+                            th scope="col" { (ctx.t("company.visibility")) }
+                        }
+                    }
+                    tbody {
+                        @for c in &rows {
+                            (row(&ctx, c, &names, &categories))
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = next {
+                a.btn.btn-outline-secondary href={"/customers?before=" (next) "&q=" (urlencode(&params.q)) "&view=" (view_param)} {
+                    (ctx.t("common.next_page"))
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        Module::Customers,
+        "/customers",
+        &ctx.t("customers.title"),
+        content,
+    ))
+}
+
+fn row(
+    ctx: &Ctx,
+    c: &Company,
+    names: &HashMap<UserId, String>,
+    categories: &HashMap<crate::ids::CategoryId, String>,
+) -> Markup {
+    html! {
+        tr id={"company-" (c.id)} {
+            td { a href={"/customers/" (c.id)} { (c.name) } }
+            td { (c.phone) }
+            td { (c.email) }
+            td { (c.category_id.and_then(|id| categories.get(&id)).map_or("", String::as_str)) }
+            td { (names.get(&c.owner_id).map_or("", String::as_str)) }
+            td { (ctx.t(&format!("visibility.{}", c.visibility))) }
+        }
+    }
+}
+
+fn urlencode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}

@@ -1,0 +1,6 @@
+//! Customers (客户管理): companies, their list and search, detail pages and visibility.
+
+pub mod form;
+pub mod list;
+pub mod model;
+pub mod visibility;
