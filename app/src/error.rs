@@ -26,6 +26,9 @@ pub enum AppError {
     /// A missing or wrong CSRF token.
     #[error("invalid CSRF token")]
     Csrf,
+    /// Input that cannot be processed at all (e.g. a NUL character).
+    #[error("bad request")]
+    BadRequest,
     /// A throttle said no.
     #[error("too many requests")]
     TooManyRequests,
@@ -44,6 +47,7 @@ impl ResponseError for AppError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
             Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest => StatusCode::BAD_REQUEST,
             Self::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

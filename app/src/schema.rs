@@ -35,6 +35,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    contacts (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        company_id -> Int8,
+        name -> Text,
+        name_grams -> Array<Nullable<Text>>,
+        title -> Text,
+        phone -> Text,
+        mobile -> Text,
+        email -> Text,
+        qq -> Text,
+        wechat -> Text,
+        other_im -> Text,
+        weibo -> Text,
+        custom -> Jsonb,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     customer_categories (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -117,6 +139,7 @@ diesel::table! {
 
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(companies -> tenants (tenant_id));
+diesel::joinable!(contacts -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
@@ -125,6 +148,7 @@ diesel::joinable!(users -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     companies,
+    contacts,
     customer_categories,
     emails,
     invitations,

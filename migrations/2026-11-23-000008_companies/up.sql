@@ -3,16 +3,28 @@
 -- GIN indexes lead with tenant_id, which needs btree_gin (a trusted extension).
 CREATE EXTENSION IF NOT EXISTS btree_gin;
 
--- The duplicate key of a company name: NFKC (full-width → half-width), lower case, no
--- spaces or punctuation, and without a legal-form suffix (有限公司, 股份有限公司, Co., Ltd. …),
--- so "北京星辰科技有限公司", "北京 星辰科技" and "ＢＥＩＪＩＮＧ…" variants collide.
+-- The duplicate key of a company name: NFKC (full-width → half-width), lower case, a
+-- trailing legal form removed (有限公司, 股份有限公司, "Co., Ltd." … — Latin ones only as
+-- separate words, so "Cisco" keeps its "co"), then no spaces or punctuation. So
+-- "北京星辰科技有限公司", "北京 星辰科技" and full-width variants collide. A name that is
+-- nothing but a legal form or punctuation keys as itself.
 CREATE FUNCTION kehu_company_key(p text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     AS $$
-        SELECT regexp_replace(
-            regexp_replace(lower(normalize(coalesce(p, ''), NFKC)), '[[:space:][:punct:]（）【】《》·・、，。]+', '', 'g'),
-            '(股份有限公司|有限责任公司|集团有限公司|集团股份有限公司|有限公司|股份公司|集团公司|公司|coltd|limited|ltd|inc|llc|corporation|corp|company|co|gmbh)$',
-            '')
+        WITH n AS (SELECT btrim(lower(normalize(coalesce(p, ''), NFKC))) AS t),
+        latin AS (
+            SELECT regexp_replace(t,
+                '([[:space:][:punct:]]+(co|company|corp|corporation|inc|incorporated|llc|ltd|limited|gmbh|plc))+[[:space:][:punct:]]*$',
+                '') AS t
+            FROM n
+        ),
+        squeezed AS (
+            SELECT regexp_replace(t, '[[:space:][:punct:]（）【】《》·・、，。]+', '', 'g') AS t FROM latin
+        ),
+        chinese AS (
+            SELECT regexp_replace(t, '^(.+?)(股份有限公司|有限责任公司|有限公司|股份公司|公司)$', '\1') AS t FROM squeezed
+        )
+        SELECT coalesce(nullif(chinese.t, ''), n.t) FROM chinese, n
     $$;
 
 -- Search text and its grams for Chinese substring search. pg_trgm needs 3 characters;

@@ -265,6 +265,7 @@ pub async fn create(
     let mut errors = Errors::new();
     let fields = validate(&ctx, &scope, &input, &choices, ctx.user, &mut errors);
     if errors.is_empty() {
+        model::lock_name(&mut tx, &fields.name).await?;
         // 公司名已经存在: go to the existing company instead of creating a second one.
         if let Some(existing) = first_visible_duplicate(&mut tx, &scope, &fields.name, None).await?
         {
@@ -478,6 +479,9 @@ pub async fn update(
         company.owner_id,
         &mut errors,
     );
+    if errors.is_empty() {
+        model::lock_name(&mut tx, &fields.name).await?;
+    }
     if errors.is_empty()
         && model::same_name(&mut tx, &fields.name)
             .await?

@@ -53,7 +53,8 @@ pub async fn index(
         ListQuery {
             name_contains: params.q.trim(),
             before: params.before.map(CompanyId),
-            limit: PAGE,
+            // One more than a page tells whether a next page exists.
+            limit: PAGE + 1,
         },
     )
     .await?;
@@ -63,9 +64,10 @@ pub async fn index(
     let names: HashMap<UserId, String> = people.iter().map(|u| (u.id, u.name.clone())).collect();
 
     let view_param = view.as_param();
-    let next = (rows.len() as i64 == PAGE)
-        .then(|| rows.last().map(|c| c.id))
-        .flatten();
+    let mut rows = rows;
+    let more = rows.len() as i64 > PAGE;
+    rows.truncate(PAGE as usize);
+    let next = more.then(|| rows.last().map(|c| c.id)).flatten();
     let content = html! {
         div.d-flex.flex-wrap.gap-2.mb-3.align-items-end {
             a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
@@ -84,12 +86,12 @@ pub async fn index(
                 label.visually-hidden for="f-q" { (ctx.t("customers.name_contains")) }
                 input.form-control #f-q type="search" name="q" value=(params.q)
                     placeholder=(ctx.t("customers.name_contains"));
-                button.btn.btn-outline-secondary type="submit" { (ctx.t("common.search")) }
+                button.btn.btn-outline-secondary.text-nowrap type="submit" { (ctx.t("common.search")) }
             }
         }
         @if rows.is_empty() {
             div.empty-state {
-                @if params.q.trim().is_empty() && params.before.is_none() {
+                @if params.q.trim().is_empty() && params.before.is_none() && view == View::All {
                     p { (ctx.t("customers.empty")) }
                     a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
                 } @else {

@@ -167,6 +167,18 @@ pub async fn same_name(tx: &mut TenantTx, name: &str) -> AppResult<Vec<(CompanyI
         .collect())
 }
 
+/// Serialises creating and renaming companies with the same duplicate key for the rest
+/// of the transaction, so two requests cannot both find "no duplicate" and both insert.
+pub async fn lock_name(tx: &mut TenantTx, name: &str) -> AppResult<()> {
+    let tenant = tx.tenant();
+    diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext(kehu_company_key($2)))")
+        .bind::<diesel::sql_types::Integer, _>((tenant.0 % i64::from(i32::MAX)) as i32)
+        .bind::<Text, _>(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 /// Inserts a company.
 pub async fn create(
     tx: &mut TenantTx,

@@ -113,6 +113,11 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
     type Output = E::Output;
 
     async fn call(&self, mut req: Request) -> Result<Self::Output> {
+        // PostgreSQL text cannot hold NUL: refuse it here with a 400 rather than fail
+        // deep inside a query with a 500.
+        if req.uri().query().is_some_and(has_encoded_nul) {
+            return Err(AppError::BadRequest.into());
+        }
         if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
             return self.inner.call(req).await;
         }
@@ -126,6 +131,12 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
                 .map(|(_, v)| v.into_owned()),
             None => None,
         };
+        // Only forms: binary uploads may legitimately carry NUL bytes.
+        if is_urlencoded(&req)
+            && (body.contains(&0) || has_encoded_nul(&String::from_utf8_lossy(&body)))
+        {
+            return Err(AppError::BadRequest.into());
+        }
         req.set_body(body);
         let valid = match (token, req.extensions().get::<CsrfVerifier>()) {
             (Some(token), Some(verifier)) => verifier.is_valid(&token),
@@ -136,6 +147,11 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
         }
         self.inner.call(req).await
     }
+}
+
+/// True when a URL-encoded string carries a NUL (`%00`).
+fn has_encoded_nul(text: &str) -> bool {
+    text.as_bytes().windows(3).any(|w| w == b"%00")
 }
 
 fn is_urlencoded(req: &Request) -> bool {
