@@ -97,6 +97,8 @@ mod tests {
         const PREFIXES: &[&str] = &[
             "app.",
             "customers.",
+            "contacts.",
+            "contact.",
             "company.",
             "visibility.",
             "menu.",

@@ -65,3 +65,7 @@ id_type!(
     /// A customer category (客户分类).
     CategoryId
 );
+id_type!(
+    /// A contact (联系人) at a company.
+    ContactId
+);

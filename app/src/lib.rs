@@ -8,6 +8,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod contacts;
 pub mod customers;
 pub mod db;
 pub mod error;

@@ -36,6 +36,10 @@ pub enum Target {
     Company,
     /// A company the acting role deletes (one per role, so each delete finds its own).
     DoomedCompany,
+    /// A contact at [`Target::Company`].
+    Contact,
+    /// A contact the acting role deletes (one per role).
+    DoomedContact,
 }
 
 /// One route of the app.
@@ -141,6 +145,14 @@ pub const ROUTES: &[RouteCase] = &[
         Target::None,
         &[],
     ),
+    case(
+        "GET",
+        "/customers/autocomplete",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
     case("GET", "/customers/:id", SignedIn, 200, Target::Company, &[]),
     case(
         "GET",
@@ -172,6 +184,53 @@ pub const ROUTES: &[RouteCase] = &[
         SignedIn,
         303,
         Target::DoomedCompany,
+        &[],
+    ),
+    case("GET", "/contacts", SignedIn, 200, Target::None, &[]),
+    case("GET", "/contacts/new", SignedIn, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/contacts/new",
+        SignedIn,
+        303,
+        Target::None,
+        &[
+            ("company", "矩阵改名公司"),
+            ("name", "矩阵新联系人"),
+            ("mobile", "13800000000"),
+        ],
+    ),
+    case("GET", "/contacts/:id", SignedIn, 200, Target::Contact, &[]),
+    case(
+        "GET",
+        "/contacts/:id/edit",
+        SignedIn,
+        200,
+        Target::Contact,
+        &[],
+    ),
+    case(
+        "POST",
+        "/contacts/:id/edit",
+        SignedIn,
+        303,
+        Target::Contact,
+        &[("company", "矩阵改名公司"), ("name", "矩阵联系人改名")],
+    ),
+    case(
+        "GET",
+        "/contacts/:id/delete",
+        SignedIn,
+        200,
+        Target::DoomedContact,
+        &[],
+    ),
+    case(
+        "POST",
+        "/contacts/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedContact,
         &[],
     ),
     case("GET", "/account", SignedIn, 200, Target::None, &[]),
@@ -370,6 +429,10 @@ struct Users {
     company: i64,
     /// See [`Target::DoomedCompany`]: for the member, the manager and the admin.
     doomed: [i64; 3],
+    /// See [`Target::Contact`].
+    contact: i64,
+    /// See [`Target::DoomedContact`]: for the member, the manager and the admin.
+    doomed_contacts: [i64; 3],
 }
 
 impl Users {
@@ -392,6 +455,11 @@ impl Users {
                 ids.extend(self.doomed);
                 ids
             }
+            Target::Contact | Target::DoomedContact => {
+                let mut ids = vec![self.contact];
+                ids.extend(self.doomed_contacts);
+                ids
+            }
             _ => self.all().to_vec(),
         }
     }
@@ -404,12 +472,19 @@ impl Users {
             Target::Locked => self.locked,
             Target::Disabled => self.disabled,
             Target::Company => self.company,
-            Target::DoomedCompany => match role {
-                Role::Member => self.doomed[0],
-                Role::Manager => self.doomed[1],
-                Role::Admin | Role::Anonymous => self.doomed[2],
-            },
+            Target::DoomedCompany => self.doomed[role_slot(role)],
+            Target::Contact => self.contact,
+            Target::DoomedContact => self.doomed_contacts[role_slot(role)],
         }
+    }
+}
+
+/// Which of the three per-role "doomed" records a role deletes.
+fn role_slot(role: Role) -> usize {
+    match role {
+        Role::Member => 0,
+        Role::Manager => 1,
+        Role::Admin | Role::Anonymous => 2,
     }
 }
 
@@ -479,6 +554,24 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     for (i, slot) in doomed.iter_mut().enumerate() {
         *slot = insert(format!("{tag} 待删公司{i}")).await;
     }
+    let add_contact = |name: String| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO contacts (tenant_id, company_id, name, created_by) \
+                 VALUES ({tenant}, {customer}, '{name}', {member})"
+            ),
+        )
+        .await;
+        app.scalar(&format!("SELECT id FROM contacts WHERE name = '{name}'"))
+            .await
+    };
+    let contact_name = format!("{tag} 联系人甲");
+    let contact = add_contact(contact_name.clone()).await;
+    let mut doomed_contacts = [0; 3];
+    for (i, slot) in doomed_contacts.iter_mut().enumerate() {
+        *slot = add_contact(format!("{tag} 待删联系人{i}")).await;
+    }
     let users = Users {
         admin: app.user_id(&email("admin")).await,
         manager,
@@ -488,8 +581,10 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         disabled,
         company: customer,
         doomed,
+        contact,
+        doomed_contacts,
     };
-    let mut markers = vec![company, company_name];
+    let mut markers = vec![company, company_name, contact_name];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",
     ] {
@@ -656,7 +751,7 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         "{}{}",
         a.admin.get("/admin/users").await.body,
         a.admin.get("/customers").await.body
-    );
+    ) + &a.admin.get("/contacts").await.body;
     for marker in &a.markers {
         assert!(
             own_pages.contains(marker.as_str()),
@@ -747,6 +842,20 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         .await,
         0,
         "each role deleted its own doomed company"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT string_agg(name, ',' ORDER BY tenant_id) FROM contacts WHERE id IN ({}, {})",
+            a.users.contact, b.users.contact
+        ))
+        .await,
+        "矩阵联系人改名,矩阵联系人改名"
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM contacts WHERE name = '矩阵新联系人'")
+            .await,
+        6,
+        "each of the six actors added a contact in its own tenant"
     );
     assert!(requests > 300, "{requests} requests");
 }

@@ -366,6 +366,7 @@ pub async fn show(
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let company = model::find(&mut tx, &scope, CompanyId(id)).await?;
     let choices = choices(&mut tx).await?;
+    let people = crate::contacts::model::of_company(&mut tx, company.id).await?;
     tx.commit().await?;
     let names: HashMap<UserId, &str> = choices
         .people
@@ -413,9 +414,27 @@ pub async fn show(
                 }
             }
             div.col-lg-5 {
-                section.card.mb-3 {
-                    div.card-header { (ctx.t("customers.contacts")) }
-                    div.card-body.empty-state { (ctx.t("customers.contacts_soon")) }
+                section.card.mb-3 #company-contacts {
+                    div.card-header.d-flex.justify-content-between.align-items-center {
+                        span { (ctx.t("customers.contacts")) }
+                        @if manage {
+                            a.btn.btn-sm.btn-outline-primary href={"/contacts/new?company=" (company.id)} { (ctx.t("contacts.new")) }
+                        }
+                    }
+                    @if people.is_empty() {
+                        div.card-body.empty-state { (ctx.t("customers.contacts_soon")) }
+                    } @else {
+                        ul.list-group.list-group-flush {
+                            @for p in &people {
+                                li.list-group-item {
+                                    a href={"/contacts/" (p.id)} { (p.name) }
+                                    @if !p.title.is_empty() { span.text-secondary { " · " (p.title) } }
+                                    @let reach = if p.mobile.is_empty() { &p.phone } else { &p.mobile };
+                                    @if !reach.is_empty() { span.float-end.text-secondary { (reach) } }
+                                }
+                            }
+                        }
+                    }
                 }
                 section.card {
                     div.card-header { (ctx.t("customers.notes")) }

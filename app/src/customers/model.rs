@@ -71,7 +71,7 @@ pub struct CompanyFields {
 
 /// Normalises a search term the way `kehu_search_text` normalises names, in SQL so both
 /// sides agree.
-async fn search_text(tx: &mut TenantTx, term: &str) -> AppResult<String> {
+pub async fn search_text(tx: &mut TenantTx, term: &str) -> AppResult<String> {
     #[derive(QueryableByName)]
     struct T {
         #[diesel(sql_type = Text)]
@@ -165,6 +165,48 @@ pub async fn same_name(tx: &mut TenantTx, name: &str) -> AppResult<Vec<(CompanyI
         .into_iter()
         .map(|(id, vis, owner)| (id, vis == "public", owner))
         .collect())
+}
+
+/// The visible company a typed name means: the exact name first, then the oldest with the
+/// same duplicate key.
+pub async fn resolve_by_name(
+    tx: &mut TenantTx,
+    scope: &Scope,
+    name: &str,
+) -> AppResult<Option<CompanyId>> {
+    let tenant = tx.tenant();
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let exact: Option<CompanyId> = companies::table
+        .filter(
+            companies::tenant_id
+                .eq(tenant)
+                .and(companies::name.eq(name)),
+        )
+        .filter(scope.companies())
+        .select(companies::id)
+        .order(companies::id.asc())
+        .first(&mut **tx)
+        .await
+        .optional()?;
+    if exact.is_some() {
+        return Ok(exact);
+    }
+    Ok(companies::table
+        .filter(companies::tenant_id.eq(tenant))
+        .filter(
+            companies::name_key.eq(diesel::dsl::sql::<Text>("kehu_company_key(")
+                .bind::<Text, _>(name.to_owned())
+                .sql(")")),
+        )
+        .filter(scope.companies())
+        .select(companies::id)
+        .order(companies::id.asc())
+        .first(&mut **tx)
+        .await
+        .optional()?)
 }
 
 /// Serialises creating and renaming companies with the same duplicate key for the rest

@@ -80,8 +80,16 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/customers",
             },
             Tab {
+                label_key: "tab.contacts",
+                href: "/contacts",
+            },
+            Tab {
                 label_key: "tab.new_customer",
                 href: "/customers/new",
+            },
+            Tab {
+                label_key: "tab.new_contact",
+                href: "/contacts/new",
             },
         ],
         Module::Settings if ctx.is_admin() => vec![

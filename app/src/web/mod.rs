@@ -25,7 +25,7 @@ use crate::{
         ctx::{Ctx, csrf_token},
         invite, login, session_routes, signup,
     },
-    customers,
+    contacts, customers,
     error::AppError,
     home,
     i18n::{LANG_COOKIE, Locale},
@@ -74,6 +74,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(customers::form::new_form).post(customers::form::create),
         )
         .at("/customers/check-name", get(customers::form::check_name))
+        .at("/customers/autocomplete", get(contacts::form::autocomplete))
         .at("/customers/:id", get(customers::form::show))
         .at(
             "/customers/:id/edit",
@@ -82,6 +83,20 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at(
             "/customers/:id/delete",
             get(customers::form::delete_form).post(customers::form::delete),
+        )
+        .at("/contacts", get(contacts::list::index))
+        .at(
+            "/contacts/new",
+            get(contacts::form::new_form).post(contacts::form::create),
+        )
+        .at("/contacts/:id", get(contacts::form::show))
+        .at(
+            "/contacts/:id/edit",
+            get(contacts::form::edit_form).post(contacts::form::update),
+        )
+        .at(
+            "/contacts/:id/delete",
+            get(contacts::form::delete_form).post(contacts::form::delete),
         )
         .at("/account", get(account::profile))
         .at(

@@ -1,0 +1,435 @@
+//! Create, show, edit and delete a contact. The company is typed by name; while typing,
+//! htmx fills a `<datalist>` with matching visible companies (GET /customers/autocomplete),
+//! so the browser offers them natively and the form still works without JavaScript.
+
+use maud::{Markup, html};
+use poem::{
+    IntoResponse, Response, handler,
+    http::StatusCode,
+    web::{Data, Form, Path, Query, Redirect},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::ctx::Ctx,
+    contacts::model::{self, Contact, ContactFields},
+    customers::{
+        model::{self as companies, Company, ListQuery},
+        visibility::{Scope, View},
+    },
+    db::TenantTx,
+    error::{AppError, AppResult},
+    ids::{CompanyId, ContactId},
+    state::State,
+    web::{
+        forms::{self, Errors, Kind, Opts},
+        layout::{self, Module, csrf_field},
+    },
+};
+
+/// The contact form as submitted.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ContactForm {
+    company: String,
+    name: String,
+    title: String,
+    phone: String,
+    mobile: String,
+    email: String,
+    qq: String,
+    wechat: String,
+    other_im: String,
+    weibo: String,
+}
+
+impl ContactForm {
+    fn from_contact(c: &Contact, company: &str) -> Self {
+        Self {
+            company: company.to_owned(),
+            name: c.name.clone(),
+            title: c.title.clone(),
+            phone: c.phone.clone(),
+            mobile: c.mobile.clone(),
+            email: c.email.clone(),
+            qq: c.qq.clone(),
+            wechat: c.wechat.clone(),
+            other_im: c.other_im.clone(),
+            weibo: c.weibo.clone(),
+        }
+    }
+
+    fn get(&self, field: &str) -> &str {
+        match field {
+            "name" => &self.name,
+            "title" => &self.title,
+            "phone" => &self.phone,
+            "mobile" => &self.mobile,
+            "email" => &self.email,
+            "qq" => &self.qq,
+            "wechat" => &self.wechat,
+            "other_im" => &self.other_im,
+            "weibo" => &self.weibo,
+            _ => &self.company,
+        }
+    }
+}
+
+/// Text fields after the company: (name, locale key, max length).
+const FIELDS: [(&str, &str, usize); 9] = [
+    ("name", "field.name", 100),
+    ("title", "contact.title", 100),
+    ("phone", "company.phone", 50),
+    ("mobile", "contact.mobile", 50),
+    ("email", "field.email", 254),
+    ("qq", "contact.qq", 50),
+    ("wechat", "contact.wechat", 100),
+    ("other_im", "contact.other_im", 200),
+    ("weibo", "contact.weibo", 200),
+];
+
+fn render(ctx: &Ctx, editing: Option<ContactId>, input: &ContactForm, errors: &Errors) -> Markup {
+    let (title, action, cancel) = match editing {
+        Some(id) => (
+            ctx.t("contacts.edit"),
+            format!("/contacts/{id}/edit"),
+            format!("/contacts/{id}"),
+        ),
+        None => (
+            ctx.t("contacts.new"),
+            "/contacts/new".to_owned(),
+            "/contacts".to_owned(),
+        ),
+    };
+    let content = html! {
+        form.contact-form method="post" action=(action) novalidate {
+            (csrf_field(&ctx.csrf))
+            div.form-actions.mb-3 {
+                button.btn.btn-primary type="submit" { (ctx.t("common.save")) }
+                a.btn.btn-link href=(cancel) { (ctx.t("common.cancel")) }
+            }
+            fieldset.form-section {
+                legend.h6 { (ctx.t("contacts.section_company")) }
+                div.mb-3 {
+                    label.form-label for="f-company" { (ctx.t("contact.company")) span.text-danger aria-hidden="true" { " *" } }
+                    input.form-control.is-invalid[errors.get("company").is_some()] #f-company name="company" type="text"
+                        value=(input.company) required autofocus[editing.is_none() && input.company.is_empty()]
+                        maxlength="200" autocomplete="off" list="company-options"
+                        hx-get="/customers/autocomplete" hx-trigger="input changed delay:250ms, focus"
+                        hx-target="#company-options"
+                        aria-describedby="f-company-help f-company-error";
+                    datalist #company-options {}
+                    div.form-text #f-company-help { (ctx.t("contacts.company_help")) }
+                    @if let Some(error) = errors.get("company") {
+                        div.invalid-feedback #f-company-error { (error) }
+                    }
+                }
+            }
+            fieldset.form-section {
+                legend.h6 { (ctx.t("contacts.section_person")) }
+                @for (name, key, max) in FIELDS {
+                    (forms::input(name, &ctx.t(key), input.get(name), errors.get(name), Opts {
+                        kind: if name == "email" { Kind::Email } else { Kind::Text },
+                        required: name == "name",
+                        autofocus: name == "name" && editing.is_none() && !input.company.is_empty(),
+                        max_len: Some(max),
+                        ..Opts::default()
+                    }))
+                }
+            }
+        }
+    };
+    layout::page(
+        ctx,
+        Module::Customers,
+        if editing.is_some() {
+            "/contacts"
+        } else {
+            "/contacts/new"
+        },
+        &title,
+        content,
+    )
+}
+
+/// Checks a submitted form; the company must be one the user may manage.
+async fn validate(
+    tx: &mut TenantTx,
+    ctx: &Ctx,
+    scope: &Scope,
+    input: &ContactForm,
+    errors: &mut Errors,
+) -> AppResult<Option<ContactFields>> {
+    let locale = ctx.locale;
+    let company = match companies::resolve_by_name(tx, scope, &input.company).await? {
+        Some(id) => {
+            let company = companies::find(tx, scope, id).await?;
+            if scope.can_manage(company.owner_id) {
+                Some(id)
+            } else {
+                errors.add(locale, "company", "contacts.company_not_yours");
+                None
+            }
+        }
+        None if input.company.trim().is_empty() => {
+            errors.add(locale, "company", "form.required");
+            None
+        }
+        None => {
+            errors.add(locale, "company", "contacts.company_unknown");
+            None
+        }
+    };
+    let mut values = Vec::with_capacity(FIELDS.len());
+    for (name, _, max) in FIELDS {
+        let value = input.get(name).trim().to_owned();
+        if name == "name" && value.is_empty() {
+            errors.add(locale, "name", "form.required");
+        } else if value.chars().count() > max {
+            errors.add(locale, name, "form.too_long");
+        }
+        values.push(value);
+    }
+    let email = forms::normalize_email(&values[4]);
+    if !email.is_empty() && !forms::is_valid_email(&email) {
+        errors.add(locale, "email", "form.invalid_email");
+    }
+    let Some(company_id) = company else {
+        return Ok(None);
+    };
+    if !errors.is_empty() {
+        return Ok(None);
+    }
+    let mut v = values.into_iter();
+    let mut next = || v.next().unwrap_or_default();
+    Ok(Some(ContactFields {
+        company_id,
+        name: next(),
+        title: next(),
+        phone: next(),
+        mobile: next(),
+        email: {
+            next();
+            email
+        },
+        qq: next(),
+        wechat: next(),
+        other_im: next(),
+        weibo: next(),
+    }))
+}
+
+/// Query of the new-contact page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewParams {
+    company: Option<i64>,
+}
+
+/// GET /contacts/new — `?company=<id>` prefills the company.
+#[handler]
+pub async fn new_form(
+    ctx: Ctx,
+    state: Data<&State>,
+    Query(params): Query<NewParams>,
+) -> AppResult<Markup> {
+    let mut input = ContactForm::default();
+    if let Some(id) = params.company {
+        let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+        let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+        if let Ok(company) = companies::find(&mut tx, &scope, CompanyId(id)).await {
+            input.company = company.name;
+        }
+        tx.commit().await?;
+    }
+    Ok(render(&ctx, None, &input, &Errors::new()))
+}
+
+/// POST /contacts/new
+#[handler]
+pub async fn create(
+    ctx: Ctx,
+    state: Data<&State>,
+    Form(input): Form<ContactForm>,
+) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let mut errors = Errors::new();
+    let Some(fields) = validate(&mut tx, &ctx, &scope, &input, &mut errors).await? else {
+        tx.rollback().await?;
+        return Ok(render(&ctx, None, &input, &errors)
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .into_response());
+    };
+    let id = model::create(&mut tx, &fields, ctx.user).await?;
+    tx.commit().await?;
+    Ok(Redirect::see_other(format!("/contacts/{id}")).into_response())
+}
+
+/// GET /contacts/:id
+#[handler]
+pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let (contact, company) = model::find(&mut tx, &scope, ContactId(id)).await?;
+    tx.commit().await?;
+    let manage = scope.can_manage(company.owner_id);
+    let dash = |v: &str| {
+        if v.is_empty() {
+            "—".to_owned()
+        } else {
+            v.to_owned()
+        }
+    };
+    let content = html! {
+        @if manage {
+            div.d-flex.gap-2.mb-3 {
+                a.btn.btn-primary href={"/contacts/" (contact.id) "/edit"} { (ctx.t("common.edit")) }
+                a.btn.btn-outline-danger href={"/contacts/" (contact.id) "/delete"} { (ctx.t("common.delete")) }
+            }
+        }
+        section.card {
+            div.card-body {
+                dl.row.mb-0.contact-facts {
+                    dt.col-sm-3 { (ctx.t("contact.company")) }
+                    dd.col-sm-9 { a href={"/customers/" (company.id)} { (company.name) } }
+                    @for (name, key, _) in FIELDS.iter().skip(1) {
+                        dt.col-sm-3 { (ctx.t(key)) }
+                        dd.col-sm-9 { (dash(ContactForm::from_contact(&contact, "").get(name))) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        Module::Customers,
+        "/contacts",
+        &contact.name,
+        content,
+    ))
+}
+
+/// Loads a contact the user may change, or 404 (not visible) / 403 (visible, not theirs).
+async fn managed(
+    tx: &mut TenantTx,
+    ctx: &Ctx,
+    id: ContactId,
+) -> AppResult<(Scope, Contact, Company)> {
+    let scope = Scope::resolve(tx, ctx, View::All).await?;
+    let (contact, company) = model::find(tx, &scope, id).await?;
+    if !scope.can_manage(company.owner_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((scope, contact, company))
+}
+
+/// GET /contacts/:id/edit
+#[handler]
+pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (_, contact, company) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    tx.commit().await?;
+    Ok(render(
+        &ctx,
+        Some(contact.id),
+        &ContactForm::from_contact(&contact, &company.name),
+        &Errors::new(),
+    ))
+}
+
+/// POST /contacts/:id/edit
+#[handler]
+pub async fn update(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    Form(input): Form<ContactForm>,
+) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (scope, contact, _) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    let mut errors = Errors::new();
+    let Some(fields) = validate(&mut tx, &ctx, &scope, &input, &mut errors).await? else {
+        tx.rollback().await?;
+        return Ok(render(&ctx, Some(contact.id), &input, &errors)
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .into_response());
+    };
+    model::update(&mut tx, contact.id, &fields).await?;
+    tx.commit().await?;
+    Ok(Redirect::see_other(format!("/contacts/{}", contact.id)).into_response())
+}
+
+/// GET /contacts/:id/delete
+#[handler]
+pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (_, contact, _) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    tx.commit().await?;
+    let content = html! {
+        div.alert.alert-danger role="alert" {
+            p.mb-0 { strong { (ctx.locale.tf("contacts.delete_confirm", &[("name", &contact.name)])) } }
+        }
+        form method="post" action={"/contacts/" (contact.id) "/delete"} {
+            (csrf_field(&ctx.csrf))
+            button.btn.btn-danger type="submit" { (ctx.t("customers.delete_submit")) }
+            a.btn.btn-link href={"/contacts/" (contact.id)} autofocus { (ctx.t("common.cancel")) }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        Module::Customers,
+        "/contacts",
+        &ctx.t("contacts.delete_title"),
+        content,
+    ))
+}
+
+/// POST /contacts/:id/delete
+#[handler]
+pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let (_, contact, company) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    model::delete(&mut tx, contact.id).await?;
+    tx.commit().await?;
+    Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
+}
+
+/// Query of the company autocomplete.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AutocompleteParams {
+    company: String,
+}
+
+/// GET /customers/autocomplete?company=… — `<option>`s of up to 10 visible companies
+/// whose name contains the typed text, for the contact form's datalist.
+#[handler]
+pub async fn autocomplete(
+    ctx: Ctx,
+    state: Data<&State>,
+    Query(params): Query<AutocompleteParams>,
+) -> AppResult<Markup> {
+    let term = params.company.trim();
+    if term.is_empty() {
+        return Ok(html! {});
+    }
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let found = companies::list(
+        &mut tx,
+        &scope,
+        ListQuery {
+            name_contains: term,
+            before: None,
+            limit: 10,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(html! {
+        @for c in &found {
+            option value=(c.name) {}
+        }
+    })
+}

@@ -1,0 +1,110 @@
+//! GET /contacts — 联系人列表: visible contacts with their company, newest first, keyset
+//! pages of 50, "name contains" search.
+
+use maud::{Markup, html};
+use poem::{
+    handler,
+    web::{Data, Query},
+};
+use serde::Deserialize;
+
+use crate::{
+    auth::ctx::Ctx,
+    contacts::model,
+    customers::visibility::{Scope, View},
+    db::TenantTx,
+    error::AppResult,
+    ids::ContactId,
+    state::State,
+    web::layout::{self, Module},
+};
+
+const PAGE: i64 = 50;
+
+/// The list's query parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Params {
+    q: String,
+    before: Option<i64>,
+}
+
+/// GET /contacts
+#[handler]
+pub async fn index(
+    ctx: Ctx,
+    state: Data<&State>,
+    Query(params): Query<Params>,
+) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let mut rows = model::list(
+        &mut tx,
+        &scope,
+        params.q.trim(),
+        params.before.map(ContactId),
+        PAGE + 1,
+    )
+    .await?;
+    tx.commit().await?;
+    let more = rows.len() as i64 > PAGE;
+    rows.truncate(PAGE as usize);
+    let next = more.then(|| rows.last().map(|(c, _)| c.id)).flatten();
+    let q: String = url::form_urlencoded::byte_serialize(params.q.as_bytes()).collect();
+    let content = html! {
+        div.d-flex.flex-wrap.gap-2.mb-3.align-items-end {
+            a.btn.btn-primary href="/contacts/new" { (ctx.t("contacts.new")) }
+            form.d-flex.gap-2.ms-auto.customer-search method="get" action="/contacts" role="search" {
+                label.visually-hidden for="f-q" { (ctx.t("contacts.name_contains")) }
+                input.form-control #f-q type="search" name="q" value=(params.q) placeholder=(ctx.t("contacts.name_contains"));
+                button.btn.btn-outline-secondary.text-nowrap type="submit" { (ctx.t("common.search")) }
+            }
+        }
+        @if rows.is_empty() {
+            div.empty-state {
+                @if params.q.trim().is_empty() && params.before.is_none() {
+                    p { (ctx.t("contacts.empty")) }
+                } @else {
+                    p { (ctx.t("contacts.no_match")) }
+                }
+            }
+        } @else {
+            div.table-responsive {
+                table.table.table-hover.align-middle #contacts {
+                    thead {
+                        tr {
+                            th scope="col" { (ctx.t("field.name")) }
+                            th scope="col" { (ctx.t("contact.company")) }
+                            th scope="col" { (ctx.t("contact.title")) }
+                            th scope="col" { (ctx.t("contact.mobile")) }
+                            th scope="col" { (ctx.t("company.phone")) }
+                            th scope="col" { (ctx.t("field.email")) }
+                        }
+                    }
+                    tbody {
+                        @for (c, company) in &rows {
+                            tr id={"contact-" (c.id)} {
+                                td { a href={"/contacts/" (c.id)} { (c.name) } }
+                                td { a href={"/customers/" (c.company_id)} { (company) } }
+                                td { (c.title) }
+                                td { (c.mobile) }
+                                td { (c.phone) }
+                                td { (c.email) }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(next) = next {
+                a.btn.btn-outline-secondary href={"/contacts?before=" (next) "&q=" (q)} { (ctx.t("common.next_page")) }
+            }
+        }
+    };
+    Ok(layout::page(
+        &ctx,
+        Module::Customers,
+        "/contacts",
+        &ctx.t("contacts.title"),
+        content,
+    ))
+}
