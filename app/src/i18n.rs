@@ -98,6 +98,7 @@ mod tests {
             "app.",
             "customers.",
             "contacts.",
+            "categories.",
             "contact.",
             "company.",
             "visibility.",

@@ -2,6 +2,7 @@
 
 mod account;
 mod catalog;
+mod categories;
 mod customers;
 mod jobs;
 mod login;

@@ -40,6 +40,10 @@ pub enum Target {
     Contact,
     /// A contact the acting role deletes (one per role).
     DoomedContact,
+    /// A customer category.
+    Category,
+    /// A customer category the admin deletes.
+    DoomedCategory,
 }
 
 /// One route of the app.
@@ -338,6 +342,39 @@ pub const ROUTES: &[RouteCase] = &[
         Target::Locked,
         &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
     ),
+    case("GET", "/admin/categories", Admin, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/admin/categories",
+        Admin,
+        303,
+        Target::None,
+        &[("name", "矩阵新分类")],
+    ),
+    case(
+        "POST",
+        "/admin/categories/:id",
+        Admin,
+        303,
+        Target::Category,
+        &[("name", "矩阵改名分类")],
+    ),
+    case(
+        "POST",
+        "/admin/categories/:id/up",
+        Admin,
+        303,
+        Target::Category,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/categories/:id/delete",
+        Admin,
+        303,
+        Target::DoomedCategory,
+        &[],
+    ),
     case("GET", "/admin/audit", Admin, 200, Target::None, &[]),
     case("GET", "/admin/jobs", Admin, 200, Target::None, &[]),
     case("POST", "/logout", Public, 303, Target::None, &[]),
@@ -433,6 +470,10 @@ struct Users {
     contact: i64,
     /// See [`Target::DoomedContact`]: for the member, the manager and the admin.
     doomed_contacts: [i64; 3],
+    /// See [`Target::Category`].
+    category: i64,
+    /// See [`Target::DoomedCategory`].
+    doomed_category: i64,
 }
 
 impl Users {
@@ -455,6 +496,7 @@ impl Users {
                 ids.extend(self.doomed);
                 ids
             }
+            Target::Category | Target::DoomedCategory => vec![self.category, self.doomed_category],
             Target::Contact | Target::DoomedContact => {
                 let mut ids = vec![self.contact];
                 ids.extend(self.doomed_contacts);
@@ -475,6 +517,8 @@ impl Users {
             Target::DoomedCompany => self.doomed[role_slot(role)],
             Target::Contact => self.contact,
             Target::DoomedContact => self.doomed_contacts[role_slot(role)],
+            Target::Category => self.category,
+            Target::DoomedCategory => self.doomed_category,
         }
     }
 }
@@ -572,6 +616,22 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     for (i, slot) in doomed_contacts.iter_mut().enumerate() {
         *slot = add_contact(format!("{tag} 待删联系人{i}")).await;
     }
+    let add_category = |name: String, position: i32| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO customer_categories (tenant_id, name, position) VALUES ({tenant}, '{name}', {position})"
+            ),
+        )
+        .await;
+        app.scalar(&format!(
+            "SELECT id FROM customer_categories WHERE name = '{name}'"
+        ))
+        .await
+    };
+    let category_name = format!("{tag} 重点客户");
+    let doomed_category = add_category(format!("{tag} 待删分类"), 0).await;
+    let category = add_category(category_name.clone(), 1).await;
     let users = Users {
         admin: app.user_id(&email("admin")).await,
         manager,
@@ -583,8 +643,10 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         doomed,
         contact,
         doomed_contacts,
+        category,
+        doomed_category,
     };
-    let mut markers = vec![company, company_name, contact_name];
+    let mut markers = vec![company, company_name, contact_name, category_name];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",
     ] {
@@ -751,7 +813,8 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         "{}{}",
         a.admin.get("/admin/users").await.body,
         a.admin.get("/customers").await.body
-    ) + &a.admin.get("/contacts").await.body;
+    ) + &a.admin.get("/contacts").await.body
+        + &a.admin.get("/admin/categories").await.body;
     for marker in &a.markers {
         assert!(
             own_pages.contains(marker.as_str()),
@@ -856,6 +919,23 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
             .await,
         6,
         "each of the six actors added a contact in its own tenant"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT string_agg(name || ':' || position, ',' ORDER BY tenant_id) FROM customer_categories WHERE id IN ({}, {})",
+            a.users.category, b.users.category
+        ))
+        .await,
+        "矩阵改名分类:0,矩阵改名分类:0",
+        "renamed, and moved above the deleted one's slot"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM customer_categories WHERE id IN ({}, {})",
+            a.users.doomed_category, b.users.doomed_category
+        ))
+        .await,
+        0
     );
     assert!(requests > 300, "{requests} requests");
 }

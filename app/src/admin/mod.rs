@@ -1,4 +1,5 @@
-//! Admin pages besides users: the audit log and the background jobs.
+//! Admin pages besides users: customer categories, the audit log and the background jobs.
 
 pub mod audit_log;
+pub mod categories;
 pub mod jobs;

@@ -98,6 +98,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/admin/users",
             },
             Tab {
+                label_key: "tab.categories",
+                href: "/admin/categories",
+            },
+            Tab {
                 label_key: "tab.audit",
                 href: "/admin/audit",
             },

@@ -124,6 +124,16 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/admin/users/:id/disable", post(users::actions::disable))
         .at("/admin/users/:id/enable", post(users::actions::enable))
         .at("/admin/users/:id/reinvite", post(users::actions::reinvite))
+        .at(
+            "/admin/categories",
+            get(admin::categories::index).post(admin::categories::create),
+        )
+        .at("/admin/categories/:id", post(admin::categories::rename))
+        .at("/admin/categories/:id/up", post(admin::categories::move_up))
+        .at(
+            "/admin/categories/:id/delete",
+            post(admin::categories::delete),
+        )
         .at("/admin/audit", get(admin::audit_log::index))
         .at("/admin/jobs", get(admin::jobs::index));
 
