@@ -2,6 +2,7 @@
 
 mod account;
 mod catalog;
+mod contacts;
 mod categories;
 mod customers;
 mod jobs;
