@@ -2,8 +2,8 @@
 
 mod account;
 mod catalog;
-mod contacts;
 mod categories;
+mod contacts;
 mod customers;
 mod jobs;
 mod login;
