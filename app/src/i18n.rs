@@ -99,6 +99,7 @@ mod tests {
             "customers.",
             "contacts.",
             "categories.",
+            "tags.",
             "contact.",
             "company.",
             "visibility.",

@@ -69,3 +69,7 @@ id_type!(
     /// A contact (联系人) at a company.
     ContactId
 );
+id_type!(
+    /// A tag (标签).
+    TagId
+);

@@ -19,5 +19,6 @@ pub mod jobs;
 pub mod mail;
 pub mod schema;
 pub mod state;
+pub mod tags;
 pub mod users;
 pub mod web;

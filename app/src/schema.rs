@@ -35,6 +35,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    company_tags (tenant_id, company_id, tag_id) {
+        tenant_id -> Int8,
+        company_id -> Int8,
+        tag_id -> Int8,
+    }
+}
+
+diesel::table! {
     contacts (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -101,6 +109,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    tags (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Int8,
         name -> Text,
@@ -139,19 +156,23 @@ diesel::table! {
 
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(companies -> tenants (tenant_id));
+diesel::joinable!(company_tags -> tenants (tenant_id));
 diesel::joinable!(contacts -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     companies,
+    company_tags,
     contacts,
     customer_categories,
     emails,
     invitations,
+    tags,
     tenants,
     user_directory,
     users,

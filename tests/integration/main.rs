@@ -13,5 +13,6 @@ mod signup;
 mod smoke;
 mod startup;
 mod support;
+mod tags;
 mod tenancy;
 mod users;

@@ -53,7 +53,7 @@ pub async fn count_on(conn: &mut AsyncPgConnection, sql: &str) -> Result<i64, St
 /// snapshots to prove nothing changed.
 pub async fn snapshot(app: &TestApp, table: &str, tenant: i64) -> String {
     app.text(&format!(
-        "SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n' ORDER BY t.id), '') \
+        "SELECT coalesce(string_agg(row_to_json(t)::text, E'\\n' ORDER BY row_to_json(t)::text), '') \
          FROM {table} t WHERE t.tenant_id = {tenant}"
     ))
     .await

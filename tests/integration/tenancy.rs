@@ -157,7 +157,32 @@ pub const ROUTES: &[RouteCase] = &[
         Target::None,
         &[],
     ),
+    case(
+        "POST",
+        "/customers/bulk-tag",
+        SignedIn,
+        303,
+        Target::None,
+        &[("tag", "矩阵批量标签"), ("op", "add")],
+    ),
     case("GET", "/customers/:id", SignedIn, 200, Target::Company, &[]),
+    case(
+        "POST",
+        "/customers/:id/tags",
+        SignedIn,
+        303,
+        Target::Company,
+        &[("name", "矩阵标签")],
+    ),
+    case(
+        "POST",
+        "/customers/:id/untag",
+        SignedIn,
+        303,
+        Target::Company,
+        &[("tag_id", "0")],
+    ),
+    case("GET", "/tags", SignedIn, 200, Target::None, &[]),
     case(
         "GET",
         "/customers/:id/edit",
@@ -936,6 +961,16 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         ))
         .await,
         0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM company_tags ct JOIN tags t ON t.tenant_id = ct.tenant_id AND t.id = ct.tag_id \
+             WHERE t.name = '矩阵标签' AND ct.company_id IN ({}, {})",
+            a.users.company, b.users.company
+        ))
+        .await,
+        2,
+        "each tenant tagged its own company"
     );
     assert!(requests > 300, "{requests} requests");
 }

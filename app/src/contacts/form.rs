@@ -422,6 +422,7 @@ pub async fn autocomplete(
         ListQuery {
             name_contains: term,
             before: None,
+            tag: None,
             limit: 10,
         },
     )

@@ -367,6 +367,10 @@ pub async fn show(
     let company = model::find(&mut tx, &scope, CompanyId(id)).await?;
     let choices = choices(&mut tx).await?;
     let people = crate::contacts::model::of_company(&mut tx, company.id).await?;
+    let tags = crate::tags::model::of_companies(&mut tx, &[company.id])
+        .await?
+        .remove(&company.id)
+        .unwrap_or_default();
     tx.commit().await?;
     let names: HashMap<UserId, &str> = choices
         .people
@@ -414,6 +418,35 @@ pub async fn show(
                 }
             }
             div.col-lg-5 {
+                section.card.mb-3 #company-tags {
+                    div.card-header { (ctx.t("tags.title")) }
+                    div.card-body {
+                        @if tags.is_empty() { p.text-secondary.mb-2 { (ctx.t("tags.none")) } }
+                        div.d-flex.flex-wrap.gap-1.mb-2 {
+                            @for (tag, name) in &tags {
+                                span.badge.text-bg-info.d-inline-flex.align-items-center.gap-1 data-tag=(tag) {
+                                    a.text-reset.text-decoration-none href={"/customers?tag=" (tag)} { (name) }
+                                    @if manage {
+                                        form.d-inline method="post" action={"/customers/" (company.id) "/untag"} {
+                                            (csrf_field(&ctx.csrf))
+                                            input type="hidden" name="tag_id" value=(tag);
+                                            button.btn-close.btn-close-white.tag-remove type="submit"
+                                                aria-label=(ctx.locale.tf("tags.remove_one", &[("name", name)])) {}
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        @if manage {
+                            form.d-flex.gap-2 method="post" action={"/customers/" (company.id) "/tags"} {
+                                (csrf_field(&ctx.csrf))
+                                label.visually-hidden for="f-tag" { (ctx.t("tags.name")) }
+                                input.form-control.form-control-sm #f-tag name="name" maxlength="30" required placeholder=(ctx.t("tags.name"));
+                                button.btn.btn-sm.btn-outline-primary.text-nowrap type="submit" { (ctx.t("tags.add")) }
+                            }
+                        }
+                    }
+                }
                 section.card.mb-3 #company-contacts {
                     div.card-header.d-flex.justify-content-between.align-items-center {
                         span { (ctx.t("customers.contacts")) }
@@ -453,7 +486,11 @@ pub async fn show(
 }
 
 /// Loads a company the user may edit, or 404 (not visible) / 403 (visible, not theirs).
-async fn managed(tx: &mut TenantTx, ctx: &Ctx, id: CompanyId) -> AppResult<(Scope, Company)> {
+pub(crate) async fn managed(
+    tx: &mut TenantTx,
+    ctx: &Ctx,
+    id: CompanyId,
+) -> AppResult<(Scope, Company)> {
     let scope = Scope::resolve(tx, ctx, View::All).await?;
     let company = model::find(tx, &scope, id).await?;
     if !scope.can_manage(company.owner_id) {

@@ -19,9 +19,12 @@ use crate::{
     },
     db::TenantTx,
     error::AppResult,
+    ids::TagId,
     ids::{CompanyId, UserId},
     state::State,
+    tags::model as tags,
     users::model as users,
+    web::layout::csrf_field,
     web::layout::{self, Module},
 };
 
@@ -35,6 +38,7 @@ pub struct Params {
     q: String,
     view: Option<String>,
     before: Option<i64>,
+    tag: Option<i64>,
 }
 
 /// GET /customers
@@ -53,6 +57,7 @@ pub async fn index(
         ListQuery {
             name_contains: params.q.trim(),
             before: params.before.map(CompanyId),
+            tag: params.tag.map(TagId),
             // One more than a page tells whether a next page exists.
             limit: PAGE + 1,
         },
@@ -60,6 +65,12 @@ pub async fn index(
     .await?;
     let people = users::list(&mut tx).await?;
     let categories: HashMap<_, _> = model::categories(&mut tx).await?.into_iter().collect();
+    let ids: Vec<CompanyId> = rows.iter().map(|c| c.id).collect();
+    let row_tags = tags::of_companies(&mut tx, &ids).await?;
+    let filter_tag = match params.tag {
+        Some(id) => users::not_found_is_none(tags::find(&mut tx, TagId(id)).await)?,
+        None => None,
+    };
     tx.commit().await?;
     let names: HashMap<UserId, String> = people.iter().map(|u| (u.id, u.name.clone())).collect();
 
@@ -71,7 +82,7 @@ pub async fn index(
     let content = html! {
         div.d-flex.flex-wrap.gap-2.mb-3.align-items-end {
             a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
-            form.d-flex.gap-2.ms-auto.customer-search method="get" action="/customers" role="search" {
+            form.d-flex.gap-2.ms-auto.customer-search #customer-search method="get" action="/customers" role="search" {
                 @if ctx.is_admin() {
                     label.visually-hidden for="f-view" { (ctx.t("customers.view")) }
                     select.form-select #f-view name="view" {
@@ -89,9 +100,16 @@ pub async fn index(
                 button.btn.btn-outline-secondary.text-nowrap type="submit" { (ctx.t("common.search")) }
             }
         }
+        @if let Some((tag_id, tag_name)) = &filter_tag {
+            div.alert.alert-info.d-flex.align-items-center.gap-2.py-2 #tag-filter {
+                (ctx.t("tags.filtered_by")) " " span.badge.text-bg-info { (tag_name) }
+                a.ms-auto href={"/customers?view=" (view_param)} { (ctx.t("tags.clear_filter")) }
+                input type="hidden" form="customer-search" name="tag" value=(tag_id);
+            }
+        }
         @if rows.is_empty() {
             div.empty-state {
-                @if params.q.trim().is_empty() && params.before.is_none() && view == View::All {
+                @if params.q.trim().is_empty() && params.before.is_none() && view == View::All && params.tag.is_none() {
                     p { (ctx.t("customers.empty")) }
                     a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
                 } @else {
@@ -99,27 +117,38 @@ pub async fn index(
                 }
             }
         } @else {
+            // Bulk tagging: the row checkboxes belong to this form through `form="bulk"`.
+            form.d-flex.flex-wrap.gap-2.mb-2.align-items-center #bulk method="post" action="/customers/bulk-tag" {
+                (csrf_field(&ctx.csrf))
+                label.form-label.mb-0.text-secondary for="f-bulk-tag" { (ctx.t("tags.bulk_label")) }
+                input.form-control.form-control-sm.w-auto #f-bulk-tag name="tag" maxlength="30" required
+                    placeholder=(ctx.t("tags.name"));
+                button.btn.btn-sm.btn-outline-primary.text-nowrap type="submit" name="op" value="add" { (ctx.t("tags.add")) }
+                button.btn.btn-sm.btn-outline-secondary.text-nowrap type="submit" name="op" value="remove" { (ctx.t("tags.remove")) }
+            }
             div.table-responsive {
                 table.table.table-hover.align-middle #companies {
                     thead {
                         tr {
+                            th scope="col" { span.visually-hidden { (ctx.t("tags.select")) } }
                             th scope="col" { (ctx.t("company.name")) }
                             th scope="col" { (ctx.t("company.phone")) }
                             th scope="col" { (ctx.t("field.email")) }
                             th scope="col" { (ctx.t("company.category")) }
                             th scope="col" { (ctx.t("company.owner")) }
                             th scope="col" { (ctx.t("company.visibility")) }
+                            th scope="col" { (ctx.t("tags.title")) }
                         }
                     }
                     tbody {
                         @for c in &rows {
-                            (row(&ctx, c, &names, &categories))
+                            (row(&ctx, c, &names, &categories, row_tags.get(&c.id).map(Vec::as_slice).unwrap_or_default()))
                         }
                     }
                 }
             }
             @if let Some(next) = next {
-                a.btn.btn-outline-secondary href={"/customers?before=" (next) "&q=" (urlencode(&params.q)) "&view=" (view_param)} {
+                a.btn.btn-outline-secondary href={"/customers?before=" (next) "&q=" (urlencode(&params.q)) "&view=" (view_param) "&tag=" (params.tag.map(|t| t.to_string()).unwrap_or_default())} {
                     (ctx.t("common.next_page"))
                 }
             }
@@ -139,15 +168,25 @@ fn row(
     c: &Company,
     names: &HashMap<UserId, String>,
     categories: &HashMap<crate::ids::CategoryId, String>,
+    tags: &[(TagId, String)],
 ) -> Markup {
     html! {
         tr id={"company-" (c.id)} {
+            td {
+                input.form-check-input type="checkbox" form="bulk" name="company_id" value=(c.id)
+                    aria-label=(ctx.locale.tf("tags.select_one", &[("name", &c.name)]));
+            }
             td { a href={"/customers/" (c.id)} { (c.name) } }
             td { (c.phone) }
             td { (c.email) }
             td { (c.category_id.and_then(|id| categories.get(&id)).map_or("", String::as_str)) }
             td { (names.get(&c.owner_id).map_or("", String::as_str)) }
             td { (ctx.t(&format!("visibility.{}", c.visibility))) }
+            td.company-tags {
+                @for (id, name) in tags {
+                    a.badge.text-bg-info.me-1.text-decoration-none href={"/customers?tag=" (id)} { (name) }
+                }
+            }
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct ListQuery<'a> {
     pub name_contains: &'a str,
     /// Keyset cursor: only companies with a smaller id.
     pub before: Option<CompanyId>,
+    /// Only companies with this tag.
+    pub tag: Option<crate::ids::TagId>,
     /// Page size.
     pub limit: i64,
 }
@@ -116,6 +118,20 @@ pub async fn list(tx: &mut TenantTx, scope: &Scope, q: ListQuery<'_>) -> AppResu
         .into_boxed();
     if let Some(before) = q.before {
         query = query.filter(companies::id.lt(before));
+    }
+    if let Some(tag) = q.tag {
+        use crate::schema::company_tags;
+        query = query.filter(
+            companies::id.eq_any(
+                company_tags::table
+                    .filter(
+                        company_tags::tenant_id
+                            .eq(tenant)
+                            .and(company_tags::tag_id.eq(tag)),
+                    )
+                    .select(company_tags::company_id),
+            ),
+        );
     }
     let term = search_text(tx, q.name_contains).await?;
     if !term.is_empty() {

@@ -84,6 +84,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/contacts",
             },
             Tab {
+                label_key: "tab.tags",
+                href: "/tags",
+            },
+            Tab {
                 label_key: "tab.new_customer",
                 href: "/customers/new",
             },

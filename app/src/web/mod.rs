@@ -30,7 +30,7 @@ use crate::{
     home,
     i18n::{LANG_COOKIE, Locale},
     state::State,
-    users,
+    tags, users,
 };
 
 /// The static files (htmx, CSS), compiled into the binary.
@@ -75,7 +75,11 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         )
         .at("/customers/check-name", get(customers::form::check_name))
         .at("/customers/autocomplete", get(contacts::form::autocomplete))
+        .at("/customers/bulk-tag", post(tags::routes::bulk))
         .at("/customers/:id", get(customers::form::show))
+        .at("/customers/:id/tags", post(tags::routes::tag_one))
+        .at("/customers/:id/untag", post(tags::routes::untag_one))
+        .at("/tags", get(tags::routes::index))
         .at(
             "/customers/:id/edit",
             get(customers::form::edit_form).post(customers::form::update),

@@ -1,0 +1,2 @@
+DROP TABLE company_tags;
+DROP TABLE tags;
