@@ -300,8 +300,14 @@ impl Browser {
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
-        self.wait_for(css)
-            .await
+        let element = self.wait_for(css).await;
+        // Centre it first: chromedriver's own scrolling can leave it under the edge.
+        self.js(
+            "arguments[0].scrollIntoView({block: 'center'}); return null",
+            vec![serde_json::to_value(&element).expect("element reference")],
+        )
+        .await;
+        element
             .click()
             .await
             .unwrap_or_else(|e| panic!("[{}] click `{css}`: {e}", self.who));
