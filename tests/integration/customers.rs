@@ -213,7 +213,8 @@ async fn a_created_company_opens_on_its_detail_page_and_is_listed() {
         detail.attrs("#content a.btn", "href"),
         vec![
             format!("/customers/{id}/edit"),
-            format!("/customers/{id}/delete")
+            format!("/customers/{id}/delete"),
+            format!("/contacts/new?company={id}"),
         ]
     );
 
@@ -223,12 +224,14 @@ async fn a_created_company_opens_on_its_detail_page_and_is_listed() {
     assert_eq!(
         row,
         vec![
+            String::new(), // the selection checkbox
             STAR.to_owned(),
             "010-8888 6666".to_owned(),
             "info@xingchen.cn".to_owned(),
             "重点客户".to_owned(),
             "王芳".to_owned(),
             zh("visibility.public"),
+            String::new(), // no tags yet
         ]
     );
     assert_eq!(

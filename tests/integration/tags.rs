@@ -225,3 +225,17 @@ async fn tag_counts_and_filters_only_include_companies_the_user_can_see() {
     );
     assert!(page.texts("#companies td").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_empty_or_malformed_tag_parameter_lists_everything_instead_of_failing() {
+    let app = TestApp::start().await;
+    let admin = app.signup("参数公司", "管理员", "admin@param.test").await;
+    let tenant = app.tenant_of("admin@param.test").await;
+    let me = app.user_id("admin@param.test").await;
+    company(&app, tenant, me, "参数客户", "public").await;
+    for path in ["/customers?tag=", "/customers?tag=abc&q=&view=&before="] {
+        let page = admin.get(path).await;
+        assert_eq!(page.status, 200, "{path}");
+        assert_eq!(listed(&admin, path).await, set(&["参数客户"]), "{path}");
+    }
+}

@@ -300,17 +300,26 @@ impl Browser {
 
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
-        let element = self.wait_for(css).await;
-        // Centre it first: chromedriver's own scrolling can leave it under the edge.
-        self.js(
-            "arguments[0].scrollIntoView({block: 'center'}); return null",
-            vec![serde_json::to_value(&element).expect("element reference")],
-        )
-        .await;
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("[{}] click `{css}`: {e}", self.who));
+        // Layout can still shift for a moment (an htmx swap above the element): centre the
+        // element and retry briefly when the click lands on something else.
+        let mut last = None;
+        for _ in 0..10 {
+            let element = self.wait_for(css).await;
+            self.js(
+                "arguments[0].scrollIntoView({block: 'center'}); return null",
+                vec![serde_json::to_value(&element).expect("element reference")],
+            )
+            .await;
+            match element.click().await {
+                Ok(()) => return,
+                Err(e) if e.to_string().contains("click intercepted") => {
+                    last = Some(e);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("[{}] click `{css}`: {e}", self.who),
+            }
+        }
+        panic!("[{}] click `{css}`: {last:?}", self.who);
     }
 
     /// Clicks the element matching `css` and waits until the browser has loaded a new

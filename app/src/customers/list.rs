@@ -38,7 +38,8 @@ pub struct Params {
     q: String,
     view: Option<String>,
     before: Option<i64>,
-    tag: Option<i64>,
+    // Text, so an empty `tag=` from a form means "no tag" instead of a 400.
+    tag: String,
 }
 
 /// GET /customers
@@ -49,6 +50,7 @@ pub async fn index(
     Query(params): Query<Params>,
 ) -> AppResult<Markup> {
     let view = View::parse(params.view.as_deref());
+    let tag_param: Option<i64> = params.tag.trim().parse().ok();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, view).await?;
     let rows = model::list(
@@ -57,7 +59,7 @@ pub async fn index(
         ListQuery {
             name_contains: params.q.trim(),
             before: params.before.map(CompanyId),
-            tag: params.tag.map(TagId),
+            tag: tag_param.map(TagId),
             // One more than a page tells whether a next page exists.
             limit: PAGE + 1,
         },
@@ -67,7 +69,7 @@ pub async fn index(
     let categories: HashMap<_, _> = model::categories(&mut tx).await?.into_iter().collect();
     let ids: Vec<CompanyId> = rows.iter().map(|c| c.id).collect();
     let row_tags = tags::of_companies(&mut tx, &ids).await?;
-    let filter_tag = match params.tag {
+    let filter_tag = match tag_param {
         Some(id) => users::not_found_is_none(tags::find(&mut tx, TagId(id)).await)?,
         None => None,
     };
@@ -109,7 +111,7 @@ pub async fn index(
         }
         @if rows.is_empty() {
             div.empty-state {
-                @if params.q.trim().is_empty() && params.before.is_none() && view == View::All && params.tag.is_none() {
+                @if params.q.trim().is_empty() && params.before.is_none() && view == View::All && tag_param.is_none() {
                     p { (ctx.t("customers.empty")) }
                     a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
                 } @else {
@@ -148,7 +150,7 @@ pub async fn index(
                 }
             }
             @if let Some(next) = next {
-                a.btn.btn-outline-secondary href={"/customers?before=" (next) "&q=" (urlencode(&params.q)) "&view=" (view_param) "&tag=" (params.tag.map(|t| t.to_string()).unwrap_or_default())} {
+                a.btn.btn-outline-secondary href={"/customers?before=" (next) "&q=" (urlencode(&params.q)) "&view=" (view_param) @if let Some(tag) = tag_param { "&tag=" (tag) }} {
                     (ctx.t("common.next_page"))
                 }
             }
