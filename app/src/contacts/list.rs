@@ -26,7 +26,8 @@ const PAGE: i64 = 50;
 #[serde(default)]
 pub struct Params {
     q: String,
-    before: Option<i64>,
+    // Text, so an empty `before=` means "first page" instead of a 400.
+    before: String,
 }
 
 /// GET /contacts
@@ -36,13 +37,14 @@ pub async fn index(
     state: Data<&State>,
     Query(params): Query<Params>,
 ) -> AppResult<Markup> {
+    let before: Option<i64> = params.before.trim().parse().ok();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let mut rows = model::list(
         &mut tx,
         &scope,
         params.q.trim(),
-        params.before.map(ContactId),
+        before.map(ContactId),
         PAGE + 1,
     )
     .await?;
@@ -62,7 +64,7 @@ pub async fn index(
         }
         @if rows.is_empty() {
             div.empty-state {
-                @if params.q.trim().is_empty() && params.before.is_none() {
+                @if params.q.trim().is_empty() && before.is_none() {
                     p { (ctx.t("contacts.empty")) }
                 } @else {
                     p { (ctx.t("contacts.no_match")) }

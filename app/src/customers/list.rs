@@ -37,8 +37,8 @@ pub const PAGE: i64 = 50;
 pub struct Params {
     q: String,
     view: Option<String>,
-    before: Option<i64>,
-    // Text, so an empty `tag=` from a form means "no tag" instead of a 400.
+    // Text, so an empty `before=` or `tag=` means "none" instead of a 400.
+    before: String,
     tag: String,
 }
 
@@ -51,6 +51,7 @@ pub async fn index(
 ) -> AppResult<Markup> {
     let view = View::parse(params.view.as_deref());
     let tag_param: Option<i64> = params.tag.trim().parse().ok();
+    let before: Option<i64> = params.before.trim().parse().ok();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, view).await?;
     let rows = model::list(
@@ -58,7 +59,7 @@ pub async fn index(
         &scope,
         ListQuery {
             name_contains: params.q.trim(),
-            before: params.before.map(CompanyId),
+            before: before.map(CompanyId),
             tag: tag_param.map(TagId),
             // One more than a page tells whether a next page exists.
             limit: PAGE + 1,
@@ -111,7 +112,7 @@ pub async fn index(
         }
         @if rows.is_empty() {
             div.empty-state {
-                @if params.q.trim().is_empty() && params.before.is_none() && view == View::All && tag_param.is_none() {
+                @if params.q.trim().is_empty() && before.is_none() && view == View::All && tag_param.is_none() {
                     p { (ctx.t("customers.empty")) }
                     a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
                 } @else {
