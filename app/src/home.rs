@@ -1,23 +1,39 @@
 //! 工作桌面, the home page. Later modules add their panels here.
 
 use maud::{Markup, html};
-use poem::handler;
+use poem::{handler, web::Data};
 
 use crate::{
     auth::ctx::Ctx,
+    customers::visibility::{Scope, View},
+    db::TenantTx,
+    error::AppResult,
+    history,
+    state::State,
     web::layout::{self, Module},
 };
 
+/// Entries in the 最新动态 feed.
+const FEED_SIZE: i64 = 20;
+
 /// GET /
 #[handler]
-pub async fn index(ctx: Ctx) -> Markup {
+pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let feed = history::feed(&mut tx, &scope, FEED_SIZE).await?;
+    tx.commit().await?;
     let content = html! {
         p.lead { (ctx.locale.tf("home.welcome", &[("name", &ctx.name), ("company", &ctx.tenant_name)])) }
         div.row.g-3 {
             div.col-lg-6 {
-                section.card.h-100 {
+                section.card.h-100 #feed {
                     div.card-header { (ctx.t("home.activity")) }
-                    div.card-body.empty-state { (ctx.t("home.activity_empty")) }
+                    @if feed.is_empty() {
+                        div.card-body.empty-state { (ctx.t("home.activity_empty")) }
+                    } @else {
+                        div.card-body { (history::render(&ctx, &feed, true)) }
+                    }
                 }
             }
             div.col-lg-6 {
@@ -39,5 +55,11 @@ pub async fn index(ctx: Ctx) -> Markup {
             }
         }
     };
-    layout::page(&ctx, Module::Home, "/", &ctx.t("menu.home"), content)
+    Ok(layout::page(
+        &ctx,
+        Module::Home,
+        "/",
+        &ctx.t("menu.home"),
+        content,
+    ))
 }

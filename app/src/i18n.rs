@@ -100,6 +100,8 @@ mod tests {
             "contacts.",
             "categories.",
             "tags.",
+            "fields.",
+            "history.",
             "contact.",
             "company.",
             "visibility.",

@@ -73,3 +73,7 @@ id_type!(
     /// A tag (标签).
     TagId
 );
+id_type!(
+    /// A custom field (自定义字段) definition.
+    FieldId
+);

@@ -31,6 +31,20 @@ diesel::table! {
         created_by -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        last_activity_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    company_events (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        company_id -> Int8,
+        actor_id -> Nullable<Int8>,
+        action -> Text,
+        subject -> Text,
+        changes -> Jsonb,
+        created_at -> Timestamptz,
     }
 }
 
@@ -61,6 +75,20 @@ diesel::table! {
         created_by -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    custom_fields (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        entity -> Text,
+        label -> Text,
+        kind -> Text,
+        options -> Array<Nullable<Text>>,
+        required -> Bool,
+        position -> Int4,
+        created_at -> Timestamptz,
     }
 }
 
@@ -156,8 +184,10 @@ diesel::table! {
 
 diesel::joinable!(audit_log -> tenants (tenant_id));
 diesel::joinable!(companies -> tenants (tenant_id));
+diesel::joinable!(company_events -> tenants (tenant_id));
 diesel::joinable!(company_tags -> tenants (tenant_id));
 diesel::joinable!(contacts -> tenants (tenant_id));
+diesel::joinable!(custom_fields -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
@@ -167,8 +197,10 @@ diesel::joinable!(users -> tenants (tenant_id));
 diesel::allow_tables_to_appear_in_same_query!(
     audit_log,
     companies,
+    company_events,
     company_tags,
     contacts,
+    custom_fields,
     customer_categories,
     emails,
     invitations,

@@ -44,6 +44,10 @@ pub enum Target {
     Category,
     /// A customer category the admin deletes.
     DoomedCategory,
+    /// A custom field.
+    Field,
+    /// A custom field the admin deletes.
+    DoomedField,
 }
 
 /// One route of the app.
@@ -400,6 +404,44 @@ pub const ROUTES: &[RouteCase] = &[
         Target::DoomedCategory,
         &[],
     ),
+    case("GET", "/admin/fields", Admin, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/admin/fields",
+        Admin,
+        303,
+        Target::None,
+        &[
+            ("entity", "company"),
+            ("label", "矩阵新字段"),
+            ("kind", "text"),
+        ],
+    ),
+    case("GET", "/admin/fields/:id", Admin, 200, Target::Field, &[]),
+    case(
+        "POST",
+        "/admin/fields/:id",
+        Admin,
+        303,
+        Target::Field,
+        &[("label", "矩阵改名字段"), ("options", "甲\n乙")],
+    ),
+    case(
+        "POST",
+        "/admin/fields/:id/up",
+        Admin,
+        303,
+        Target::Field,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/fields/:id/delete",
+        Admin,
+        303,
+        Target::DoomedField,
+        &[],
+    ),
     case("GET", "/admin/audit", Admin, 200, Target::None, &[]),
     case("GET", "/admin/jobs", Admin, 200, Target::None, &[]),
     case("POST", "/logout", Public, 303, Target::None, &[]),
@@ -499,6 +541,10 @@ struct Users {
     category: i64,
     /// See [`Target::DoomedCategory`].
     doomed_category: i64,
+    /// See [`Target::Field`].
+    field: i64,
+    /// See [`Target::DoomedField`].
+    doomed_field: i64,
 }
 
 impl Users {
@@ -522,6 +568,7 @@ impl Users {
                 ids
             }
             Target::Category | Target::DoomedCategory => vec![self.category, self.doomed_category],
+            Target::Field | Target::DoomedField => vec![self.field, self.doomed_field],
             Target::Contact | Target::DoomedContact => {
                 let mut ids = vec![self.contact];
                 ids.extend(self.doomed_contacts);
@@ -544,6 +591,8 @@ impl Users {
             Target::DoomedContact => self.doomed_contacts[role_slot(role)],
             Target::Category => self.category,
             Target::DoomedCategory => self.doomed_category,
+            Target::Field => self.field,
+            Target::DoomedField => self.doomed_field,
         }
     }
 }
@@ -657,6 +706,23 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     let category_name = format!("{tag} 重点客户");
     let doomed_category = add_category(format!("{tag} 待删分类"), 0).await;
     let category = add_category(category_name.clone(), 1).await;
+    let add_field = |label: String, position: i32| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO custom_fields (tenant_id, entity, label, kind, options, position) \
+                 VALUES ({tenant}, 'company', '{label}', 'select', '{{甲,乙}}', {position})"
+            ),
+        )
+        .await;
+        app.scalar(&format!(
+            "SELECT id FROM custom_fields WHERE label = '{label}'"
+        ))
+        .await
+    };
+    let field_name = format!("{tag} 行业字段");
+    let doomed_field = add_field(format!("{tag} 待删字段"), 0).await;
+    let field = add_field(field_name.clone(), 1).await;
     let users = Users {
         admin: app.user_id(&email("admin")).await,
         manager,
@@ -670,8 +736,16 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         doomed_contacts,
         category,
         doomed_category,
+        field,
+        doomed_field,
     };
-    let mut markers = vec![company, company_name, contact_name, category_name];
+    let mut markers = vec![
+        company,
+        company_name,
+        contact_name,
+        category_name,
+        field_name,
+    ];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",
     ] {
@@ -839,7 +913,8 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         a.admin.get("/admin/users").await.body,
         a.admin.get("/customers").await.body
     ) + &a.admin.get("/contacts").await.body
-        + &a.admin.get("/admin/categories").await.body;
+        + &a.admin.get("/admin/categories").await.body
+        + &a.admin.get("/admin/fields").await.body;
     for marker in &a.markers {
         assert!(
             own_pages.contains(marker.as_str()),
@@ -971,6 +1046,23 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         .await,
         2,
         "each tenant tagged its own company"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT string_agg(label || ':' || position, ',' ORDER BY tenant_id) FROM custom_fields WHERE id IN ({}, {})",
+            a.users.field, b.users.field
+        ))
+        .await,
+        "矩阵改名字段:0,矩阵改名字段:0",
+        "renamed and moved up, in each tenant"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM custom_fields WHERE id IN ({}, {})",
+            a.users.doomed_field, b.users.doomed_field
+        ))
+        .await,
+        0
     );
     assert!(requests > 300, "{requests} requests");
 }

@@ -766,6 +766,8 @@ async fn members_and_managers_get_403_on_every_admin_page() {
     let rep = app
         .create_user(&admin, "员工", "rep@perm.test", "member", Some(boss))
         .await;
+    // The welcome email is sent first, so the reconciler has nothing to touch meanwhile.
+    app.drain_jobs().await;
     let before =
         crate::support::tenant_snapshot(&app, app.tenant_of("admin@perm.test").await).await;
     for email in ["boss@perm.test", "rep@perm.test"] {

@@ -2,4 +2,5 @@
 
 pub mod audit_log;
 pub mod categories;
+pub mod fields;
 pub mod jobs;

@@ -6,23 +6,25 @@ use maud::{Markup, html};
 use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
-    web::{Data, Form, Path, Query, Redirect},
+    web::{Data, Path, Query, Redirect},
 };
 use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
     contacts::model::{self, Contact, ContactFields},
+    custom_fields::{self as cf, Entity, Field, Inputs},
     customers::{
         model::{self as companies, Company, ListQuery},
         visibility::{Scope, View},
     },
     db::TenantTx,
     error::{AppError, AppResult},
+    history::{self, Action, Diff},
     ids::{CompanyId, ContactId},
     state::State,
     web::{
-        forms::{self, Errors, Kind, Opts},
+        forms::{self, Errors, Kind, Opts, RawForm},
         layout::{self, Module, csrf_field},
     },
 };
@@ -59,6 +61,21 @@ impl ContactForm {
         }
     }
 
+    fn from_fields(f: &ContactFields) -> Self {
+        Self {
+            company: String::new(),
+            name: f.name.clone(),
+            title: f.title.clone(),
+            phone: f.phone.clone(),
+            mobile: f.mobile.clone(),
+            email: f.email.clone(),
+            qq: f.qq.clone(),
+            wechat: f.wechat.clone(),
+            other_im: f.other_im.clone(),
+            weibo: f.weibo.clone(),
+        }
+    }
+
     fn get(&self, field: &str) -> &str {
         match field {
             "name" => &self.name,
@@ -88,7 +105,19 @@ const FIELDS: [(&str, &str, usize); 9] = [
     ("weibo", "contact.weibo", 200),
 ];
 
-fn render(ctx: &Ctx, editing: Option<ContactId>, input: &ContactForm, errors: &Errors) -> Markup {
+/// The custom fields of contacts and the form's values for them.
+struct Custom<'a> {
+    fields: &'a [Field],
+    inputs: &'a Inputs,
+}
+
+fn render(
+    ctx: &Ctx,
+    editing: Option<ContactId>,
+    input: &ContactForm,
+    custom: Custom<'_>,
+    errors: &Errors,
+) -> Markup {
     let (title, action, cancel) = match editing {
         Some(id) => (
             ctx.t("contacts.edit"),
@@ -137,6 +166,12 @@ fn render(ctx: &Ctx, editing: Option<ContactId>, input: &ContactForm, errors: &E
                     }))
                 }
             }
+            @if !custom.fields.is_empty() {
+                fieldset.form-section #custom-fields {
+                    legend.h6 { (ctx.t("fields.section")) }
+                    (cf::controls(ctx.locale, custom.fields, custom.inputs, errors))
+                }
+            }
         }
     };
     layout::page(
@@ -158,9 +193,11 @@ async fn validate(
     ctx: &Ctx,
     scope: &Scope,
     input: &ContactForm,
+    (custom, previous): (Custom<'_>, &serde_json::Value),
     errors: &mut Errors,
 ) -> AppResult<Option<ContactFields>> {
     let locale = ctx.locale;
+    let custom = cf::validate(locale, custom.fields, custom.inputs, previous, errors);
     let company = match companies::resolve_by_name(tx, scope, &input.company).await? {
         Some(id) => {
             let company = companies::find(tx, scope, id).await?;
@@ -216,6 +253,7 @@ async fn validate(
         wechat: next(),
         other_im: next(),
         weibo: next(),
+        custom: serde_json::Value::Object(custom),
     }))
 }
 
@@ -234,34 +272,61 @@ pub async fn new_form(
     Query(params): Query<NewParams>,
 ) -> AppResult<Markup> {
     let mut input = ContactForm::default();
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
     if let Some(id) = params.company {
-        let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
         let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
         if let Ok(company) = companies::find(&mut tx, &scope, CompanyId(id)).await {
             input.company = company.name;
         }
-        tx.commit().await?;
     }
-    Ok(render(&ctx, None, &input, &Errors::new()))
+    tx.commit().await?;
+    let custom = Custom {
+        fields: &fields,
+        inputs: &Inputs::default(),
+    };
+    Ok(render(&ctx, None, &input, custom, &Errors::new()))
 }
 
 /// POST /contacts/new
 #[handler]
-pub async fn create(
-    ctx: Ctx,
-    state: Data<&State>,
-    Form(input): Form<ContactForm>,
-) -> AppResult<Response> {
+pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<Response> {
+    let input: ContactForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let defs = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let inputs = Inputs::from_submitted(&defs, form.pairs());
+    let custom = || Custom {
+        fields: &defs,
+        inputs: &inputs,
+    };
     let mut errors = Errors::new();
-    let Some(fields) = validate(&mut tx, &ctx, &scope, &input, &mut errors).await? else {
+    let previous = serde_json::Value::Null;
+    let checked = validate(
+        &mut tx,
+        &ctx,
+        &scope,
+        &input,
+        (custom(), &previous),
+        &mut errors,
+    )
+    .await?;
+    let Some(fields) = checked else {
         tx.rollback().await?;
-        return Ok(render(&ctx, None, &input, &errors)
+        return Ok(render(&ctx, None, &input, custom(), &errors)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
     };
     let id = model::create(&mut tx, &fields, ctx.user).await?;
+    history::record(
+        &mut tx,
+        fields.company_id,
+        Some(ctx.user),
+        Action::ContactAdded,
+        &fields.name,
+        vec![],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/contacts/{id}")).into_response())
 }
@@ -272,6 +337,7 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let (contact, company) = model::find(&mut tx, &scope, ContactId(id)).await?;
+    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
     tx.commit().await?;
     let manage = scope.can_manage(company.owner_id);
     let dash = |v: &str| {
@@ -297,6 +363,7 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
                         dt.col-sm-3 { (ctx.t(key)) }
                         dd.col-sm-9 { (dash(ContactForm::from_contact(&contact, "").get(name))) }
                     }
+                    (cf::detail_rows(&fields, &contact.custom))
                 }
             }
         }
@@ -329,11 +396,17 @@ async fn managed(
 pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, contact, company) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
     tx.commit().await?;
+    let custom = Custom {
+        fields: &fields,
+        inputs: &Inputs::from_stored(&fields, &contact.custom),
+    };
     Ok(render(
         &ctx,
         Some(contact.id),
         &ContactForm::from_contact(&contact, &company.name),
+        custom,
         &Errors::new(),
     ))
 }
@@ -344,18 +417,64 @@ pub async fn update(
     ctx: Ctx,
     state: Data<&State>,
     Path(id): Path<i64>,
-    Form(input): Form<ContactForm>,
+    form: RawForm,
 ) -> AppResult<Response> {
+    let input: ContactForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, contact, _) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    let (scope, contact, old_company) = managed(&mut tx, &ctx, ContactId(id)).await?;
+    let defs = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let inputs = Inputs::from_submitted(&defs, form.pairs());
+    let custom = || Custom {
+        fields: &defs,
+        inputs: &inputs,
+    };
     let mut errors = Errors::new();
-    let Some(fields) = validate(&mut tx, &ctx, &scope, &input, &mut errors).await? else {
+    let checked = validate(
+        &mut tx,
+        &ctx,
+        &scope,
+        &input,
+        (custom(), &contact.custom),
+        &mut errors,
+    )
+    .await?;
+    let Some(fields) = checked else {
         tx.rollback().await?;
-        return Ok(render(&ctx, Some(contact.id), &input, &errors)
+        return Ok(render(&ctx, Some(contact.id), &input, custom(), &errors)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
     };
     model::update(&mut tx, contact.id, &fields).await?;
+    let mut diff = Diff::default();
+    if fields.company_id != old_company.id {
+        let new_company = companies::find(&mut tx, &scope, fields.company_id).await?;
+        diff.field("contact.company", &old_company.name, &new_company.name);
+    }
+    let (before, after) = (
+        ContactForm::from_contact(&contact, ""),
+        ContactForm::from_fields(&fields),
+    );
+    for (name, key, _) in FIELDS {
+        diff.field(key, before.get(name), after.get(name));
+    }
+    for f in &defs {
+        diff.custom(
+            &f.label,
+            &cf::text_of(f, &contact.custom),
+            &cf::text_of(f, &fields.custom),
+        );
+    }
+    if !diff.is_empty() {
+        history::record(
+            &mut tx,
+            fields.company_id,
+            Some(ctx.user),
+            Action::ContactUpdated,
+            &fields.name,
+            diff.into_changes(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/contacts/{}", contact.id)).into_response())
 }
@@ -391,6 +510,15 @@ pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppRe
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, contact, company) = managed(&mut tx, &ctx, ContactId(id)).await?;
     model::delete(&mut tx, contact.id).await?;
+    history::record(
+        &mut tx,
+        company.id,
+        Some(ctx.user),
+        Action::ContactDeleted,
+        &contact.name,
+        vec![],
+    )
+    .await?;
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
 }

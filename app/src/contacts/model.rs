@@ -46,6 +46,8 @@ pub struct Contact {
     pub other_im: String,
     /// 微博.
     pub weibo: String,
+    /// Custom field values by field id.
+    pub custom: serde_json::Value,
     /// Created.
     pub created_at: DateTime<Utc>,
 }
@@ -73,6 +75,8 @@ pub struct ContactFields {
     pub other_im: String,
     /// 微博.
     pub weibo: String,
+    /// Custom field values, checked by `custom_fields::validate`.
+    pub custom: serde_json::Value,
 }
 
 /// Visible contacts, newest first, one keyset page, with their company's name.
@@ -183,6 +187,7 @@ pub async fn create(
             contacts::wechat.eq(&f.wechat),
             contacts::other_im.eq(&f.other_im),
             contacts::weibo.eq(&f.weibo),
+            contacts::custom.eq(&f.custom),
             contacts::created_by.eq(created_by),
         ))
         .returning(contacts::id)
@@ -206,6 +211,7 @@ pub async fn update(tx: &mut TenantTx, id: ContactId, f: &ContactFields) -> AppR
             contacts::wechat.eq(&f.wechat),
             contacts::other_im.eq(&f.other_im),
             contacts::weibo.eq(&f.weibo),
+            contacts::custom.eq(&f.custom),
         ))
         .execute(&mut **tx)
         .await?;

@@ -9,23 +9,25 @@ use maud::{Markup, html};
 use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
-    web::{Data, Form, Path, Query, Redirect},
+    web::{Data, Path, Query, Redirect},
 };
 use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
+    custom_fields::{self as cf, Entity, Field, Inputs},
     customers::{
         model::{self, Company, CompanyFields},
         visibility::{Scope, View},
     },
     db::TenantTx,
     error::{AppError, AppResult},
+    history::{self, Action, Diff},
     ids::{CategoryId, CompanyId, UserId},
     state::State,
     users::model::{self as users, User},
     web::{
-        forms::{self, Errors, Opts},
+        forms::{self, Errors, Opts, RawForm},
         layout::{self, Module, csrf_field},
     },
 };
@@ -65,12 +67,14 @@ impl CompanyForm {
 struct Choices {
     categories: Vec<(CategoryId, String)>,
     people: Vec<User>,
+    fields: Vec<Field>,
 }
 
 async fn choices(tx: &mut TenantTx) -> AppResult<Choices> {
     Ok(Choices {
         categories: model::categories(tx).await?,
         people: users::list(tx).await?,
+        fields: cf::of_entity(tx, Entity::Company).await?,
     })
 }
 
@@ -78,6 +82,7 @@ fn render(
     ctx: &Ctx,
     editing: Option<CompanyId>,
     input: &CompanyForm,
+    custom: &Inputs,
     errors: &Errors,
     choices: &Choices,
 ) -> Markup {
@@ -150,6 +155,12 @@ fn render(
                 (forms::select("owner_id", &ctx.t("company.owner"), &owners, &input.owner_id, errors.get("owner_id")))
                 (forms::select("visibility", &ctx.t("company.visibility"), &visibilities, &input.visibility, errors.get("visibility")))
             }
+            @if !choices.fields.is_empty() {
+                fieldset.form-section #custom-fields {
+                    legend.h6 { (ctx.t("fields.section")) }
+                    (cf::controls(ctx.locale, &choices.fields, custom, errors))
+                }
+            }
         }
     };
     layout::page(
@@ -176,11 +187,12 @@ fn field<'a>(input: &'a CompanyForm, name: &str) -> &'a str {
 }
 
 /// Checks a submitted form. An empty owner means `default_owner` (the creator on create,
-/// the current owner on edit).
+/// the current owner on edit). Custom fields come with the record's stored values.
 fn validate(
     ctx: &Ctx,
     scope: &Scope,
     input: &CompanyForm,
+    (custom, previous): (&Inputs, &serde_json::Value),
     choices: &Choices,
     default_owner: UserId,
     errors: &mut Errors,
@@ -235,6 +247,13 @@ fn validate(
         category_id,
         owner_id,
         visibility,
+        custom: serde_json::Value::Object(cf::validate(
+            locale,
+            &choices.fields,
+            custom,
+            previous,
+            errors,
+        )),
     }
 }
 
@@ -249,21 +268,34 @@ pub async fn new_form(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
         visibility: "private".into(),
         ..CompanyForm::default()
     };
-    Ok(render(&ctx, None, &input, &Errors::new(), &choices))
+    Ok(render(
+        &ctx,
+        None,
+        &input,
+        &Inputs::default(),
+        &Errors::new(),
+        &choices,
+    ))
 }
 
 /// POST /customers/new
 #[handler]
-pub async fn create(
-    ctx: Ctx,
-    state: Data<&State>,
-    Form(input): Form<CompanyForm>,
-) -> AppResult<Response> {
+pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<Response> {
+    let input: CompanyForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let choices = choices(&mut tx).await?;
+    let custom = Inputs::from_submitted(&choices.fields, form.pairs());
     let mut errors = Errors::new();
-    let fields = validate(&ctx, &scope, &input, &choices, ctx.user, &mut errors);
+    let fields = validate(
+        &ctx,
+        &scope,
+        &input,
+        (&custom, &serde_json::Value::Null),
+        &choices,
+        ctx.user,
+        &mut errors,
+    );
     if errors.is_empty() {
         model::lock_name(&mut tx, &fields.name).await?;
         // 公司名已经存在: go to the existing company instead of creating a second one.
@@ -280,11 +312,12 @@ pub async fn create(
     }
     if !errors.is_empty() {
         tx.rollback().await?;
-        return Ok(render(&ctx, None, &input, &errors, &choices)
+        return Ok(render(&ctx, None, &input, &custom, &errors, &choices)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
     }
     let id = model::create(&mut tx, &fields, ctx.user).await?;
+    history::record(&mut tx, id, Some(ctx.user), Action::Created, "", vec![]).await?;
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/customers/{id}")).into_response())
 }
@@ -347,6 +380,9 @@ pub async fn check_name(
     })
 }
 
+/// How many history entries the detail page shows.
+const HISTORY_SHOWN: i64 = 50;
+
 /// Query of the detail page.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -371,6 +407,7 @@ pub async fn show(
         .await?
         .remove(&company.id)
         .unwrap_or_default();
+    let events = history::of_company(&mut tx, company.id, HISTORY_SHOWN).await?;
     tx.commit().await?;
     let names: HashMap<UserId, &str> = choices
         .people
@@ -413,6 +450,7 @@ pub async fn show(
                             dt.col-sm-3 { (ctx.t("company.owner")) } dd.col-sm-9 { (names.get(&company.owner_id).copied().unwrap_or("—")) }
                             dt.col-sm-3 { (ctx.t("company.visibility")) } dd.col-sm-9 { (ctx.t(&format!("visibility.{}", company.visibility))) }
                             dt.col-sm-3 { (ctx.t("company.introduction")) } dd.col-sm-9.company-intro { (dash(&company.introduction)) }
+                            (cf::detail_rows(&choices.fields, &company.custom))
                         }
                     }
                 }
@@ -475,6 +513,30 @@ pub async fn show(
                 }
             }
         }
+        div.row.g-3.mt-0 {
+            div.col-lg-6 {
+                section.card #company-tasks {
+                    div.card-header { (ctx.t("customers.tasks")) }
+                    div.card-body.empty-state { (ctx.t("customers.tasks_soon")) }
+                }
+            }
+            div.col-lg-6 {
+                section.card #company-opportunities {
+                    div.card-header { (ctx.t("customers.opportunities")) }
+                    div.card-body.empty-state { (ctx.t("customers.opportunities_soon")) }
+                }
+            }
+        }
+        section.card.mt-3 #company-history {
+            div.card-header { (ctx.t("history.title")) }
+            div.card-body {
+                @if events.is_empty() {
+                    p.empty-state.mb-0 { (ctx.t("history.empty")) }
+                } @else {
+                    (history::render(&ctx, &events, false))
+                }
+            }
+        }
     };
     Ok(layout::page(
         &ctx,
@@ -510,6 +572,7 @@ pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> Ap
         &ctx,
         Some(company.id),
         &CompanyForm::from_company(&company),
+        &Inputs::from_stored(&choices.fields, &company.custom),
         &Errors::new(),
         &choices,
     ))
@@ -521,16 +584,19 @@ pub async fn update(
     ctx: Ctx,
     state: Data<&State>,
     Path(id): Path<i64>,
-    Form(input): Form<CompanyForm>,
+    form: RawForm,
 ) -> AppResult<Response> {
+    let input: CompanyForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (scope, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
     let choices = choices(&mut tx).await?;
+    let custom = Inputs::from_submitted(&choices.fields, form.pairs());
     let mut errors = Errors::new();
     let fields = validate(
         &ctx,
         &scope,
         &input,
+        (&custom, &company.custom),
         &choices,
         company.owner_id,
         &mut errors,
@@ -548,13 +614,64 @@ pub async fn update(
     }
     if !errors.is_empty() {
         tx.rollback().await?;
-        return Ok(render(&ctx, Some(company.id), &input, &errors, &choices)
-            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
-            .into_response());
+        return Ok(
+            render(&ctx, Some(company.id), &input, &custom, &errors, &choices)
+                .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+                .into_response(),
+        );
     }
     model::update(&mut tx, company.id, &fields).await?;
+    let changes = changes(&choices, &company, &fields);
+    if !changes.is_empty() {
+        history::record(
+            &mut tx,
+            company.id,
+            Some(ctx.user),
+            Action::Updated,
+            "",
+            changes.into_changes(),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
+}
+
+/// What an edit changed, with categories and owners by name and custom fields by label.
+fn changes(choices: &Choices, old: &Company, new: &CompanyFields) -> Diff {
+    let category = |id: Option<CategoryId>| {
+        id.and_then(|id| choices.categories.iter().find(|(c, _)| *c == id))
+            .map_or("", |(_, name)| name.as_str())
+    };
+    let person = |id: UserId| {
+        choices
+            .people
+            .iter()
+            .find(|u| u.id == id)
+            .map_or("", |u| u.name.as_str())
+    };
+    let mut diff = Diff::default();
+    diff.field("company.name", &old.name, &new.name)
+        .field("company.phone", &old.phone, &new.phone)
+        .field("field.email", &old.email, &new.email)
+        .field("company.website", &old.website, &new.website)
+        .field("company.address", &old.address, &new.address)
+        .field("company.introduction", &old.introduction, &new.introduction)
+        .field(
+            "company.category",
+            category(old.category_id),
+            category(new.category_id),
+        )
+        .field("company.owner", person(old.owner_id), person(new.owner_id))
+        .field("company.visibility", &old.visibility, new.visibility);
+    for f in &choices.fields {
+        diff.custom(
+            &f.label,
+            &cf::text_of(f, &old.custom),
+            &cf::text_of(f, &new.custom),
+        );
+    }
+    diff
 }
 
 /// GET /customers/:id/delete — asks for confirmation and warns that it is irreversible.

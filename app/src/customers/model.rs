@@ -40,6 +40,8 @@ pub struct Company {
     pub owner_id: UserId,
     /// `public` or `private`.
     pub visibility: String,
+    /// Custom field values by field id (see `custom_fields`).
+    pub custom: serde_json::Value,
     /// Created.
     pub created_at: DateTime<Utc>,
     /// Last changed.
@@ -67,6 +69,8 @@ pub struct CompanyFields {
     pub owner_id: UserId,
     /// `public` or `private`.
     pub visibility: &'static str,
+    /// Custom field values, checked by `custom_fields::validate`.
+    pub custom: serde_json::Value,
 }
 
 /// Normalises a search term the way `kehu_search_text` normalises names, in SQL so both
@@ -256,6 +260,7 @@ pub async fn create(
             companies::category_id.eq(fields.category_id),
             companies::owner_id.eq(fields.owner_id),
             companies::visibility.eq(fields.visibility),
+            companies::custom.eq(&fields.custom),
             companies::created_by.eq(created_by),
         ))
         .returning(companies::id)
@@ -278,6 +283,7 @@ pub async fn update(tx: &mut TenantTx, id: CompanyId, fields: &CompanyFields) ->
             companies::category_id.eq(fields.category_id),
             companies::owner_id.eq(fields.owner_id),
             companies::visibility.eq(fields.visibility),
+            companies::custom.eq(&fields.custom),
         ))
         .execute(&mut **tx)
         .await?;

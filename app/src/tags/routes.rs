@@ -16,6 +16,7 @@ use crate::{
     },
     db::TenantTx,
     error::{AppError, AppResult},
+    history::{self, Action},
     ids::{CompanyId, TagId},
     state::State,
     tags::model::{self, MAX_LEN},
@@ -81,6 +82,15 @@ pub async fn tag_one(
     if let Some(name) = tag_name(&input.name) {
         let tag = model::ensure(&mut tx, &name).await?;
         model::add(&mut tx, &[company.id], tag).await?;
+        history::record(
+            &mut tx,
+            company.id,
+            Some(ctx.user),
+            Action::Tagged,
+            &name,
+            vec![],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
@@ -104,10 +114,19 @@ pub async fn untag_one(
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
     // Removing a tag that is gone already is a no-op, not an error.
-    if let Some((tag, _)) =
+    if let Some((tag, name)) =
         crate::users::model::not_found_is_none(model::find(&mut tx, TagId(input.tag_id)).await)?
     {
         model::remove(&mut tx, &[company.id], tag).await?;
+        history::record(
+            &mut tx,
+            company.id,
+            Some(ctx.user),
+            Action::Untagged,
+            &name,
+            vec![],
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
@@ -142,13 +161,20 @@ pub async fn bulk(ctx: Ctx, state: Data<&State>, body: String) -> AppResult<Resp
         }
     }
     if !allowed.is_empty() {
-        if op == "remove" {
-            if let Some(tag) = model::by_name(&mut tx, &name).await? {
-                model::remove(&mut tx, &allowed, tag).await?;
-            }
+        let action = if op == "remove" {
+            let Some(tag) = model::by_name(&mut tx, &name).await? else {
+                tx.commit().await?;
+                return Ok(Redirect::see_other("/customers").into_response());
+            };
+            model::remove(&mut tx, &allowed, tag).await?;
+            Action::Untagged
         } else {
             let tag = model::ensure(&mut tx, &name).await?;
             model::add(&mut tx, &allowed, tag).await?;
+            Action::Tagged
+        };
+        for company in &allowed {
+            history::record(&mut tx, *company, Some(ctx.user), action, &name, vec![]).await?;
         }
     }
     tx.commit().await?;

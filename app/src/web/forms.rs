@@ -1,14 +1,17 @@
 //! Form helpers: labelled inputs that keep what the user typed and show field errors.
 
-use std::collections::BTreeMap;
+use std::{borrow::Cow, collections::BTreeMap};
+
+use poem::{FromRequest, Request, RequestBody};
+use serde::de::DeserializeOwned;
 
 use maud::{Markup, html};
 
-use crate::i18n::Locale;
+use crate::{error::AppError, i18n::Locale};
 
 /// Field errors of a submitted form, by field name, already translated.
 #[derive(Clone, Debug, Default)]
-pub struct Errors(BTreeMap<&'static str, String>);
+pub struct Errors(BTreeMap<Cow<'static, str>, String>);
 
 impl Errors {
     /// No errors yet.
@@ -17,8 +20,8 @@ impl Errors {
     }
 
     /// Records the translated message for `key` against `field`.
-    pub fn add(&mut self, locale: Locale, field: &'static str, key: &str) {
-        self.0.entry(field).or_insert_with(|| locale.t(key));
+    pub fn add(&mut self, locale: Locale, field: impl Into<Cow<'static, str>>, key: &str) {
+        self.0.entry(field.into()).or_insert_with(|| locale.t(key));
     }
 
     /// The error of `field`, if any.
@@ -29,6 +32,39 @@ impl Errors {
     /// True when the form was valid.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+}
+
+/// A url-encoded form body kept whole: the fixed fields deserialise into a struct, and
+/// the dynamic ones (custom fields, repeated checkboxes) are read from its pairs.
+pub struct RawForm {
+    bytes: Vec<u8>,
+    pairs: Vec<(String, String)>,
+}
+
+impl RawForm {
+    /// The fixed fields.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, AppError> {
+        serde_urlencoded::from_bytes(&self.bytes).map_err(|_| AppError::BadRequest)
+    }
+
+    /// Every (name, value) pair in order, repeated names included.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.pairs
+    }
+}
+
+impl<'a> FromRequest<'a> for RawForm {
+    async fn from_request(req: &'a Request, body: &mut RequestBody) -> poem::Result<Self> {
+        let url_encoded = req
+            .content_type()
+            .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+        if !url_encoded {
+            return Err(AppError::BadRequest.into());
+        }
+        let bytes = body.take()?.into_vec().await?;
+        let pairs = serde_urlencoded::from_bytes(&bytes).map_err(|_| AppError::BadRequest)?;
+        Ok(Self { bytes, pairs })
     }
 }
 

@@ -106,6 +106,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/admin/categories",
             },
             Tab {
+                label_key: "tab.fields",
+                href: "/admin/fields",
+            },
+            Tab {
                 label_key: "tab.audit",
                 href: "/admin/audit",
             },

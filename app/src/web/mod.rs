@@ -138,6 +138,16 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             "/admin/categories/:id/delete",
             post(admin::categories::delete),
         )
+        .at(
+            "/admin/fields",
+            get(admin::fields::index).post(admin::fields::create),
+        )
+        .at(
+            "/admin/fields/:id",
+            get(admin::fields::edit_form).post(admin::fields::update),
+        )
+        .at("/admin/fields/:id/up", post(admin::fields::move_up))
+        .at("/admin/fields/:id/delete", post(admin::fields::delete))
         .at("/admin/audit", get(admin::audit_log::index))
         .at("/admin/jobs", get(admin::jobs::index));
 

@@ -1,0 +1,372 @@
+//! Record history (变更记录) and the 最新动态 feed.
+//!
+//! Every change to a company, its contacts and its notes is written here in the same
+//! transaction as the change, with who, when and the values before and after. The
+//! company's detail page shows its history; the home page shows the newest events of
+//! the companies the user may see (through [`Scope`], like everything else).
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::RunQueryDsl;
+use maud::{Markup, html};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    auth::ctx::Ctx,
+    customers::visibility::Scope,
+    db::TenantTx,
+    error::AppResult,
+    ids::{CompanyId, UserId},
+    schema::{companies, company_events, users},
+};
+
+/// What happened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The company was created.
+    Created,
+    /// Its fields changed.
+    Updated,
+    /// A note was added.
+    NoteAdded,
+    /// A note was deleted.
+    NoteDeleted,
+    /// A contact was added.
+    ContactAdded,
+    /// A contact changed.
+    ContactUpdated,
+    /// A contact was deleted.
+    ContactDeleted,
+    /// A tag was added.
+    Tagged,
+    /// A tag was removed.
+    Untagged,
+}
+
+impl Action {
+    /// The database spelling (also the locale key suffix).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Updated => "updated",
+            Self::NoteAdded => "note_added",
+            Self::NoteDeleted => "note_deleted",
+            Self::ContactAdded => "contact_added",
+            Self::ContactUpdated => "contact_updated",
+            Self::ContactDeleted => "contact_deleted",
+            Self::Tagged => "tagged",
+            Self::Untagged => "untagged",
+        }
+    }
+}
+
+/// One changed field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Change {
+    /// A built-in field's locale key (`company.phone`), or empty for a custom field.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub field: String,
+    /// A custom field's label at the time of the change.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub label: String,
+    /// The value before.
+    pub before: String,
+    /// The value after.
+    pub after: String,
+}
+
+impl Change {
+    /// A built-in field, named by its locale key.
+    pub fn field(key: &str, before: &str, after: &str) -> Self {
+        Self {
+            field: key.to_owned(),
+            label: String::new(),
+            before: before.to_owned(),
+            after: after.to_owned(),
+        }
+    }
+
+    /// A custom field, named by its label.
+    pub fn custom(label: &str, before: &str, after: &str) -> Self {
+        Self {
+            field: String::new(),
+            label: label.to_owned(),
+            before: before.to_owned(),
+            after: after.to_owned(),
+        }
+    }
+}
+
+/// Collects the changes between two versions of a record, skipping equal values.
+#[derive(Default)]
+pub struct Diff(Vec<Change>);
+
+impl Diff {
+    /// A built-in field.
+    pub fn field(&mut self, key: &str, before: &str, after: &str) -> &mut Self {
+        if before != after {
+            self.0.push(Change::field(key, before, after));
+        }
+        self
+    }
+
+    /// A custom field.
+    pub fn custom(&mut self, label: &str, before: &str, after: &str) -> &mut Self {
+        if before != after {
+            self.0.push(Change::custom(label, before, after));
+        }
+        self
+    }
+
+    /// True when nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The changes.
+    pub fn into_changes(self) -> Vec<Change> {
+        self.0
+    }
+}
+
+/// Records an event and marks the company active now.
+pub async fn record(
+    tx: &mut TenantTx,
+    company: CompanyId,
+    actor: Option<UserId>,
+    action: Action,
+    subject: &str,
+    changes: Vec<Change>,
+) -> AppResult<()> {
+    let tenant = tx.tenant();
+    let subject: String = subject.chars().take(200).collect();
+    let changes = serde_json::to_value(changes).map_err(anyhow::Error::from)?;
+    diesel::insert_into(company_events::table)
+        .values((
+            company_events::tenant_id.eq(tenant),
+            company_events::company_id.eq(company),
+            company_events::actor_id.eq(actor),
+            company_events::action.eq(action.as_str()),
+            company_events::subject.eq(subject),
+            company_events::changes.eq(changes),
+        ))
+        .execute(&mut **tx)
+        .await?;
+    diesel::update(companies::table)
+        .filter(
+            companies::tenant_id
+                .eq(tenant)
+                .and(companies::id.eq(company)),
+        )
+        .set(companies::last_activity_at.eq(diesel::dsl::now))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// An event as pages show it.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// The company.
+    pub company_id: CompanyId,
+    /// Its name now.
+    pub company_name: String,
+    /// Who acted, if a person did.
+    pub actor: Option<String>,
+    /// The database spelling of the action.
+    pub action: String,
+    /// A contact's name or a note's first line.
+    pub subject: String,
+    /// Field changes.
+    pub changes: Vec<Change>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+type EventRow = (
+    CompanyId,
+    String,
+    Option<String>,
+    String,
+    String,
+    serde_json::Value,
+    DateTime<Utc>,
+);
+
+fn event((company_id, company_name, actor, action, subject, changes, at): EventRow) -> Event {
+    Event {
+        company_id,
+        company_name,
+        actor,
+        action,
+        subject,
+        changes: serde_json::from_value(changes).unwrap_or_default(),
+        at,
+    }
+}
+
+/// An event row without its company name.
+type BareRow = (
+    CompanyId,
+    Option<String>,
+    String,
+    String,
+    serde_json::Value,
+    DateTime<Utc>,
+);
+
+/// Events matching `filter` (on `company_events`), newest first, with actor and company
+/// names. The company names come in a second query, since the filter may itself be a
+/// subquery on `companies`.
+macro_rules! load_events {
+    ($tx:expr, $filter:expr, $limit:expr) => {{
+        let tx: &mut TenantTx = $tx;
+        let tenant = tx.tenant();
+        let rows: Vec<BareRow> = company_events::table
+            .left_join(
+                users::table.on(users::tenant_id
+                    .eq(company_events::tenant_id)
+                    .and(users::id.nullable().eq(company_events::actor_id))),
+            )
+            .filter(company_events::tenant_id.eq(tenant))
+            .filter($filter)
+            .order(company_events::id.desc())
+            .limit($limit)
+            .select((
+                company_events::company_id,
+                users::name.nullable(),
+                company_events::action,
+                company_events::subject,
+                company_events::changes,
+                company_events::created_at,
+            ))
+            .load(&mut **tx)
+            .await?;
+        let ids: Vec<CompanyId> = rows.iter().map(|r| r.0).collect();
+        let names: std::collections::HashMap<CompanyId, String> = companies::table
+            .filter(
+                companies::tenant_id
+                    .eq(tenant)
+                    .and(companies::id.eq_any(ids)),
+            )
+            .select((companies::id, companies::name))
+            .load::<(CompanyId, String)>(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+        rows.into_iter()
+            .map(|(company_id, actor, action, subject, changes, at)| {
+                event((
+                    company_id,
+                    names.get(&company_id).cloned().unwrap_or_default(),
+                    actor,
+                    action,
+                    subject,
+                    changes,
+                    at,
+                ))
+            })
+            .collect::<Vec<Event>>()
+    }};
+}
+
+/// The newest events of companies the user may see (最新动态).
+pub async fn feed(tx: &mut TenantTx, scope: &Scope, limit: i64) -> AppResult<Vec<Event>> {
+    let tenant = tx.tenant();
+    let visible = companies::table
+        .filter(companies::tenant_id.eq(tenant))
+        .filter(scope.companies())
+        .select(companies::id)
+        .into_boxed();
+    Ok(load_events!(
+        tx,
+        company_events::company_id.eq_any(visible),
+        limit
+    ))
+}
+
+/// A company's history, newest first. The caller has checked the company is visible.
+pub async fn of_company(
+    tx: &mut TenantTx,
+    company: CompanyId,
+    limit: i64,
+) -> AppResult<Vec<Event>> {
+    Ok(load_events!(
+        tx,
+        company_events::company_id.eq(company),
+        limit
+    ))
+}
+
+/// The label of a change's field in the user's language.
+fn change_label(ctx: &Ctx, change: &Change) -> String {
+    if change.field.is_empty() {
+        change.label.clone()
+    } else {
+        ctx.t(&change.field)
+    }
+}
+
+/// A value as shown: visibility codes translated, empty as a dash.
+fn change_value(ctx: &Ctx, change: &Change, value: &str) -> String {
+    match (change.field.as_str(), value) {
+        (_, "") => "—".to_owned(),
+        ("company.visibility", v @ ("public" | "private")) => ctx.t(&format!("visibility.{v}")),
+        (_, v) => v.to_owned(),
+    }
+}
+
+/// Events as a list; `with_company` names the company in each (the feed does, the
+/// company's own page does not).
+pub fn render(ctx: &Ctx, events: &[Event], with_company: bool) -> Markup {
+    html! {
+        ol.list-unstyled.mb-0.events {
+            @for e in events {
+                li.event.py-2.border-bottom data-action=(e.action) {
+                    div.d-flex.flex-wrap.gap-2.align-items-baseline {
+                        strong { (e.actor.as_deref().unwrap_or(&ctx.t("history.system"))) }
+                        span { (ctx.t(&format!("history.{}", e.action))) }
+                        @if with_company {
+                            a href={"/customers/" (e.company_id)} { (e.company_name) }
+                        }
+                        @if !e.subject.is_empty() { span.text-secondary.event-subject { "“" (e.subject) "”" } }
+                        time.ms-auto.small.text-secondary datetime=(e.at.to_rfc3339()) { (ctx.datetime(e.at)) }
+                    }
+                    @if !e.changes.is_empty() {
+                        ul.small.mb-0.mt-1.event-changes {
+                            @for c in &e.changes {
+                                li {
+                                    span.fw-semibold { (change_label(ctx, c)) } "："
+                                    del.text-secondary { (change_value(ctx, c, &c.before)) }
+                                    " → "
+                                    ins.text-decoration-none { (change_value(ctx, c, &c.after)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Diff;
+
+    #[test]
+    fn a_diff_keeps_only_changed_values() {
+        let mut diff = Diff::default();
+        diff.field("company.phone", "010", "021")
+            .field("company.email", "a@b.cn", "a@b.cn")
+            .custom("行业", "", "制造业");
+        let changes = diff.into_changes();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].field, "company.phone");
+        assert_eq!(changes[1].label, "行业");
+        assert_eq!(
+            serde_json::to_value(&changes[1]).expect("json"),
+            serde_json::json!({"label": "行业", "before": "", "after": "制造业"})
+        );
+    }
+}
