@@ -358,7 +358,7 @@ mod tests {
     fn a_diff_keeps_only_changed_values() {
         let mut diff = Diff::default();
         diff.field("company.phone", "010", "021")
-            .field("company.email", "a@b.cn", "a@b.cn")
+            .field("field.email", "a@b.cn", "a@b.cn")
             .custom("行业", "", "制造业");
         let changes = diff.into_changes();
         assert_eq!(changes.len(), 2);
