@@ -102,6 +102,7 @@ mod tests {
             "tags.",
             "fields.",
             "history.",
+            "filters.",
             "contact.",
             "company.",
             "visibility.",

@@ -137,6 +137,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    saved_filters (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        owner_id -> Int8,
+        name -> Text,
+        shared -> Bool,
+        query -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -179,6 +191,7 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        customer_columns -> Nullable<Array<Nullable<Text>>>,
     }
 }
 
@@ -191,6 +204,7 @@ diesel::joinable!(custom_fields -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
@@ -204,6 +218,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_categories,
     emails,
     invitations,
+    saved_filters,
     tags,
     tenants,
     user_directory,

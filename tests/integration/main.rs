@@ -5,6 +5,7 @@ mod catalog;
 mod categories;
 mod contacts;
 mod custom_fields;
+mod customer_list;
 mod customers;
 mod history;
 mod jobs;

@@ -48,6 +48,8 @@ pub enum Target {
     Field,
     /// A custom field the admin deletes.
     DoomedField,
+    /// A saved filter the acting role owns and deletes (one per role).
+    DoomedFilter,
 }
 
 /// One route of the app.
@@ -218,6 +220,50 @@ pub const ROUTES: &[RouteCase] = &[
         303,
         Target::DoomedCompany,
         &[],
+    ),
+    case(
+        "GET",
+        "/customers/condition",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "GET",
+        "/customers/filters",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/customers/filters",
+        SignedIn,
+        303,
+        Target::None,
+        &[
+            ("name", "矩阵过滤"),
+            ("query", "quick=mine"),
+            ("shared", "on"),
+        ],
+    ),
+    case(
+        "POST",
+        "/customers/filters/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedFilter,
+        &[],
+    ),
+    case(
+        "POST",
+        "/customers/columns",
+        SignedIn,
+        303,
+        Target::None,
+        &[("col", "phone"), ("col", "created")],
     ),
     case("GET", "/contacts", SignedIn, 200, Target::None, &[]),
     case("GET", "/contacts/new", SignedIn, 200, Target::None, &[]),
@@ -545,6 +591,8 @@ struct Users {
     field: i64,
     /// See [`Target::DoomedField`].
     doomed_field: i64,
+    /// See [`Target::DoomedFilter`]: for the member, the manager and the admin.
+    doomed_filters: [i64; 3],
 }
 
 impl Users {
@@ -569,6 +617,7 @@ impl Users {
             }
             Target::Category | Target::DoomedCategory => vec![self.category, self.doomed_category],
             Target::Field | Target::DoomedField => vec![self.field, self.doomed_field],
+            Target::DoomedFilter => self.doomed_filters.to_vec(),
             Target::Contact | Target::DoomedContact => {
                 let mut ids = vec![self.contact];
                 ids.extend(self.doomed_contacts);
@@ -593,6 +642,7 @@ impl Users {
             Target::DoomedCategory => self.doomed_category,
             Target::Field => self.field,
             Target::DoomedField => self.doomed_field,
+            Target::DoomedFilter => self.doomed_filters[role_slot(role)],
         }
     }
 }
@@ -723,6 +773,23 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     let field_name = format!("{tag} 行业字段");
     let doomed_field = add_field(format!("{tag} 待删字段"), 0).await;
     let field = add_field(field_name.clone(), 1).await;
+    let admin_id = app.user_id(&email("admin")).await;
+    let mut doomed_filters = [0; 3];
+    for (slot, owner) in doomed_filters.iter_mut().zip([member, manager, admin_id]) {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO saved_filters (tenant_id, owner_id, name, query) \
+                 VALUES ({tenant}, {owner}, '{tag} 待删过滤', 'quick=public')"
+            ),
+        )
+        .await;
+        *slot = app
+            .scalar(&format!(
+                "SELECT id FROM saved_filters WHERE owner_id = {owner} AND name = '{tag} 待删过滤'"
+            ))
+            .await;
+    }
     let users = Users {
         admin: app.user_id(&email("admin")).await,
         manager,
@@ -738,6 +805,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         doomed_category,
         field,
         doomed_field,
+        doomed_filters,
     };
     let mut markers = vec![
         company,
@@ -1063,6 +1131,18 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         ))
         .await,
         0
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM saved_filters WHERE name LIKE '% 待删过滤'")
+            .await,
+        0,
+        "each role deleted its own saved filter"
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM saved_filters WHERE name = '矩阵过滤' AND shared")
+            .await,
+        6,
+        "each of the six actors saved a filter in its own tenant"
     );
     assert!(requests > 300, "{requests} requests");
 }

@@ -544,17 +544,8 @@ pub async fn autocomplete(
     }
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let found = companies::list(
-        &mut tx,
-        &scope,
-        ListQuery {
-            name_contains: term,
-            before: None,
-            tag: None,
-            limit: 10,
-        },
-    )
-    .await?;
+    let query = ListQuery::search(&mut tx, term, 10).await?;
+    let found = companies::list(&mut tx, &scope, query).await?;
     tx.commit().await?;
     Ok(html! {
         @for c in &found {

@@ -1,6 +1,8 @@
 //! Customers (客户管理): companies, their list and search, detail pages and visibility.
 
+pub mod filter;
 pub mod form;
 pub mod list;
 pub mod model;
+pub mod prefs;
 pub mod visibility;

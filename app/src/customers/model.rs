@@ -3,13 +3,17 @@
 
 use chrono::{DateTime, Utc};
 use diesel::{
+    dsl::sql,
     prelude::*,
-    sql_types::{Bool, Text},
+    sql_types::{BigInt, Bool, Text, Timestamptz},
 };
 use diesel_async::RunQueryDsl;
 
 use crate::{
-    customers::visibility::Scope,
+    customers::{
+        filter::Sort,
+        visibility::{CompanyFilter, Scope},
+    },
     db::TenantTx,
     error::AppResult,
     ids::{CategoryId, CompanyId, UserId},
@@ -46,6 +50,8 @@ pub struct Company {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// Last activity (edits, notes, contacts, tags).
+    pub last_activity_at: DateTime<Utc>,
 }
 
 /// The editable fields of a company.
@@ -98,53 +104,142 @@ pub fn term_grams(text: &str) -> Vec<String> {
     }
 }
 
+/// Where a keyset page starts: the last row of the previous page.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Cursor {
+    /// Creation order.
+    Id(CompanyId),
+    /// Name order.
+    Name(String, CompanyId),
+    /// A timestamp order (last edit or last activity).
+    Time(DateTime<Utc>, CompanyId),
+}
+
+impl Cursor {
+    /// The cursor after `c` in `sort` order.
+    pub fn after(c: &Company, sort: Sort) -> Self {
+        match sort {
+            Sort::Created => Self::Id(c.id),
+            Sort::Name => Self::Name(c.name.clone(), c.id),
+            Sort::Updated => Self::Time(c.updated_at, c.id),
+            Sort::Activity => Self::Time(c.last_activity_at, c.id),
+        }
+    }
+
+    /// The URL form: `<id>` or `<id>~<value>`.
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Id(id) => id.to_string(),
+            Self::Name(name, id) => format!("{id}~{name}"),
+            Self::Time(at, id) => format!("{id}~{}", at.to_rfc3339()),
+        }
+    }
+
+    /// Parses the URL form for `sort`; anything malformed means "first page".
+    pub fn decode(raw: &str, sort: Sort) -> Option<Self> {
+        let (id, value) = match raw.split_once('~') {
+            Some((id, value)) => (id.trim().parse().ok().map(CompanyId)?, Some(value)),
+            None => (raw.trim().parse().ok().map(CompanyId)?, None),
+        };
+        match (sort, value) {
+            (Sort::Created, _) => Some(Self::Id(id)),
+            (Sort::Name, Some(name)) => Some(Self::Name(name.to_owned(), id)),
+            (Sort::Updated | Sort::Activity, Some(at)) => DateTime::parse_from_rfc3339(at)
+                .ok()
+                .map(|at| Self::Time(at.with_timezone(&Utc), id)),
+            _ => None,
+        }
+    }
+}
+
 /// One page of the company list.
-pub struct ListQuery<'a> {
-    /// "Name contains" term; empty for none.
-    pub name_contains: &'a str,
-    /// Keyset cursor: only companies with a smaller id.
-    pub before: Option<CompanyId>,
-    /// Only companies with this tag.
-    pub tag: Option<crate::ids::TagId>,
+pub struct ListQuery {
+    /// Conditions besides visibility (see `customers::filter`).
+    pub filters: Vec<CompanyFilter>,
+    /// Order.
+    pub sort: Sort,
+    /// Ascending.
+    pub asc: bool,
+    /// Keyset cursor: the page starts after this row.
+    pub after: Option<Cursor>,
     /// Page size.
     pub limit: i64,
 }
 
-/// Visible companies, newest first, one keyset page.
-pub async fn list(tx: &mut TenantTx, scope: &Scope, q: ListQuery<'_>) -> AppResult<Vec<Company>> {
+impl ListQuery {
+    /// The first page in creation order, newest first, of companies whose name contains
+    /// `term` (empty: all).
+    pub async fn search(tx: &mut TenantTx, term: &str, limit: i64) -> AppResult<Self> {
+        let term = search_text(tx, term).await?;
+        Ok(Self {
+            filters: if term.is_empty() {
+                vec![]
+            } else {
+                crate::customers::filter::name_contains(&term)
+            },
+            sort: Sort::Created,
+            asc: false,
+            after: None,
+            limit,
+        })
+    }
+}
+
+/// Visible companies matching the query, one keyset page.
+pub async fn list(tx: &mut TenantTx, scope: &Scope, q: ListQuery) -> AppResult<Vec<Company>> {
     let tenant = tx.tenant();
     let mut query = companies::table
         .filter(companies::tenant_id.eq(tenant))
         .filter(scope.companies())
         .select(Company::as_select())
-        .order(companies::id.desc())
         .limit(q.limit)
         .into_boxed();
-    if let Some(before) = q.before {
-        query = query.filter(companies::id.lt(before));
+    for f in q.filters {
+        query = query.filter(f);
     }
-    if let Some(tag) = q.tag {
-        use crate::schema::company_tags;
-        query = query.filter(
-            companies::id.eq_any(
-                company_tags::table
-                    .filter(
-                        company_tags::tenant_id
-                            .eq(tenant)
-                            .and(company_tags::tag_id.eq(tag)),
-                    )
-                    .select(company_tags::company_id),
+    let cmp = if q.asc { ">" } else { "<" };
+    if let Some(after) = q.after {
+        query = match after {
+            Cursor::Id(id) => {
+                query.filter(sql::<Bool>(&format!("companies.id {cmp} ")).bind::<BigInt, _>(id))
+            }
+            Cursor::Name(name, id) => query.filter(
+                sql::<Bool>(&format!("(companies.name, companies.id) {cmp} ("))
+                    .bind::<Text, _>(name)
+                    .sql(", ")
+                    .bind::<BigInt, _>(id)
+                    .sql(")"),
             ),
-        );
+            Cursor::Time(at, id) => {
+                let column = if q.sort == Sort::Updated {
+                    "companies.updated_at"
+                } else {
+                    "companies.last_activity_at"
+                };
+                query.filter(
+                    sql::<Bool>(&format!("({column}, companies.id) {cmp} ("))
+                        .bind::<Timestamptz, _>(at)
+                        .sql(", ")
+                        .bind::<BigInt, _>(id)
+                        .sql(")"),
+                )
+            }
+        };
     }
-    let term = search_text(tx, q.name_contains).await?;
-    if !term.is_empty() {
-        let grams = term_grams(&term);
-        let pattern = format!("%{}%", escape_like(&term));
-        query = query.filter(companies::name_grams.contains(grams)).filter(
-            diesel::dsl::sql::<Bool>("kehu_search_text(name) LIKE ").bind::<Text, _>(pattern),
-        );
-    }
+    query = match (q.sort, q.asc) {
+        (Sort::Created, false) => query.order(companies::id.desc()),
+        (Sort::Created, true) => query.order(companies::id.asc()),
+        (Sort::Name, false) => query.order((companies::name.desc(), companies::id.desc())),
+        (Sort::Name, true) => query.order((companies::name.asc(), companies::id.asc())),
+        (Sort::Updated, false) => query.order((companies::updated_at.desc(), companies::id.desc())),
+        (Sort::Updated, true) => query.order((companies::updated_at.asc(), companies::id.asc())),
+        (Sort::Activity, false) => {
+            query.order((companies::last_activity_at.desc(), companies::id.desc()))
+        }
+        (Sort::Activity, true) => {
+            query.order((companies::last_activity_at.asc(), companies::id.asc()))
+        }
+    };
     Ok(query.load(&mut **tx).await?)
 }
 

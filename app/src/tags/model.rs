@@ -40,6 +40,18 @@ pub async fn by_name(tx: &mut TenantTx, name: &str) -> AppResult<Option<TagId>> 
         .optional()?)
 }
 
+/// Every tag of the tenant, by name (tag names are not secret within a tenant).
+pub async fn all(tx: &mut TenantTx) -> AppResult<Vec<(TagId, String)>> {
+    let tenant = tx.tenant();
+    Ok(tags::table
+        .filter(tags::tenant_id.eq(tenant))
+        .order((tags::name.asc(), tags::id.asc()))
+        .select((tags::id, tags::name))
+        .limit(1000)
+        .load(&mut **tx)
+        .await?)
+}
+
 /// A tag by id, or `NotFound`.
 pub async fn find(tx: &mut TenantTx, id: TagId) -> AppResult<(TagId, String)> {
     let tenant = tx.tenant();

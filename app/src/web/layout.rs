@@ -88,6 +88,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/tags",
             },
             Tab {
+                label_key: "tab.filters",
+                href: "/customers/filters",
+            },
+            Tab {
                 label_key: "tab.new_customer",
                 href: "/customers/new",
             },

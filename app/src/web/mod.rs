@@ -74,6 +74,16 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(customers::form::new_form).post(customers::form::create),
         )
         .at("/customers/check-name", get(customers::form::check_name))
+        .at("/customers/condition", get(customers::list::condition))
+        .at(
+            "/customers/filters",
+            get(customers::prefs::index).post(customers::prefs::create),
+        )
+        .at(
+            "/customers/filters/:id/delete",
+            post(customers::prefs::delete),
+        )
+        .at("/customers/columns", post(customers::prefs::save_columns))
         .at("/customers/autocomplete", get(contacts::form::autocomplete))
         .at("/customers/bulk-tag", post(tags::routes::bulk))
         .at("/customers/:id", get(customers::form::show))
