@@ -216,6 +216,11 @@ impl Inputs {
         Self(map)
     }
 
+    /// Replaces the values of the fields `other` holds.
+    pub fn merge(&mut self, other: Self) {
+        self.0.extend(other.0);
+    }
+
     fn of(&self, id: FieldId) -> &[String] {
         self.0.get(&id).map(Vec::as_slice).unwrap_or_default()
     }

@@ -8,6 +8,7 @@ mod custom_fields;
 mod customer_list;
 mod customers;
 mod history;
+mod inline_edit;
 mod jobs;
 mod login;
 mod security;

@@ -3,8 +3,6 @@
 //! A name whose duplicate key (see `kehu_company_key`) matches an existing company is not
 //! created again: the user is taken to that company (or told a colleague holds it).
 
-use std::collections::HashMap;
-
 use maud::{Markup, html};
 use poem::{
     IntoResponse, Response, handler,
@@ -36,19 +34,19 @@ use crate::{
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct CompanyForm {
-    name: String,
-    phone: String,
-    email: String,
-    website: String,
-    address: String,
-    introduction: String,
-    category_id: String,
-    owner_id: String,
-    visibility: String,
+    pub(super) name: String,
+    pub(super) phone: String,
+    pub(super) email: String,
+    pub(super) website: String,
+    pub(super) address: String,
+    pub(super) introduction: String,
+    pub(super) category_id: String,
+    pub(super) owner_id: String,
+    pub(super) visibility: String,
 }
 
 impl CompanyForm {
-    fn from_company(c: &Company) -> Self {
+    pub(super) fn from_company(c: &Company) -> Self {
         Self {
             name: c.name.clone(),
             phone: c.phone.clone(),
@@ -64,13 +62,13 @@ impl CompanyForm {
 }
 
 /// Choices for the select fields.
-struct Choices {
-    categories: Vec<(CategoryId, String)>,
-    people: Vec<User>,
-    fields: Vec<Field>,
+pub(super) struct Choices {
+    pub(super) categories: Vec<(CategoryId, String)>,
+    pub(super) people: Vec<User>,
+    pub(super) fields: Vec<Field>,
 }
 
-async fn choices(tx: &mut TenantTx) -> AppResult<Choices> {
+pub(super) async fn choices(tx: &mut TenantTx) -> AppResult<Choices> {
     Ok(Choices {
         categories: model::categories(tx).await?,
         people: users::list(tx).await?,
@@ -188,7 +186,7 @@ fn field<'a>(input: &'a CompanyForm, name: &str) -> &'a str {
 
 /// Checks a submitted form. An empty owner means `default_owner` (the creator on create,
 /// the current owner on edit). Custom fields come with the record's stored values.
-fn validate(
+pub(super) fn validate(
     ctx: &Ctx,
     scope: &Scope,
     input: &CompanyForm,
@@ -409,23 +407,7 @@ pub async fn show(
         .unwrap_or_default();
     let events = history::of_company(&mut tx, company.id, HISTORY_SHOWN).await?;
     tx.commit().await?;
-    let names: HashMap<UserId, &str> = choices
-        .people
-        .iter()
-        .map(|u| (u.id, u.name.as_str()))
-        .collect();
-    let category = company
-        .category_id
-        .and_then(|c| choices.categories.iter().find(|(id, _)| *id == c))
-        .map_or("", |(_, name)| name.as_str());
     let manage = scope.can_manage(company.owner_id);
-    let dash = |v: &str| {
-        if v.is_empty() {
-            "—".to_owned()
-        } else {
-            v.to_owned()
-        }
-    };
     let content = html! {
         @if params.duplicate.is_some() {
             (layout::notice("warning", &ctx.t("customers.duplicate_redirect")))
@@ -442,15 +424,7 @@ pub async fn show(
                     div.card-header { (ctx.t("customers.section_basic")) }
                     div.card-body {
                         dl.row.mb-0.company-facts {
-                            dt.col-sm-3 { (ctx.t("company.phone")) } dd.col-sm-9 { (dash(&company.phone)) }
-                            dt.col-sm-3 { (ctx.t("field.email")) } dd.col-sm-9 { (dash(&company.email)) }
-                            dt.col-sm-3 { (ctx.t("company.website")) } dd.col-sm-9 { (dash(&company.website)) }
-                            dt.col-sm-3 { (ctx.t("company.address")) } dd.col-sm-9 { (dash(&company.address)) }
-                            dt.col-sm-3 { (ctx.t("company.category")) } dd.col-sm-9 { (dash(category)) }
-                            dt.col-sm-3 { (ctx.t("company.owner")) } dd.col-sm-9 { (names.get(&company.owner_id).copied().unwrap_or("—")) }
-                            dt.col-sm-3 { (ctx.t("company.visibility")) } dd.col-sm-9 { (ctx.t(&format!("visibility.{}", company.visibility))) }
-                            dt.col-sm-3 { (ctx.t("company.introduction")) } dd.col-sm-9.company-intro { (dash(&company.introduction)) }
-                            (cf::detail_rows(&choices.fields, &company.custom))
+                            (super::inline::facts(&ctx, &company, &choices, manage))
                         }
                     }
                 }
@@ -638,7 +612,7 @@ pub async fn update(
 }
 
 /// What an edit changed, with categories and owners by name and custom fields by label.
-fn changes(choices: &Choices, old: &Company, new: &CompanyFields) -> Diff {
+pub(super) fn changes(choices: &Choices, old: &Company, new: &CompanyFields) -> Diff {
     let category = |id: Option<CategoryId>| {
         id.and_then(|id| choices.categories.iter().find(|(c, _)| *c == id))
             .map_or("", |(_, name)| name.as_str())

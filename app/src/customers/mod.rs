@@ -2,6 +2,7 @@
 
 pub mod filter;
 pub mod form;
+pub mod inline;
 pub mod list;
 pub mod model;
 pub mod prefs;

@@ -87,6 +87,10 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/customers/autocomplete", get(contacts::form::autocomplete))
         .at("/customers/bulk-tag", post(tags::routes::bulk))
         .at("/customers/:id", get(customers::form::show))
+        .at(
+            "/customers/:id/inline",
+            get(customers::inline::edit).post(customers::inline::save),
+        )
         .at("/customers/:id/tags", post(tags::routes::tag_one))
         .at("/customers/:id/untag", post(tags::routes::untag_one))
         .at("/tags", get(tags::routes::index))
