@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod customers;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod home;
 pub mod i18n;
 pub mod ids;
