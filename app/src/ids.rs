@@ -73,3 +73,11 @@ id_type!(
     /// A tag (标签).
     TagId
 );
+id_type!(
+    /// A note (备注) on a company.
+    NoteId
+);
+id_type!(
+    /// A file attached to a note.
+    AttachmentId
+);

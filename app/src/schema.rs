@@ -109,6 +109,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    note_attachments (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        note_id -> Int8,
+        company_id -> Int8,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        storage_key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notes (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        company_id -> Int8,
+        body -> Text,
+        author_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -161,6 +187,8 @@ diesel::joinable!(contacts -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(note_attachments -> tenants (tenant_id));
+diesel::joinable!(notes -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
@@ -172,6 +200,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_categories,
     emails,
     invitations,
+    note_attachments,
+    notes,
     tags,
     tenants,
     user_directory,
