@@ -100,6 +100,7 @@ mod tests {
             "contacts.",
             "categories.",
             "tags.",
+            "notes.",
             "contact.",
             "company.",
             "visibility.",

@@ -18,6 +18,7 @@ pub mod i18n;
 pub mod ids;
 pub mod jobs;
 pub mod mail;
+pub mod notes;
 pub mod schema;
 pub mod state;
 pub mod tags;

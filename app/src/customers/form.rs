@@ -371,6 +371,7 @@ pub async fn show(
         .await?
         .remove(&company.id)
         .unwrap_or_default();
+    let notes = crate::notes::Timeline::load(&mut tx, &ctx, &scope, &company, None).await?;
     tx.commit().await?;
     let names: HashMap<UserId, &str> = choices
         .people
@@ -469,10 +470,7 @@ pub async fn show(
                         }
                     }
                 }
-                section.card {
-                    div.card-header { (ctx.t("customers.notes")) }
-                    div.card-body.empty-state { (ctx.t("customers.notes_soon")) }
-                }
+                (crate::notes::views::section(&ctx, company.id, &notes, &Default::default()))
             }
         }
     };
@@ -588,7 +586,8 @@ pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> 
 pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
-    model::delete(&mut tx, company.id).await?;
+    let files = model::delete(&mut tx, company.id).await?;
     tx.commit().await?;
+    files.remove(&state.files).await;
     Ok(Redirect::see_other("/customers").into_response())
 }

@@ -21,6 +21,11 @@ impl Errors {
         self.0.entry(field).or_insert_with(|| locale.t(key));
     }
 
+    /// Records an already translated `message` against `field`.
+    pub fn set(&mut self, field: &'static str, message: String) {
+        self.0.entry(field).or_insert(message);
+    }
+
     /// The error of `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)
