@@ -7,6 +7,7 @@ mod contacts;
 mod customers;
 mod jobs;
 mod login;
+mod notes;
 mod security;
 mod sessions;
 mod signup;
