@@ -41,6 +41,9 @@ pub struct Config {
     pub reconcile_every: Duration,
     /// Attempts before a job is marked failed.
     pub job_max_attempts: i32,
+    /// Where uploaded and generated files are kept (see [`crate::files`]): empty for
+    /// `./var/files`, a folder, or `s3://bucket/prefix`.
+    pub file_store_url: String,
 }
 
 impl Config {
@@ -72,6 +75,10 @@ impl Config {
             job_requeue_after: Duration::from_secs(parse("JOB_REQUEUE_SECONDS", 60)?),
             reconcile_every: Duration::from_secs(parse("RECONCILE_SECONDS", 5)?),
             job_max_attempts: parse("JOB_MAX_ATTEMPTS", 5)?,
+            file_store_url: std::env::var("FILE_STORE_URL")
+                .unwrap_or_default()
+                .trim()
+                .to_owned(),
         })
     }
 

@@ -103,6 +103,7 @@ mod tests {
             "fields.",
             "history.",
             "filters.",
+            "notes.",
             "contact.",
             "company.",
             "visibility.",

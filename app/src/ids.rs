@@ -77,3 +77,11 @@ id_type!(
     /// A custom field (自定义字段) definition.
     FieldId
 );
+id_type!(
+    /// A note (备注) on a company.
+    NoteId
+);
+id_type!(
+    /// A file attached to a note.
+    AttachmentId
+);

@@ -30,7 +30,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let addr = config.app_addr;
     kehu::auth::password::warm_up();
     let state = AppState::connect(config).await?;
-    tracing::info!(%addr, "Kehu is listening");
+    tracing::info!(%addr, files = state.files.description(), "Kehu is listening");
     Server::new(TcpListener::bind(addr))
         .run_with_graceful_shutdown(
             kehu::web::app(state),

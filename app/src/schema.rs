@@ -137,6 +137,32 @@ diesel::table! {
 }
 
 diesel::table! {
+    note_attachments (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        note_id -> Int8,
+        company_id -> Int8,
+        file_name -> Text,
+        content_type -> Text,
+        size_bytes -> Int8,
+        storage_key -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    notes (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        company_id -> Int8,
+        body -> Text,
+        author_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     saved_filters (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -204,6 +230,8 @@ diesel::joinable!(custom_fields -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(note_attachments -> tenants (tenant_id));
+diesel::joinable!(notes -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -218,6 +246,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_categories,
     emails,
     invitations,
+    note_attachments,
+    notes,
     saved_filters,
     tags,
     tenants,

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use redis::aio::ConnectionManager;
 
-use crate::{config::Config, db::DbPool, jobs::Queues};
+use crate::{config::Config, db::DbPool, files::FileStore, jobs::Queues};
 
 /// Everything a handler may need besides the request: no globals.
 pub struct AppState {
@@ -16,14 +16,17 @@ pub struct AppState {
     pub redis: ConnectionManager,
     /// The job queues.
     pub queues: Queues,
+    /// Uploaded and generated files.
+    pub files: FileStore,
 }
 
 /// The state as handlers receive it.
 pub type State = Arc<AppState>;
 
 impl AppState {
-    /// Connects to PostgreSQL and Redis and checks the database role.
+    /// Connects to PostgreSQL and Redis, checks the database role and opens the file store.
     pub async fn connect(config: Config) -> anyhow::Result<State> {
+        let files = FileStore::from_url(&config.file_store_url)?;
         let db = crate::db::pool(&config.database_url, 16)?;
         crate::db::ensure_app_role_is_restricted(&db).await?;
         let client = redis::Client::open(config.redis_url.as_str())?;
@@ -34,6 +37,7 @@ impl AppState {
             db,
             redis,
             queues,
+            files,
         }))
     }
 

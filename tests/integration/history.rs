@@ -66,17 +66,36 @@ async fn every_change_is_recorded_with_who_and_the_values_before_and_after() {
         .post(&format!("/customers/{company}/tags"), &[("name", "重点")])
         .await;
     assert_eq!(page.status, 303);
+    admin.get(&format!("/customers/{company}")).await;
+    let no_files: &[kehu_tests::client::FilePart<'_>] = &[];
+    let page = admin
+        .post_multipart(
+            &format!("/customers/{company}/notes"),
+            &[("body", "第一次拜访\n谈了报价")],
+            no_files,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
 
     assert_eq!(
         app.text(&format!(
             "SELECT string_agg(action, ',' ORDER BY id) FROM company_events WHERE company_id = {company}"
         ))
         .await,
-        "created,updated,contact_added,tagged"
+        "created,updated,contact_added,tagged,note_added"
     );
     let detail = admin.get(&format!("/customers/{company}")).await;
     let actions = detail.attrs("#company-history .event", "data-action");
-    assert_eq!(actions, ["tagged", "contact_added", "updated", "created"]);
+    assert_eq!(
+        actions,
+        [
+            "note_added",
+            "tagged",
+            "contact_added",
+            "updated",
+            "created"
+        ]
+    );
     let changes = detail.texts("#company-history .event-changes li");
     assert!(
         changes.contains(&"电话：010-1111 → 010-2222".to_owned()),
@@ -106,6 +125,12 @@ async fn every_change_is_recorded_with_who_and_the_values_before_and_after() {
         detail
             .texts("#company-history .event-subject")
             .contains(&"“李雷”".to_owned())
+    );
+    assert!(
+        detail
+            .texts("#company-history .event-subject")
+            .contains(&"“第一次拜访”".to_owned()),
+        "a note's first line names it"
     );
     assert_eq!(
         app.scalar(&format!(

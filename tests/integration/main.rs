@@ -11,6 +11,7 @@ mod history;
 mod inline_edit;
 mod jobs;
 mod login;
+mod notes;
 mod security;
 mod sessions;
 mod signup;

@@ -50,6 +50,14 @@ pub enum Target {
     DoomedField,
     /// A saved filter the acting role owns and deletes (one per role).
     DoomedFilter,
+    /// A note by the member on [`Target::Company`] (`:id` is the company, `:note_id` the
+    /// note).
+    Note,
+    /// A note on [`Target::Company`] the acting role deletes (one per role).
+    DoomedNote,
+    /// The file attached to [`Target::Note`] (`:id` is the company, `:attachment_id` the
+    /// attachment).
+    Attachment,
 }
 
 /// One route of the app.
@@ -66,6 +74,8 @@ pub struct RouteCase {
     pub own: Target,
     /// The form sent with a POST: what a real submission (or attack) would carry.
     pub form: &'static [(&'static str, &'static str)],
+    /// The POST is a `multipart/form-data` upload (sent with a small file).
+    pub multipart: bool,
 }
 
 const fn case(
@@ -83,6 +93,21 @@ const fn case(
         ok,
         own,
         form,
+        multipart: false,
+    }
+}
+
+/// A [`case`] whose POST is a file upload.
+const fn upload(
+    path: &'static str,
+    access: Access,
+    ok: u16,
+    own: Target,
+    form: &'static [(&'static str, &'static str)],
+) -> RouteCase {
+    RouteCase {
+        multipart: true,
+        ..case("POST", path, access, ok, own, form)
     }
 }
 
@@ -187,6 +212,45 @@ pub const ROUTES: &[RouteCase] = &[
         303,
         Target::Company,
         &[("tag_id", "0")],
+    ),
+    case(
+        "GET",
+        "/customers/:id/notes",
+        SignedIn,
+        200,
+        Target::Company,
+        &[],
+    ),
+    upload(
+        "/customers/:id/notes",
+        SignedIn,
+        303,
+        Target::Company,
+        &[("body", "矩阵备注")],
+    ),
+    case(
+        "GET",
+        "/customers/:id/notes/:note_id/delete",
+        SignedIn,
+        200,
+        Target::Note,
+        &[],
+    ),
+    case(
+        "POST",
+        "/customers/:id/notes/:note_id/delete",
+        SignedIn,
+        303,
+        Target::DoomedNote,
+        &[],
+    ),
+    case(
+        "GET",
+        "/customers/:id/files/:attachment_id",
+        SignedIn,
+        200,
+        Target::Attachment,
+        &[],
     ),
     case("GET", "/tags", SignedIn, 200, Target::None, &[]),
     case(
@@ -613,6 +677,12 @@ struct Users {
     doomed_field: i64,
     /// See [`Target::DoomedFilter`]: for the member, the manager and the admin.
     doomed_filters: [i64; 3],
+    /// See [`Target::Note`].
+    note: i64,
+    /// See [`Target::DoomedNote`]: for the member, the manager and the admin.
+    doomed_notes: [i64; 3],
+    /// See [`Target::Attachment`].
+    attachment: i64,
 }
 
 impl Users {
@@ -643,6 +713,12 @@ impl Users {
                 ids.extend(self.doomed_contacts);
                 ids
             }
+            Target::Note | Target::DoomedNote => {
+                let mut ids = vec![self.note];
+                ids.extend(self.doomed_notes);
+                ids
+            }
+            Target::Attachment => vec![self.attachment],
             _ => self.all().to_vec(),
         }
     }
@@ -663,8 +739,53 @@ impl Users {
             Target::Field => self.field,
             Target::DoomedField => self.doomed_field,
             Target::DoomedFilter => self.doomed_filters[role_slot(role)],
+            Target::Note => self.note,
+            Target::DoomedNote => self.doomed_notes[role_slot(role)],
+            Target::Attachment => self.attachment,
         }
     }
+
+    /// The path of `route` with this tenant's record for `role`.
+    fn own_path(&self, route: &RouteCase, role: Role) -> String {
+        let id = self.target(route.own, role);
+        if nested(route.own) {
+            fill(route.path, self.company, id)
+        } else {
+            fill(route.path, id, 0)
+        }
+    }
+}
+
+/// Targets that live under a company: `/customers/:id/…/:note_id`.
+fn nested(target: Target) -> bool {
+    matches!(
+        target,
+        Target::Note | Target::DoomedNote | Target::Attachment
+    )
+}
+
+/// `path` with `:id` and the nested record's id (`:note_id`, `:attachment_id`) filled in.
+fn fill(path: &str, id: i64, nested_id: i64) -> String {
+    path.replace(":note_id", &nested_id.to_string())
+        .replace(":attachment_id", &nested_id.to_string())
+        .replace(":id", &id.to_string())
+}
+
+/// The paths an actor tries with the `other` tenant's records: each of them, and for
+/// nested records also under the actor's own company.
+fn foreign_paths(route: &RouteCase, own: Option<&Users>, other: &Users) -> Vec<String> {
+    let mut paths = Vec::new();
+    for id in other.ids_for(route.own) {
+        if nested(route.own) {
+            paths.push(fill(route.path, other.company, id));
+            if let Some(own) = own {
+                paths.push(fill(route.path, own.company, id));
+            }
+        } else {
+            paths.push(fill(route.path, id, 0));
+        }
+    }
+    paths
 }
 
 /// Which of the three per-role "doomed" records a role deletes.
@@ -810,6 +931,40 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
             ))
             .await;
     }
+    // Notes by the member on the company, through the app (one with a file).
+    let member_client = app.login_ok(&email("member")).await;
+    let add_note = |body: String, with_file: bool| {
+        let member_client = &member_client;
+        async move {
+            member_client.get(&format!("/customers/{customer}")).await;
+            let files: Vec<(&str, &str, Vec<u8>)> = if with_file {
+                vec![("附件甲.txt", "text/plain", body.as_bytes().to_vec())]
+            } else {
+                vec![]
+            };
+            let page = member_client
+                .post_multipart(
+                    &format!("/customers/{customer}/notes"),
+                    &[("body", body.as_str())],
+                    &files,
+                )
+                .await;
+            assert_eq!(page.status, 303, "adding note {body}: {}", page.body);
+            app.scalar(&format!("SELECT id FROM notes WHERE body = '{body}'"))
+                .await
+        }
+    };
+    let note_text = format!("{tag} 备注甲");
+    let note = add_note(note_text.clone(), true).await;
+    let mut doomed_notes = [0; 3];
+    for (i, slot) in doomed_notes.iter_mut().enumerate() {
+        *slot = add_note(format!("{tag} 待删备注{i}"), false).await;
+    }
+    let attachment = app
+        .scalar(&format!(
+            "SELECT id FROM note_attachments WHERE note_id = {note}"
+        ))
+        .await;
     let users = Users {
         admin: app.user_id(&email("admin")).await,
         manager,
@@ -826,6 +981,9 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         field,
         doomed_field,
         doomed_filters,
+        note,
+        doomed_notes,
+        attachment,
     };
     let mut markers = vec![
         company,
@@ -833,6 +991,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         contact_name,
         category_name,
         field_name,
+        note_text,
     ];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",
@@ -844,7 +1003,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         id: app.tenant_of(&email("admin")).await,
         users,
         manager: app.login_ok(&email("manager")).await,
-        member: app.login_ok(&email("member")).await,
+        member: member_client,
         admin,
         markers,
     }
@@ -861,6 +1020,10 @@ enum Role {
 async fn request(client: &Client, route: &RouteCase, path: &str) -> Page {
     match route.method {
         "GET" => client.get(path).await,
+        "POST" if route.multipart => {
+            let file = ("矩阵附件.txt", "text/plain", b"matrix".to_vec());
+            client.post_multipart(path, route.form, &[file]).await
+        }
         "POST" => client.post(path, route.form).await,
         other => panic!("unexpected method {other}"),
     }
@@ -958,12 +1121,11 @@ async fn run_actor(
             requests += 1;
             continue;
         }
-        let missing = route.path.replace(":id", "987654321");
+        let missing = fill(route.path, 987654321, 987654321);
         let page = request(client, route, &missing).await;
         check(&page, route, &missing, who, role, false, forbidden);
         let nonexistent = (page.status, page.texts("main"));
-        for id in other.ids_for(route.own) {
-            let path = route.path.replace(":id", &id.to_string());
+        for path in foreign_paths(route, own, other) {
             let page = request(client, route, &path).await;
             check(&page, route, &path, who, role, false, forbidden);
             assert_eq!(
@@ -975,9 +1137,7 @@ async fn run_actor(
             requests += 1;
         }
         if let Some(own) = own {
-            let path = route
-                .path
-                .replace(":id", &own.target(route.own, role).to_string());
+            let path = own.own_path(route, role);
             let page = request(client, route, &path).await;
             check(&page, route, &path, who, role, true, forbidden);
             requests += 1;
@@ -1002,7 +1162,11 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
         a.admin.get("/customers").await.body
     ) + &a.admin.get("/contacts").await.body
         + &a.admin.get("/admin/categories").await.body
-        + &a.admin.get("/admin/fields").await.body;
+        + &a.admin.get("/admin/fields").await.body
+        + &a.admin
+            .get(&format!("/customers/{}", a.users.company))
+            .await
+            .body;
     for marker in &a.markers {
         assert!(
             own_pages.contains(marker.as_str()),
@@ -1163,6 +1327,37 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
             .await,
         6,
         "each of the six actors saved a filter in its own tenant"
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM notes WHERE body = '矩阵备注'")
+            .await,
+        6,
+        "each of the six actors added a note in its own tenant"
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT count(*) FROM note_attachments a JOIN notes n \
+             ON n.tenant_id = a.tenant_id AND n.id = a.note_id WHERE n.body = '矩阵备注'"
+        )
+        .await,
+        6,
+        "with their files"
+    );
+    let doomed_notes: Vec<String> = a
+        .users
+        .doomed_notes
+        .iter()
+        .chain(&b.users.doomed_notes)
+        .map(i64::to_string)
+        .collect();
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM notes WHERE id IN ({})",
+            doomed_notes.join(",")
+        ))
+        .await,
+        0,
+        "each role deleted its own doomed note"
     );
     assert!(requests > 300, "{requests} requests");
 }

@@ -100,6 +100,11 @@ impl TestApp {
             job_requeue_after: Duration::from_secs(2),
             reconcile_every: Duration::from_millis(300),
             job_max_attempts: opts.job_max_attempts,
+            file_store_url: std::env::temp_dir()
+                .join(&db_name)
+                .join("files")
+                .display()
+                .to_string(),
         };
         kehu::auth::password::warm_up();
         let state = AppState::connect(config.clone()).await.expect("app state");
@@ -123,6 +128,11 @@ impl TestApp {
             server,
             worker,
         }
+    }
+
+    /// The folder of this app's file store (uploaded attachments).
+    pub fn files_dir(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(&self.config.file_store_url)
     }
 
     /// A fresh browser for this app.
@@ -308,6 +318,7 @@ impl Drop for TestApp {
         }
         self.server.abort();
         let db_name = self.db_name.clone();
+        let _ = std::fs::remove_dir_all(std::env::temp_dir().join(&db_name));
         let prefix = self.config.redis_prefix.clone();
         let redis_url = self.config.redis_url.clone();
         // Clean up on a separate runtime: Drop cannot await.

@@ -14,6 +14,22 @@ pub struct Client {
     jar: Arc<Jar>,
 }
 
+/// Where [`Client::post_multipart_token`] puts the CSRF token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenIn {
+    /// A `_csrf` field before every other part, as the app's upload forms send it.
+    FirstField,
+    /// A `_csrf` field after the other parts.
+    LastField,
+    /// The `X-CSRF-Token` header, as htmx sends it.
+    Header,
+    /// Nowhere.
+    Missing,
+}
+
+/// A file for [`Client::post_multipart`]: file name, media type, content.
+pub type FilePart<'a> = (&'a str, &'a str, Vec<u8>);
+
 /// A response, read whole.
 #[derive(Debug, Clone)]
 pub struct Page {
@@ -256,6 +272,62 @@ impl Client {
             .await
             .expect("POST");
         self.read(resp).await
+    }
+
+    /// POST a `multipart/form-data` form as a browser submits an upload form: the CSRF
+    /// token first, then the text fields, then the files (all in the `files` field).
+    pub async fn post_multipart(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[FilePart<'_>],
+    ) -> Page {
+        self.post_multipart_token(path, fields, files, TokenIn::FirstField)
+            .await
+    }
+
+    /// [`Client::post_multipart`] with the CSRF token where `token_in` says.
+    pub async fn post_multipart_token(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[FilePart<'_>],
+        token_in: TokenIn,
+    ) -> Page {
+        let token = self.token().await;
+        let mut form = reqwest::multipart::Form::new();
+        if token_in == TokenIn::FirstField {
+            form = form.text("_csrf", token.clone());
+        }
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        for (file_name, content_type, bytes) in files {
+            let part = reqwest::multipart::Part::bytes(bytes.clone())
+                .file_name(file_name.to_string())
+                .mime_str(content_type)
+                .expect("a valid media type");
+            form = form.part("files", part);
+        }
+        if token_in == TokenIn::LastField {
+            form = form.text("_csrf", token.clone());
+        }
+        let mut request = self.http.post(self.url(path)).multipart(form);
+        if token_in == TokenIn::Header {
+            request = request.header("X-CSRF-Token", token);
+        }
+        let resp = request.send().await.expect("POST multipart");
+        self.read(resp).await
+    }
+
+    /// GET a path and return the raw response bytes (for downloads), with status and
+    /// headers.
+    pub async fn get_bytes(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {
+        let resp = self.http.get(self.url(path)).send().await.expect("GET");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.expect("body").to_vec();
+        (status, headers, bytes)
     }
 
     /// Sends a request with any method (for method-level checks).

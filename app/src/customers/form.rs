@@ -406,6 +406,7 @@ pub async fn show(
         .remove(&company.id)
         .unwrap_or_default();
     let events = history::of_company(&mut tx, company.id, HISTORY_SHOWN).await?;
+    let notes = crate::notes::Timeline::load(&mut tx, &ctx, &scope, &company, None).await?;
     tx.commit().await?;
     let manage = scope.can_manage(company.owner_id);
     let content = html! {
@@ -481,10 +482,7 @@ pub async fn show(
                         }
                     }
                 }
-                section.card {
-                    div.card-header { (ctx.t("customers.notes")) }
-                    div.card-body.empty-state { (ctx.t("customers.notes_soon")) }
-                }
+                (crate::notes::views::section(&ctx, company.id, &notes, &Default::default()))
             }
         }
         div.row.g-3.mt-0 {
@@ -679,7 +677,8 @@ pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> 
 pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
-    model::delete(&mut tx, company.id).await?;
+    let files = model::delete(&mut tx, company.id).await?;
     tx.commit().await?;
+    files.remove(&state.files).await;
     Ok(Redirect::see_other("/customers").into_response())
 }

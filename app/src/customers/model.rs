@@ -16,6 +16,7 @@ use crate::{
     },
     db::TenantTx,
     error::AppResult,
+    files::DeletedFiles,
     ids::{CategoryId, CompanyId, UserId},
     schema::{companies, customer_categories},
 };
@@ -385,14 +386,26 @@ pub async fn update(tx: &mut TenantTx, id: CompanyId, fields: &CompanyFields) ->
     Ok(())
 }
 
-/// Deletes a company (and, through the cascades later issues add, everything under it).
-pub async fn delete(tx: &mut TenantTx, id: CompanyId) -> AppResult<()> {
+/// Deletes a company and, through the foreign-key cascades, everything under it (contacts,
+/// tags, notes and their attachment rows). Returns the company's stored files, to be
+/// removed once the transaction has committed.
+pub async fn delete(tx: &mut TenantTx, id: CompanyId) -> AppResult<DeletedFiles> {
     let tenant = tx.tenant();
+    // Lock the company before collecting its files: a note being added concurrently has
+    // either committed already (its files are collected) or fails on its foreign key.
+    companies::table
+        .filter(companies::tenant_id.eq(tenant).and(companies::id.eq(id)))
+        .select(companies::id)
+        .for_update()
+        .first::<CompanyId>(&mut **tx)
+        .await
+        .optional()?;
+    let files = crate::notes::model::company_files(tx, id).await?;
     diesel::delete(companies::table)
         .filter(companies::tenant_id.eq(tenant).and(companies::id.eq(id)))
         .execute(&mut **tx)
         .await?;
-    Ok(())
+    Ok(files)
 }
 
 /// The tenant's customer categories, in their order.

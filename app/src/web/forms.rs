@@ -24,6 +24,11 @@ impl Errors {
         self.0.entry(field.into()).or_insert_with(|| locale.t(key));
     }
 
+    /// Records an already translated `message` against `field`.
+    pub fn set(&mut self, field: impl Into<Cow<'static, str>>, message: String) {
+        self.0.entry(field.into()).or_insert(message);
+    }
+
     /// The error of `field`, if any.
     pub fn get(&self, field: &str) -> Option<&str> {
         self.0.get(field).map(String::as_str)

@@ -29,6 +29,7 @@ use crate::{
     error::AppError,
     home,
     i18n::{LANG_COOKIE, Locale},
+    notes,
     state::State,
     tags, users,
 };
@@ -93,6 +94,18 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         )
         .at("/customers/:id/tags", post(tags::routes::tag_one))
         .at("/customers/:id/untag", post(tags::routes::untag_one))
+        .at(
+            "/customers/:id/notes",
+            get(notes::list::index).post(notes::create::create),
+        )
+        .at(
+            "/customers/:id/notes/:note_id/delete",
+            get(notes::delete::confirm).post(notes::delete::delete),
+        )
+        .at(
+            "/customers/:id/files/:attachment_id",
+            get(notes::download::download),
+        )
         .at("/tags", get(tags::routes::index))
         .at(
             "/customers/:id/edit",

@@ -4,9 +4,16 @@
 //! poem's `Csrf` middleware issues the token (bound to an encrypted cookie). Pages embed it
 //! in forms as `_csrf` and in `<body hx-headers>` as `X-CSRF-Token`; [`RequireCsrf`] rejects
 //! any POST, PUT, PATCH or DELETE that carries neither a valid header nor a valid field.
+//!
+//! File uploads (`multipart/form-data`) are not buffered here: their handlers stream them
+//! with their own size limits, under a hard cap of [`MAX_MULTIPART_BYTES`]. Their token comes from the header, or else from a `_csrf`
+//! field that must be the first part of the form (browsers send fields in document order,
+//! so upload forms put the hidden field first); only the first few KiB are read to find it.
 
+use bytes::Bytes;
+use futures::StreamExt;
 use poem::{
-    Endpoint, IntoResponse, Middleware, Request, Response, Result,
+    Body, Endpoint, IntoResponse, Middleware, Request, Response, Result,
     http::{HeaderValue, Method, header},
     web::CsrfVerifier,
 };
@@ -121,8 +128,20 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
         if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
             return self.inner.call(req).await;
         }
+        if let Some(boundary) = multipart_boundary(&req) {
+            let body = capped(req.take_body(), MAX_MULTIPART_BYTES);
+            let (token, body) = match req.header(CSRF_HEADER) {
+                Some(token) => (Some(token.to_owned()), body),
+                None => leading_multipart_token(&boundary, body).await?,
+            };
+            req.set_body(body);
+            if !token_is_valid(&req, token) {
+                return Err(AppError::Csrf.into());
+            }
+            return self.inner.call(req).await;
+        }
         // Buffer the body with a limit whatever carries the token, so no handler reads an
-        // unbounded body. (Routes that take file uploads will get their own limit.)
+        // unbounded body. (Uploads, above, are capped without buffering.)
         let body = req.take_body().into_bytes_limit(MAX_FORM_BYTES).await?;
         let token = match req.header(CSRF_HEADER) {
             Some(token) => Some(token.to_owned()),
@@ -138,15 +157,80 @@ impl<E: Endpoint> Endpoint for RequireCsrfEndpoint<E> {
             return Err(AppError::BadRequest.into());
         }
         req.set_body(body);
-        let valid = match (token, req.extensions().get::<CsrfVerifier>()) {
-            (Some(token), Some(verifier)) => verifier.is_valid(&token),
-            _ => false,
-        };
-        if !valid {
+        if !token_is_valid(&req, token) {
             return Err(AppError::Csrf.into());
         }
         self.inner.call(req).await
     }
+}
+
+fn token_is_valid(req: &Request, token: Option<String>) -> bool {
+    match (token, req.extensions().get::<CsrfVerifier>()) {
+        (Some(token), Some(verifier)) => verifier.is_valid(&token),
+        _ => false,
+    }
+}
+
+/// Largest multipart body any route may read; the upload routes set lower limits of
+/// their own, with messages.
+pub const MAX_MULTIPART_BYTES: u64 = 64 * 1024 * 1024;
+
+/// `body`, failing with an I/O error once more than `limit` bytes have come through.
+fn capped(body: Body, limit: u64) -> Body {
+    let mut seen: u64 = 0;
+    Body::from_bytes_stream(body.into_bytes_stream().map(move |chunk| {
+        let chunk = chunk?;
+        seen += chunk.len() as u64;
+        if seen > limit {
+            return Err(std::io::Error::other("request body too large"));
+        }
+        Ok(chunk)
+    }))
+}
+
+/// How much of a multipart body is read to find a leading `_csrf` field.
+const MULTIPART_PEEK_BYTES: usize = 8 * 1024;
+
+/// The boundary of a `multipart/form-data` request.
+fn multipart_boundary(req: &Request) -> Option<String> {
+    let content_type = req.content_type()?;
+    if !content_type
+        .get(..19)
+        .is_some_and(|ct| ct.eq_ignore_ascii_case("multipart/form-data"))
+    {
+        return None;
+    }
+    multer::parse_boundary(content_type).ok()
+}
+
+/// Reads the start of a multipart body and returns the value of its first part when that
+/// part is the `_csrf` field, with the body put back together (the bytes read, then the
+/// rest of the stream) for the handler.
+async fn leading_multipart_token(boundary: &str, body: Body) -> Result<(Option<String>, Body)> {
+    let mut stream = body.into_bytes_stream();
+    let mut head = Vec::new();
+    while head.len() < MULTIPART_PEEK_BYTES {
+        match stream.next().await {
+            Some(Ok(chunk)) => head.extend_from_slice(&chunk),
+            Some(Err(err)) => return Err(poem::error::ReadBodyError::Io(err).into()),
+            None => break,
+        }
+    }
+    let head = Bytes::from(head);
+    let token = first_field(boundary, head.clone()).await;
+    let rest = futures::stream::once(async move { Ok::<_, std::io::Error>(head) }).chain(stream);
+    Ok((token, Body::from_bytes_stream(rest)))
+}
+
+/// The first part of `head` if it is a complete `_csrf` field.
+async fn first_field(boundary: &str, head: Bytes) -> Option<String> {
+    let stream = futures::stream::once(async move { Ok::<_, std::io::Error>(head) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let field = parts.next_field().await.ok()??;
+    if field.name() != Some(CSRF_FIELD) || field.file_name().is_some() {
+        return None;
+    }
+    field.text().await.ok()
 }
 
 /// True when a URL-encoded string carries a NUL (`%00`).

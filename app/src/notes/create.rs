@@ -1,0 +1,159 @@
+//! POST /customers/:id/notes — adds a note with 0..5 files to a company the user can see.
+//!
+//! The upload is read before any transaction starts (a slow client must not hold a
+//! database connection), then the files are stored, then the rows are written; if the
+//! rows cannot be written the stored files are removed again. A refused form comes back
+//! (422) with the typed text and the reason; the files must be chosen again, since
+//! browsers do not let a page pre-fill a file input.
+
+use poem::{
+    Body, IntoResponse, Request, Response, handler,
+    http::StatusCode,
+    web::{Data, Path, Redirect},
+};
+
+use crate::{
+    auth::ctx::Ctx,
+    customers::{
+        model as companies,
+        visibility::{Scope, View},
+    },
+    db::TenantTx,
+    error::AppResult,
+    files::{DeletedFiles, FileKey},
+    ids::CompanyId,
+    notes::{
+        Draft, Timeline, list,
+        model::{self, FILE_AREA, NewAttachment},
+        upload::{self, MAX_BODY_CHARS, MAX_FILE_BYTES, MAX_FILES, MAX_REQUEST_BYTES, Problem},
+        views::human_size,
+    },
+    state::State,
+};
+
+/// POST /customers/:id/notes
+#[handler]
+pub async fn create(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    req: &Request,
+    body: Body,
+) -> AppResult<Response> {
+    let company_id = CompanyId(id);
+    // 404 before reading a byte of the upload when the company is not visible.
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    companies::find(&mut tx, &scope, company_id).await?;
+    tx.commit().await?;
+
+    let upload = upload::read(req, body).await?;
+    let text = upload.body.trim().to_owned();
+    let errors = check(&ctx, &text, &upload);
+    if !errors.is_empty() {
+        let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+        let company = companies::find(&mut tx, &scope, company_id).await?;
+        let timeline = Timeline::load(&mut tx, &ctx, &scope, &company, None).await?;
+        tx.commit().await?;
+        let draft = Draft {
+            body: upload.body,
+            errors,
+        };
+        return Ok(list::page(&ctx, &company, &timeline, &draft)
+            .with_status(StatusCode::UNPROCESSABLE_ENTITY)
+            .into_response());
+    }
+
+    let mut stored = Vec::with_capacity(upload.files.len());
+    for file in upload.files {
+        let key = FileKey::generate(ctx.tenant, FILE_AREA);
+        let size_bytes = file.bytes.len() as i64;
+        if let Err(err) = state.files.put(&key, file.bytes).await {
+            DeletedFiles::new(
+                stored
+                    .iter()
+                    .map(|f: &NewAttachment| f.key.clone())
+                    .collect(),
+            )
+            .remove(&state.files)
+            .await;
+            return Err(err.into());
+        }
+        stored.push(NewAttachment {
+            file_name: file.file_name,
+            content_type: file.content_type,
+            size_bytes,
+            key,
+        });
+    }
+    let saved = async {
+        let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+        // Still visible? (It may have been deleted or made private meanwhile.)
+        companies::find(&mut tx, &scope, company_id).await?;
+        let note = model::create(&mut tx, company_id, &text, ctx.user, &stored).await?;
+        let subject = match text.lines().find(|l| !l.trim().is_empty()) {
+            Some(line) => line.trim().to_owned(),
+            None => stored
+                .first()
+                .map(|f| f.file_name.clone())
+                .unwrap_or_default(),
+        };
+        crate::history::record(
+            &mut tx,
+            company_id,
+            Some(ctx.user),
+            crate::history::Action::NoteAdded,
+            &subject,
+            vec![],
+        )
+        .await?;
+        tx.commit().await?;
+        AppResult::Ok(note)
+    }
+    .await;
+    match saved {
+        Ok(note) => Ok(Redirect::see_other(format!("/customers/{id}#note-{note}")).into_response()),
+        Err(err) => {
+            DeletedFiles::new(stored.into_iter().map(|f| f.key).collect())
+                .remove(&state.files)
+                .await;
+            Err(err)
+        }
+    }
+}
+
+/// The form's errors: text or a file is required, the text has a length limit, and the
+/// upload's problems, each with the limit it broke.
+fn check(ctx: &Ctx, text: &str, upload: &upload::Upload) -> crate::web::forms::Errors {
+    let locale = ctx.locale;
+    let mut errors = crate::web::forms::Errors::new();
+    let size = human_size(MAX_FILE_BYTES as i64);
+    let mut file_problems: Vec<String> = Vec::new();
+    for problem in &upload.problems {
+        file_problems.push(match problem {
+            Problem::FileTooLarge(name) => locale.tf(
+                "notes.file_too_large",
+                &[("name", name.as_str()), ("size", size.as_str())],
+            ),
+            Problem::TooManyFiles => {
+                locale.tf("notes.too_many_files", &[("files", &MAX_FILES.to_string())])
+            }
+            Problem::RequestTooLarge => locale.tf(
+                "notes.request_too_large",
+                &[("size", &human_size(MAX_REQUEST_BYTES as i64))],
+            ),
+        });
+    }
+    if !file_problems.is_empty() {
+        errors.set("note-files", file_problems.join(" "));
+    }
+    if upload.body_cut || text.chars().count() > MAX_BODY_CHARS {
+        errors.set(
+            "note-body",
+            locale.tf("notes.too_long", &[("max", &MAX_BODY_CHARS.to_string())]),
+        );
+    } else if text.is_empty() && upload.files.is_empty() && upload.problems.is_empty() {
+        errors.add(locale, "note-body", "notes.empty_note");
+    }
+    errors
+}

@@ -1,0 +1,142 @@
+//! The notes section of a company page: the add-note form and the timeline, newest first.
+//! The detail page, the notes page and the form's error page all draw it with
+//! [`section`].
+
+use maud::{Markup, html};
+
+use crate::{
+    auth::ctx::Ctx,
+    ids::CompanyId,
+    notes::{
+        Draft, Timeline,
+        model::Attachment,
+        upload::{BODY_FIELD, FILES_FIELD, MAX_BODY_CHARS, MAX_FILE_BYTES, MAX_FILES},
+    },
+    web::layout::csrf_field,
+};
+
+/// The notes card: form (with the draft's text and errors) and timeline.
+pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft) -> Markup {
+    let limit = ctx.locale.tf(
+        "notes.limits",
+        &[
+            ("files", &MAX_FILES.to_string()),
+            ("size", &human_size(MAX_FILE_BYTES as i64)),
+        ],
+    );
+    let body_error = draft.errors.get("note-body");
+    let files_error = draft.errors.get("note-files");
+    html! {
+        section.card.mb-3 #company-notes {
+            div.card-header { (ctx.t("notes.title")) }
+            div.card-body {
+                form.note-form method="post" action={"/customers/" (company) "/notes"}
+                    enctype="multipart/form-data" novalidate {
+                    // First, so the CSRF check finds it without reading the files.
+                    (csrf_field(&ctx.csrf))
+                    div.mb-2 {
+                        label.visually-hidden for="f-note-body" { (ctx.t("notes.body")) }
+                        textarea.form-control.is-invalid[body_error.is_some()] #f-note-body
+                            name=(BODY_FIELD) rows="3" maxlength=(MAX_BODY_CHARS)
+                            placeholder=(ctx.t("notes.placeholder"))
+                            aria-invalid=[body_error.map(|_| "true")]
+                            aria-describedby=[body_error.map(|_| "f-note-body-error")] { (draft.body) }
+                        @if let Some(error) = body_error {
+                            div.invalid-feedback #f-note-body-error { (error) }
+                        }
+                    }
+                    div.mb-2 {
+                        label.form-label.small.mb-1 for="f-note-files" { (ctx.t("notes.attach")) }
+                        input.form-control.form-control-sm.is-invalid[files_error.is_some()] #f-note-files
+                            type="file" name=(FILES_FIELD) multiple
+                            aria-invalid=[files_error.map(|_| "true")]
+                            aria-describedby=(if files_error.is_some() { "f-note-files-help f-note-files-error" } else { "f-note-files-help" });
+                        div.form-text #f-note-files-help { (limit) }
+                        @if let Some(error) = files_error {
+                            div.invalid-feedback #f-note-files-error { (error) }
+                        }
+                    }
+                    button.btn.btn-sm.btn-primary type="submit" { (ctx.t("notes.add")) }
+                }
+            }
+            @if timeline.notes.is_empty() {
+                div.card-body.empty-state.pt-0 { (ctx.t("notes.empty")) }
+            } @else {
+                ol.list-group.list-group-flush.notes-timeline {
+                    @for note in &timeline.notes {
+                        li.list-group-item id={"note-" (note.id)} {
+                            div.d-flex.justify-content-between.align-items-baseline.gap-2 {
+                                div.small.text-secondary {
+                                    span.fw-semibold.text-body.note-author { (note.author_name) }
+                                    " · "
+                                    time datetime=(note.created_at.to_rfc3339()) { (ctx.datetime(note.created_at)) }
+                                }
+                                @if timeline.may_delete(note) {
+                                    a.small.link-danger.note-delete href={"/customers/" (company) "/notes/" (note.id) "/delete"} {
+                                        (ctx.t("common.delete"))
+                                    }
+                                }
+                            }
+                            @if !note.body.is_empty() {
+                                div.note-body.mt-1 { (note.body) }
+                            }
+                            @if !note.attachments.is_empty() {
+                                ul.list-unstyled.mb-0.mt-1.note-files {
+                                    @for file in &note.attachments {
+                                        li { (attachment_link(company, file)) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(before) = timeline.more {
+                    div.card-body.py-2 {
+                        a.small href={"/customers/" (company) "/notes?before=" (before)} { (ctx.t("notes.older")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A download link with the file's name and size.
+pub fn attachment_link(company: CompanyId, file: &Attachment) -> Markup {
+    html! {
+        span.note-file {
+            span aria-hidden="true" { "📎 " }
+            a href={"/customers/" (company) "/files/" (file.id)} download=(file.file_name) { (file.file_name) }
+            span.text-secondary.small { " (" (human_size(file.size_bytes)) ")" }
+        }
+    }
+}
+
+/// A size for people: bytes, KB or MB (1024-based, one decimal under 10).
+pub fn human_size(bytes: i64) -> String {
+    const KB: f64 = 1024.0;
+    let b = bytes as f64;
+    if b < KB {
+        format!("{bytes} B")
+    } else if b < KB * KB {
+        format!("{:.0} KB", (b / KB).max(1.0))
+    } else if b < 10.0 * KB * KB {
+        format!("{:.1} MB", b / KB / KB)
+    } else {
+        format!("{:.0} MB", b / KB / KB)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::human_size;
+
+    #[test]
+    fn sizes_read_naturally() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1 KB");
+        assert_eq!(human_size(350 * 1024), "350 KB");
+        assert_eq!(human_size(1536 * 1024), "1.5 MB");
+        assert_eq!(human_size(10 * 1024 * 1024), "10 MB");
+    }
+}

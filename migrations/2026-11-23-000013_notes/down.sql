@@ -1,0 +1,2 @@
+DROP TABLE note_attachments;
+DROP TABLE notes;
