@@ -296,4 +296,18 @@ async fn contact_fields_are_separate_and_show_on_contact_forms_only() {
         detail.texts(&format!("[data-field={birthday}]")),
         ["1990-12-01"]
     );
+    // The contact list shows the field as a column and filters by it.
+    let list = admin
+        .get(&format!("/contacts?cf={birthday}&cv=1990-12-01"))
+        .await;
+    assert_eq!(list.texts("#contacts tbody td:first-child"), ["王芳"]);
+    assert_eq!(
+        list.texts(&format!("#contacts tbody td[data-col={birthday}]")),
+        ["1990-12-01"]
+    );
+    let list = admin
+        .get(&format!("/contacts?cf={birthday}&cv=1990-12-02"))
+        .await;
+    assert!(list.texts("#contacts tbody tr").is_empty());
+    assert!(list.body.contains(&zh("contacts.no_match")));
 }

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use crate::{
     auth::ctx::Ctx,
     contacts::model,
+    custom_fields::{self as cf, Entity},
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
@@ -26,6 +27,9 @@ const PAGE: i64 = 50;
 #[serde(default)]
 pub struct Params {
     q: String,
+    /// A custom field (`cf_<id>`) and the value it must hold.
+    cf: String,
+    cv: String,
     // Text, so an empty `before=` means "first page" instead of a 400.
     before: String,
 }
@@ -40,10 +44,20 @@ pub async fn index(
     let before: Option<i64> = params.before.trim().parse().ok();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let custom = fields
+        .iter()
+        .find(|f| f.input_name() == params.cf)
+        .filter(|_| !params.cv.trim().is_empty())
+        .map(|f| model::CustomMatch {
+            field: f.clone(),
+            value: params.cv.clone(),
+        });
     let mut rows = model::list(
         &mut tx,
         &scope,
         params.q.trim(),
+        custom.as_ref(),
         before.map(ContactId),
         PAGE + 1,
     )
@@ -52,19 +66,34 @@ pub async fn index(
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let next = more.then(|| rows.last().map(|(c, _)| c.id)).flatten();
-    let q: String = url::form_urlencoded::byte_serialize(params.q.as_bytes()).collect();
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("q", &params.q)
+        .append_pair("cf", &params.cf)
+        .append_pair("cv", &params.cv)
+        .finish();
     let content = html! {
         div.d-flex.flex-wrap.gap-2.mb-3.align-items-end {
             a.btn.btn-primary href="/contacts/new" { (ctx.t("contacts.new")) }
             form.d-flex.gap-2.ms-auto.customer-search method="get" action="/contacts" role="search" {
                 label.visually-hidden for="f-q" { (ctx.t("contacts.name_contains")) }
                 input.form-control #f-q type="search" name="q" value=(params.q) placeholder=(ctx.t("contacts.name_contains"));
+                @if !fields.is_empty() {
+                    label.visually-hidden for="f-cf" { (ctx.t("filters.field")) }
+                    select.form-select.w-auto #f-cf name="cf" {
+                        option value="" { (ctx.t("filters.choose_field")) }
+                        @for f in &fields {
+                            option value=(f.input_name()) selected[f.input_name() == params.cf] { (f.label) }
+                        }
+                    }
+                    label.visually-hidden for="f-cv" { (ctx.t("filters.value")) }
+                    input.form-control.w-auto #f-cv name="cv" value=(params.cv) placeholder=(ctx.t("filters.value"));
+                }
                 button.btn.btn-outline-secondary.text-nowrap type="submit" { (ctx.t("common.search")) }
             }
         }
         @if rows.is_empty() {
             div.empty-state {
-                @if params.q.trim().is_empty() && before.is_none() {
+                @if params.q.trim().is_empty() && custom.is_none() && before.is_none() {
                     p { (ctx.t("contacts.empty")) }
                 } @else {
                     p { (ctx.t("contacts.no_match")) }
@@ -81,6 +110,7 @@ pub async fn index(
                             th scope="col" { (ctx.t("contact.mobile")) }
                             th scope="col" { (ctx.t("company.phone")) }
                             th scope="col" { (ctx.t("field.email")) }
+                            @for f in &fields { th scope="col" data-col=(f.input_name()) { (f.label) } }
                         }
                     }
                     tbody {
@@ -92,13 +122,14 @@ pub async fn index(
                                 td { (c.mobile) }
                                 td { (c.phone) }
                                 td { (c.email) }
+                                @for f in &fields { td data-col=(f.input_name()) { (cf::text_of(f, &c.custom)) } }
                             }
                         }
                     }
                 }
             }
             @if let Some(next) = next {
-                a.btn.btn-outline-secondary href={"/contacts?before=" (next) "&q=" (q)} { (ctx.t("common.next_page")) }
+                a.btn.btn-outline-secondary href={"/contacts?before=" (next) "&" (q)} { (ctx.t("common.next_page")) }
             }
         }
     };

@@ -79,11 +79,21 @@ pub struct ContactFields {
     pub custom: serde_json::Value,
 }
 
+/// A condition on one custom field of contacts: text contains the value, a multi-select
+/// holds it, anything else equals it.
+pub struct CustomMatch {
+    /// The field.
+    pub field: crate::custom_fields::Field,
+    /// The value looked for.
+    pub value: String,
+}
+
 /// Visible contacts, newest first, one keyset page, with their company's name.
 pub async fn list(
     tx: &mut TenantTx,
     scope: &Scope,
     name_contains: &str,
+    custom: Option<&CustomMatch>,
     before: Option<ContactId>,
     limit: i64,
 ) -> AppResult<Vec<(Contact, String)>> {
@@ -103,6 +113,26 @@ pub async fn list(
         .into_boxed::<diesel::pg::Pg>();
     if let Some(before) = before {
         query = query.filter(contacts::id.lt(before));
+    }
+    if let Some(m) = custom {
+        use crate::custom_fields::Kind;
+        // The key is the field's numeric id, never user text.
+        let key = m.field.id.0;
+        let value = m.value.trim().to_owned();
+        query = match m.field.kind {
+            Kind::Text => query.filter(
+                diesel::dsl::sql::<Bool>(&format!("lower(contacts.custom->>'{key}') LIKE "))
+                    .bind::<Text, _>(format!("%{}%", escape_like(&value.to_lowercase()))),
+            ),
+            Kind::MultiSelect => query.filter(
+                diesel::dsl::sql::<Bool>(&format!("(contacts.custom->'{key}') ? "))
+                    .bind::<Text, _>(value),
+            ),
+            Kind::Number | Kind::Date | Kind::Select => query.filter(
+                diesel::dsl::sql::<Bool>(&format!("(contacts.custom->>'{key}') = "))
+                    .bind::<Text, _>(value),
+            ),
+        };
     }
     let term = crate::customers::model::search_text(tx, name_contains).await?;
     if !term.is_empty() {
