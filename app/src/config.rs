@@ -33,6 +33,8 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     /// Concurrent email jobs per worker process.
     pub worker_concurrency_email: usize,
+    /// Concurrent export jobs per worker process.
+    pub worker_concurrency_export: usize,
     /// How long a worker may hold a job before the reconciler hands it to another.
     pub job_lease: Duration,
     /// How long a queued job may sit in Redis before the reconciler pushes it again.
@@ -71,6 +73,7 @@ impl Config {
             login_ip_limit_per_minute: parse("LOGIN_IP_LIMIT_PER_MINUTE", 30)?,
             trust_proxy_headers: parse("TRUST_PROXY_HEADERS", false)?,
             worker_concurrency_email: parse("WORKER_CONCURRENCY_EMAIL", 4)?,
+            worker_concurrency_export: parse("WORKER_CONCURRENCY_EXPORT", 1)?,
             job_lease: Duration::from_secs(parse("JOB_LEASE_SECONDS", 300)?),
             job_requeue_after: Duration::from_secs(parse("JOB_REQUEUE_SECONDS", 60)?),
             reconcile_every: Duration::from_secs(parse("RECONCILE_SECONDS", 5)?),

@@ -103,6 +103,7 @@ mod tests {
             "fields.",
             "history.",
             "filters.",
+            "exports.",
             "notes.",
             "contact.",
             "company.",

@@ -85,3 +85,7 @@ id_type!(
     /// A file attached to a note.
     AttachmentId
 );
+id_type!(
+    /// An export (导出) of customers or contacts.
+    ExportId
+);

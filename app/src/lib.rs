@@ -13,6 +13,7 @@ pub mod custom_fields;
 pub mod customers;
 pub mod db;
 pub mod error;
+pub mod exports;
 pub mod files;
 pub mod history;
 pub mod home;

@@ -124,6 +124,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    exports (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        requested_by -> Int8,
+        entity -> Text,
+        format -> Text,
+        query -> Text,
+        view -> Text,
+        locale -> Text,
+        status -> Text,
+        rows_done -> Int8,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        enqueued_at -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        file_key -> Nullable<Text>,
+        file_name -> Nullable<Text>,
+        size_bytes -> Nullable<Int8>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     invitations (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -229,6 +254,7 @@ diesel::joinable!(contacts -> tenants (tenant_id));
 diesel::joinable!(custom_fields -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
+diesel::joinable!(exports -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(note_attachments -> tenants (tenant_id));
 diesel::joinable!(notes -> tenants (tenant_id));
@@ -245,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     custom_fields,
     customer_categories,
     emails,
+    exports,
     invitations,
     note_attachments,
     notes,

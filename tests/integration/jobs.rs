@@ -215,6 +215,7 @@ async fn running_the_send_job_twice_at_once_sends_one_email() {
         db: kehu::db::pool(&app.config.database_url, 4).expect("pool"),
         mailer: Mailer::from_config(&app.config).expect("mailer"),
         queues: queues(&app).await,
+        files: kehu::files::FileStore::from_url(&app.config.file_store_url).expect("file store"),
     });
     let job = SendEmail {
         tenant_id: TenantId(t),

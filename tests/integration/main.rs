@@ -7,6 +7,7 @@ mod contacts;
 mod custom_fields;
 mod customer_list;
 mod customers;
+mod exports;
 mod history;
 mod inline_edit;
 mod jobs;

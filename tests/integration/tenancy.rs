@@ -50,6 +50,8 @@ pub enum Target {
     DoomedField,
     /// A saved filter the acting role owns and deletes (one per role).
     DoomedFilter,
+    /// A finished export the acting role asked for (one per role).
+    Export,
     /// A note by the member on [`Target::Company`] (`:id` is the company, `:note_id` the
     /// note).
     Note,
@@ -344,6 +346,32 @@ pub const ROUTES: &[RouteCase] = &[
         303,
         Target::None,
         &[("col", "phone"), ("col", "created")],
+    ),
+    case("GET", "/exports", SignedIn, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/exports",
+        SignedIn,
+        303,
+        Target::None,
+        &[("entity", "company"), ("format", "csv"), ("query", "")],
+    ),
+    case("GET", "/exports/:id", SignedIn, 200, Target::Export, &[]),
+    case(
+        "GET",
+        "/exports/:id/progress",
+        SignedIn,
+        200,
+        Target::Export,
+        &[],
+    ),
+    case(
+        "GET",
+        "/exports/:id/download",
+        SignedIn,
+        200,
+        Target::Export,
+        &[],
     ),
     case("GET", "/contacts", SignedIn, 200, Target::None, &[]),
     case("GET", "/contacts/new", SignedIn, 200, Target::None, &[]),
@@ -677,6 +705,8 @@ struct Users {
     doomed_field: i64,
     /// See [`Target::DoomedFilter`]: for the member, the manager and the admin.
     doomed_filters: [i64; 3],
+    /// See [`Target::Export`]: for the member, the manager and the admin.
+    exports: [i64; 3],
     /// See [`Target::Note`].
     note: i64,
     /// See [`Target::DoomedNote`]: for the member, the manager and the admin.
@@ -708,6 +738,7 @@ impl Users {
             Target::Category | Target::DoomedCategory => vec![self.category, self.doomed_category],
             Target::Field | Target::DoomedField => vec![self.field, self.doomed_field],
             Target::DoomedFilter => self.doomed_filters.to_vec(),
+            Target::Export => self.exports.to_vec(),
             Target::Contact | Target::DoomedContact => {
                 let mut ids = vec![self.contact];
                 ids.extend(self.doomed_contacts);
@@ -739,6 +770,7 @@ impl Users {
             Target::Field => self.field,
             Target::DoomedField => self.doomed_field,
             Target::DoomedFilter => self.doomed_filters[role_slot(role)],
+            Target::Export => self.exports[role_slot(role)],
             Target::Note => self.note,
             Target::DoomedNote => self.doomed_notes[role_slot(role)],
             Target::Attachment => self.attachment,
@@ -915,6 +947,37 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     let doomed_field = add_field(format!("{tag} 待删字段"), 0).await;
     let field = add_field(field_name.clone(), 1).await;
     let admin_id = app.user_id(&email("admin")).await;
+    // One finished export per role, asked for through the app.
+    let mut exports = [0; 3];
+    for (slot, who) in exports.iter_mut().zip(["member", "manager", "admin"]) {
+        let client = app.login_ok(&email(who)).await;
+        client.get("/customers").await;
+        let page = client
+            .post(
+                "/exports",
+                &[("entity", "company"), ("format", "csv"), ("query", "")],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+        *slot = page
+            .location
+            .and_then(|l| l.trim_start_matches("/exports/").parse().ok())
+            .expect("the export's id");
+    }
+    for id in exports {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        while app
+            .text(&format!("SELECT status FROM exports WHERE id = {id}"))
+            .await
+            != "done"
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "export {id} not done"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
     let mut doomed_filters = [0; 3];
     for (slot, owner) in doomed_filters.iter_mut().zip([member, manager, admin_id]) {
         exec(
@@ -981,6 +1044,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         field,
         doomed_field,
         doomed_filters,
+        exports,
         note,
         doomed_notes,
         attachment,

@@ -96,6 +96,7 @@ impl TestApp {
             login_ip_limit_per_minute: opts.login_ip_limit,
             trust_proxy_headers: false,
             worker_concurrency_email: 2,
+            worker_concurrency_export: 1,
             job_lease: Duration::from_secs(30),
             job_requeue_after: Duration::from_secs(2),
             reconcile_every: Duration::from_millis(300),
@@ -190,13 +191,16 @@ impl TestApp {
         row.v
     }
 
-    /// Waits until the worker has finished every email job (sent or failed). Fails the
+    /// Waits until the worker has finished every email and export job. Fails the
     /// test if jobs are still pending after `timeout`.
     pub async fn drain_jobs_within(&self, timeout: Duration) {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let pending = self
-                .scalar("SELECT count(*) FROM emails WHERE status IN ('queued', 'running')")
+                .scalar(
+                    "SELECT (SELECT count(*) FROM emails WHERE status IN ('queued', 'running')) \
+                          + (SELECT count(*) FROM exports WHERE status IN ('queued', 'running'))",
+                )
                 .await;
             if pending == 0 {
                 return;

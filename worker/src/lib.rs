@@ -22,6 +22,8 @@ pub struct WorkerState {
     pub mailer: Mailer,
     /// The queues, for the reconciler's re-pushes.
     pub queues: Queues,
+    /// Uploaded and generated files (exports write here).
+    pub files: kehu::files::FileStore,
 }
 
 /// A worker name unique to this process start, so apalis can tell a dead worker's
@@ -60,6 +62,7 @@ pub async fn run(
         .context("connecting to Redis")?;
     let queues = Queues::new(redis, &config.redis_prefix);
     let mailer = Mailer::from_config(&config)?;
+    let files = kehu::files::FileStore::from_url(&config.file_store_url)?;
     let name = unique_name();
     tracing::info!(worker = %name, "Kehu worker starting");
     let state = Arc::new(WorkerState {
@@ -67,6 +70,7 @@ pub async fn run(
         db,
         mailer,
         queues,
+        files,
     });
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

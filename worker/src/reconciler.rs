@@ -11,8 +11,8 @@ use diesel::{
 };
 use diesel_async::RunQueryDsl;
 use kehu::{
-    ids::{EmailId, TenantId},
-    jobs::SendEmail,
+    ids::{EmailId, ExportId, TenantId},
+    jobs::{RunExport, SendEmail},
 };
 use tokio::sync::watch;
 
@@ -24,6 +24,14 @@ struct Due {
     tenant_id: TenantId,
     #[diesel(sql_type = BigInt)]
     id: EmailId,
+}
+
+#[derive(QueryableByName)]
+struct DueExport {
+    #[diesel(sql_type = BigInt)]
+    tenant_id: TenantId,
+    #[diesel(sql_type = BigInt)]
+    id: ExportId,
 }
 
 /// Runs until `stop` turns true.
@@ -64,6 +72,32 @@ pub async fn reconcile_once(state: &WorkerState) -> anyhow::Result<usize> {
             })
             .await;
     }
+    let exports: Vec<DueExport> = {
+        let mut conn = state.db.get().await?;
+        diesel::sql_query(
+            "SELECT tenant_id, id FROM kehu_claim_due_exports(make_interval(secs => $1), $2)",
+        )
+        .bind::<Double, _>(state.config.job_requeue_after.as_secs_f64())
+        .bind::<Integer, _>(100)
+        .load(&mut conn)
+        .await?
+    };
+    for row in &exports {
+        state
+            .queues
+            .push_export(RunExport {
+                tenant_id: row.tenant_id,
+                export_id: row.id,
+            })
+            .await;
+    }
+    let mut export_queue = state.queues.export.clone();
+    if let Err(err) = export_queue
+        .vacuum_before(std::time::Duration::from_secs(3600))
+        .await
+    {
+        tracing::debug!(error = %err, "vacuum of the export queue failed");
+    }
     // Finished apalis entries would pile up in Redis (apalis-redis #10): keep an hour.
     let mut email_queue = state.queues.email.clone();
     if let Err(err) = email_queue
@@ -72,5 +106,5 @@ pub async fn reconcile_once(state: &WorkerState) -> anyhow::Result<usize> {
     {
         tracing::debug!(error = %err, "vacuum of the email queue failed");
     }
-    Ok(due.len())
+    Ok(due.len() + exports.len())
 }

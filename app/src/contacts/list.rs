@@ -91,6 +91,11 @@ pub async fn index(
                 button.btn.btn-outline-secondary.text-nowrap type="submit" { (ctx.t("common.search")) }
             }
         }
+        @if !rows.is_empty() {
+            div.d-flex.justify-content-end.mb-2 {
+                (crate::exports::routes::form(&ctx, "contact", &q, ""))
+            }
+        }
         @if rows.is_empty() {
             div.empty-state {
                 @if params.q.trim().is_empty() && custom.is_none() && before.is_none() {

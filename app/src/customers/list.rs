@@ -230,6 +230,7 @@ pub async fn index(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Ma
                     button.btn.btn-sm.btn-outline-primary.text-nowrap type="submit" name="op" value="add" { (ctx.t("tags.add")) }
                     button.btn.btn-sm.btn-outline-secondary.text-nowrap type="submit" name="op" value="remove" { (ctx.t("tags.remove")) }
                 }
+                (crate::exports::routes::form(&ctx, "company", &base, &view_param))
                 (column_chooser(&ctx, &columns, &lists.fields, &with_view(&base)))
             }
             div.table-responsive {
@@ -302,7 +303,7 @@ pub async fn index(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Ma
 }
 
 /// The first contact of each company (its main contact), with a way to reach them.
-async fn main_contacts(
+pub(crate) async fn main_contacts(
     tx: &mut TenantTx,
     ids: &[CompanyId],
 ) -> AppResult<HashMap<CompanyId, String>> {

@@ -73,10 +73,20 @@ pub type CompanyFilter = Box<dyn BoxableExpression<companies::table, Pg, SqlType
 impl Scope {
     /// Resolves the scope of `ctx`. A non-admin's `view` is ignored.
     pub async fn resolve(tx: &mut TenantTx, ctx: &Ctx, view: View) -> AppResult<Self> {
-        match ctx.role {
+        Self::of_user(tx, ctx.user, ctx.role, view).await
+    }
+
+    /// The scope of a user with `role` (jobs acting for a user use this).
+    pub async fn of_user(
+        tx: &mut TenantTx,
+        user: UserId,
+        role: Role,
+        view: View,
+    ) -> AppResult<Self> {
+        match role {
             Role::Admin => Ok(Self::Admin(view)),
-            Role::Member => Ok(Self::Owners(vec![ctx.user])),
-            Role::Manager => Ok(Self::Owners(team_of(tx, ctx.user).await?)),
+            Role::Member => Ok(Self::Owners(vec![user])),
+            Role::Manager => Ok(Self::Owners(team_of(tx, user).await?)),
         }
     }
 

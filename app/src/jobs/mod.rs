@@ -12,7 +12,7 @@ use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EmailId, TenantId};
+use crate::ids::{EmailId, ExportId, TenantId};
 
 /// Payload of the email queue: which outbox row to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,18 +23,30 @@ pub struct SendEmail {
     pub email_id: EmailId,
 }
 
+/// Payload of the export queue: which `exports` row to run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunExport {
+    /// Tenant that owns the row.
+    pub tenant_id: TenantId,
+    /// The `exports` row.
+    pub export_id: ExportId,
+}
+
 /// The apalis queues, one per job kind.
 #[derive(Clone)]
 pub struct Queues {
     /// Outgoing email.
     pub email: RedisStorage<SendEmail>,
+    /// Exports.
+    pub export: RedisStorage<RunExport>,
 }
 
 impl Queues {
     /// Queues on `conn`, namespaced by `prefix` so deployments and tests don't mix.
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
-            email: RedisStorage::new(conn).with_config(queue_config(prefix, "email")),
+            email: RedisStorage::new(conn.clone()).with_config(queue_config(prefix, "email")),
+            export: RedisStorage::new(conn).with_config(queue_config(prefix, "export")),
         }
     }
 
@@ -43,6 +55,16 @@ impl Queues {
     pub async fn push_email(&self, job: SendEmail) {
         if let Err(err) = self.email.clone().push(job.clone()).await {
             tracing::warn!(?job, error = %err, "could not enqueue email; the reconciler will retry");
+        }
+    }
+}
+
+/// Pushes an export job; like [`Queues::push_email`], a failure is left to the reconciler.
+impl Queues {
+    /// See above.
+    pub async fn push_export(&self, job: RunExport) {
+        if let Err(err) = self.export.clone().push(job.clone()).await {
+            tracing::warn!(?job, error = %err, "could not enqueue export; the reconciler will retry");
         }
     }
 }

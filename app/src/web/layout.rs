@@ -92,6 +92,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/customers/filters",
             },
             Tab {
+                label_key: "tab.exports",
+                href: "/exports",
+            },
+            Tab {
                 label_key: "tab.new_customer",
                 href: "/customers/new",
             },

@@ -27,7 +27,7 @@ use crate::{
     },
     contacts, customers,
     error::AppError,
-    home,
+    exports, home,
     i18n::{LANG_COOKIE, Locale},
     notes,
     state::State,
@@ -115,6 +115,13 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             "/customers/:id/delete",
             get(customers::form::delete_form).post(customers::form::delete),
         )
+        .at(
+            "/exports",
+            get(exports::routes::index).post(exports::routes::create),
+        )
+        .at("/exports/:id", get(exports::routes::show))
+        .at("/exports/:id/progress", get(exports::routes::progress))
+        .at("/exports/:id/download", get(exports::routes::download))
         .at("/contacts", get(contacts::list::index))
         .at(
             "/contacts/new",

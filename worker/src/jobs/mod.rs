@@ -1,5 +1,6 @@
 //! Every job the worker runs, registered in one list.
 
+pub mod run_export;
 pub mod send_email;
 
 use std::sync::Arc;
@@ -11,11 +12,21 @@ use crate::WorkerState;
 /// Registers one apalis worker per job kind, each with its configured concurrency.
 pub fn register(monitor: Monitor, state: Arc<WorkerState>, name: &str) -> Monitor {
     let email_name = format!("{name}-email");
-    monitor.register(move |run| {
-        WorkerBuilder::new(format!("{email_name}-{run}"))
-            .backend(state.queues.email.clone())
-            .data(state.clone())
-            .concurrency(state.config.worker_concurrency_email)
-            .build(send_email::run)
-    })
+    let export_name = format!("{name}-export");
+    let export_state = state.clone();
+    monitor
+        .register(move |run| {
+            WorkerBuilder::new(format!("{email_name}-{run}"))
+                .backend(state.queues.email.clone())
+                .data(state.clone())
+                .concurrency(state.config.worker_concurrency_email)
+                .build(send_email::run)
+        })
+        .register(move |run| {
+            WorkerBuilder::new(format!("{export_name}-{run}"))
+                .backend(export_state.queues.export.clone())
+                .data(export_state.clone())
+                .concurrency(export_state.config.worker_concurrency_export)
+                .build(run_export::run)
+        })
 }
