@@ -186,6 +186,23 @@ impl FileStore {
         Ok(())
     }
 
+    /// Streams the local file at `file` into the store under `key` (multipart for large
+    /// files, so memory stays flat); returns its size.
+    pub async fn put_file(&self, key: &FileKey, file: &Path) -> anyhow::Result<u64> {
+        use tokio::io::AsyncWriteExt;
+        let mut source = tokio::fs::File::open(file)
+            .await
+            .with_context(|| format!("opening {}", file.display()))?;
+        let mut sink = object_store::buffered::BufWriter::new(self.inner.clone(), key.path());
+        let size = tokio::io::copy(&mut source, &mut sink)
+            .await
+            .with_context(|| format!("storing {key}"))?;
+        sink.shutdown()
+            .await
+            .with_context(|| format!("storing {key}"))?;
+        Ok(size)
+    }
+
     /// The whole object under `key`.
     pub async fn get(&self, key: &FileKey) -> anyhow::Result<Bytes> {
         let found = self

@@ -142,12 +142,8 @@ async fn produce(
     let result = async {
         let rows = read?;
         written?;
-        let bytes = tokio::fs::read(&path)
-            .await
-            .context("reading the export file")?;
-        let size = bytes.len() as i64;
         let key = FileKey::generate(tenant, "exports");
-        files.put(&key, bytes.into()).await?;
+        let size = files.put_file(&key, &path).await? as i64;
         let name = file_name(
             locale,
             &export.entity,
