@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Bool, Text},
+    sql_types::{Array, Bool, Text},
 };
 use diesel_async::RunQueryDsl;
 
@@ -136,10 +136,23 @@ pub async fn list(tx: &mut TenantTx, scope: &Scope, q: ListQuery<'_>) -> AppResu
     let term = search_text(tx, q.name_contains).await?;
     if !term.is_empty() {
         let grams = term_grams(&term);
-        let pattern = format!("%{}%", escape_like(&term));
-        query = query.filter(companies::name_grams.contains(grams)).filter(
-            diesel::dsl::sql::<Bool>("kehu_search_text(name) LIKE ").bind::<Text, _>(pattern),
-        );
+        if term.chars().count() <= 2 {
+            // Exact: a name contains a 1- or 2-character term iff its grams include it.
+            // The planner walks the newest rows until it has a page (fast for common
+            // terms such as 北京).
+            query = query.filter(companies::name_grams.contains(grams));
+        } else {
+            // The gram index through kehu_company_name_matches (migration
+            // 000015_search_perf: under RLS the planner cannot use `@>` on an index).
+            let pattern = format!("%{}%", escape_like(&term));
+            query = query.filter(
+                diesel::dsl::sql::<Bool>("companies.id IN (SELECT kehu_company_name_matches(")
+                    .bind::<Array<Text>, _>(grams)
+                    .sql(", ")
+                    .bind::<Text, _>(pattern)
+                    .sql("))"),
+            );
+        }
     }
     Ok(query.load(&mut **tx).await?)
 }
