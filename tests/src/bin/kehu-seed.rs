@@ -329,9 +329,9 @@ fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
 
 fn person_name(rng: &mut StdRng) -> String {
     let mut name = pick(rng, SURNAMES).to_string();
-    name.push_str(*pick(rng, GIVEN));
+    name.push_str(pick::<&str>(rng, GIVEN));
     if rng.random_bool(0.6) {
-        name.push_str(*pick(rng, GIVEN));
+        name.push_str(pick::<&str>(rng, GIVEN));
     }
     name
 }
