@@ -31,7 +31,9 @@ CREATE INDEX companies_tenant_grams_idx ON companies
 -- Ids of the current tenant's companies whose normalised name contains every gram in
 -- p_grams and matches the LIKE pattern p_pattern (built from kehu_search_text of the term).
 CREATE FUNCTION kehu_company_name_matches(p_grams text[], p_pattern text) RETURNS SETOF bigint
-    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp ROWS 100
+    LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = public, pg_temp
+    -- A generic plan cannot see the tenant or the grams and took 6 ms instead of 2.
+    SET plan_cache_mode = force_custom_plan ROWS 100
     AS $$
 DECLARE
     t bigint := kehu_current_tenant();
