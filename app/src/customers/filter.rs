@@ -405,14 +405,27 @@ pub fn compile(
     (out, problems)
 }
 
-/// The name-contains conditions for an already normalised term: the gram index first,
-/// then a LIKE recheck of the order.
+/// The name-contains conditions for an already normalised term.
+///
+/// A term of 1 or 2 characters is exactly "the name's grams include it", so the grams
+/// filter alone decides, and the planner walks the newest rows until it has a page. A
+/// longer term goes through `kehu_company_name_matches` (migration 000015): under forced
+/// RLS the planner cannot use `@>` as an index condition (it is not leakproof), so the
+/// function runs the indexed gram search for the transaction's tenant only, with the
+/// LIKE recheck of the order.
 pub fn name_contains(term: &str) -> Vec<CompanyFilter> {
+    let grams = term_grams(term);
+    if term.chars().count() <= 2 {
+        return vec![Box::new(companies::name_grams.contains(grams))];
+    }
     let pattern = format!("%{}%", escape_like(term));
-    vec![
-        Box::new(companies::name_grams.contains(term_grams(term))),
-        Box::new(sql::<Bool>("kehu_search_text(companies.name) LIKE ").bind::<Text, _>(pattern)),
-    ]
+    vec![Box::new(
+        sql::<Bool>("companies.id IN (SELECT kehu_company_name_matches(")
+            .bind::<Array<Text>, _>(grams)
+            .sql(", ")
+            .bind::<Text, _>(pattern)
+            .sql("))"),
+    )]
 }
 
 fn with_tags(tags: Vec<TagId>) -> CompanyFilter {
