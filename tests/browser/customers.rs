@@ -147,10 +147,12 @@ async fn an_admin_adds_a_company_is_stopped_from_duplicating_it_and_filters_the_
     let first = b.text_of(ROWS).await;
     assert!(first.contains(PUBLIC_COMPANY), "newest first: {first}");
     let row = b.text_of(&private_row).await;
-    for expected in [COMPANY, PHONE, ADMIN_NAME, "仅自己及上级可见"] {
+    for expected in [COMPANY, PHONE, ADMIN_NAME] {
         assert!(row.contains(expected), "{expected} in {row:?}");
     }
-    assert!(b.text_of(&public_row).await.contains("公开"));
+    // 查看权限 is no longer a default column (the column chooser adds it).
+    assert!(!b.exists("#companies th[data-col='visibility']").await);
+    assert!(b.text_of(&public_row).await.contains(PUBLIC_COMPANY));
     b.screenshot("customer-list").await;
 
     // Search "北京".

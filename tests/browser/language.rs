@@ -98,7 +98,13 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
     assert_eq!(b.text_of(HEADING).await, "Users");
     assert_eq!(
         tabs(&b).await,
-        ["Users", "Categories", "Audit log", "Background jobs"]
+        [
+            "Users",
+            "Categories",
+            "Custom fields",
+            "Audit log",
+            "Background jobs"
+        ]
     );
     assert_eq!(
         b.text_of("#content a[href='/admin/users/invite']").await,
@@ -164,7 +170,7 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
         .await;
     assert_eq!(
         tabs(&b).await,
-        ["用户管理", "客户分类", "审计日志", "后台任务"]
+        ["用户管理", "客户分类", "自定义字段", "审计日志", "后台任务"]
     );
     assert_eq!(
         b.attr("nav.app-menu .nav-link.active", "href")

@@ -3,8 +3,11 @@
 
 mod account_flow;
 mod contacts;
+mod custom_fields;
+mod customer_search;
 mod customers;
 mod errors;
 mod harness;
 mod language;
+mod notes;
 mod steps;

@@ -1,6 +1,6 @@
 //! Steps several browser tests share: signing in and out, reading the left menu.
 
-use kehu_tests::browser::Browser;
+use kehu_tests::{Client, browser::Browser};
 use serde_json::Value;
 
 /// The login form's submit button (the language switch has submit buttons too).
@@ -31,6 +31,29 @@ pub async fn sign_out(b: &Browser) {
     b.click_and_load(LOGOUT).await;
     b.wait_for_path("/login").await;
     b.wait_for("form[action='/login']").await;
+}
+
+/// As the signed-in `http` client, adds a company through 新增客户 (`fields` as the form
+/// sends them, `name` at least) and returns its id: seeding data the test is not about.
+pub async fn add_company(http: &Client, fields: &[(&str, &str)]) -> i64 {
+    http.get("/customers/new").await;
+    let page = http.post("/customers/new", fields).await;
+    assert_eq!(page.status, 303, "adding {fields:?} failed: {}", page.body);
+    page.location
+        .as_deref()
+        .and_then(|l| l.strip_prefix("/customers/"))
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("adding {fields:?} went to {:?}", page.location))
+}
+
+/// Scrolls the element matching `css` into the middle of the window, for a screenshot.
+pub async fn scroll_to(b: &Browser, css: &str) {
+    let element = b.wait_for(css).await;
+    b.js(
+        "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); return null",
+        vec![serde_json::to_value(&element).expect("element reference")],
+    )
+    .await;
 }
 
 /// The labels of the left menu, in order, without their icons.

@@ -298,6 +298,82 @@ impl Browser {
             .unwrap_or_else(|e| panic!("[{}] select {value:?} in `{css}`: {e}", self.who));
     }
 
+    /// Chooses the file at `path` (absolute) in the `<input type=file>` matching `css`,
+    /// as a person picking it in the file dialog, and checks that the input holds it.
+    pub async fn upload(&self, css: &str, path: &Path) {
+        assert!(
+            path.is_absolute(),
+            "upload needs an absolute path: {path:?}"
+        );
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_else(|| panic!("upload: no file name in {path:?}"));
+        self.wait_for(css)
+            .await
+            .send_keys(&path.display().to_string())
+            .await
+            .unwrap_or_else(|e| panic!("[{}] choose {path:?} in `{css}`: {e}", self.who));
+        self.wait_js(
+            &format!("`{css}` to hold {name:?}"),
+            "const e = document.querySelector(arguments[0]); \
+             return e !== null && e.files !== null \
+               && Array.from(e.files).some(f => f.name === arguments[1])",
+            vec![json!(css), json!(name)],
+        )
+        .await;
+    }
+
+    /// Fetches `path` with the browser's own session (cookies and all) and returns the
+    /// status, the response headers asked for in `headers` (lower-case names; missing
+    /// ones are left out) and the body's bytes: a download without a download dialog.
+    pub async fn fetch_bytes(
+        &self,
+        path: &str,
+        headers: &[&str],
+    ) -> (u16, HashMap<String, String>, Vec<u8>) {
+        let value = self
+            .js(
+                "return (async () => { \
+                   const r = await fetch(arguments[0], {credentials: 'same-origin'}); \
+                   const body = new Uint8Array(await r.arrayBuffer()); \
+                   const headers = {}; \
+                   for (const name of arguments[1]) { \
+                     const v = r.headers.get(name); \
+                     if (v !== null) { headers[name] = v; } \
+                   } \
+                   return {status: r.status, headers, body: Array.from(body)}; \
+                 })()",
+                vec![json!(self.url(path)), json!(headers)],
+            )
+            .await;
+        let status = value
+            .get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .unwrap_or_else(|| panic!("[{}] fetch {path}: {value}", self.who));
+        let found = value
+            .get("headers")
+            .and_then(Value::as_object)
+            .map(|h| {
+                h.iter()
+                    .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = value
+            .get("body")
+            .and_then(Value::as_array)
+            .map(|bytes| {
+                bytes
+                    .iter()
+                    .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        (status, found, body)
+    }
+
     /// Clicks the element matching `css`.
     pub async fn click(&self, css: &str) {
         // Layout can still shift for a moment (an htmx swap above the element): centre the
@@ -306,7 +382,7 @@ impl Browser {
         for _ in 0..10 {
             let element = self.wait_for(css).await;
             self.js(
-                "arguments[0].scrollIntoView({block: 'center'}); return null",
+                "arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); return null",
                 vec![serde_json::to_value(&element).expect("element reference")],
             )
             .await;
