@@ -336,7 +336,7 @@ pub fn render(ctx: &Ctx, events: &[Event], with_company: bool) -> Markup {
                         ul.small.mb-0.mt-1.event-changes {
                             @for c in &e.changes {
                                 li {
-                                    span.fw-semibold { (change_label(ctx, c)) } "："
+                                    span.fw-semibold { (change_label(ctx, c)) } (ctx.t("history.separator"))
                                     del.text-secondary { (change_value(ctx, c, &c.before)) }
                                     " → "
                                     ins.text-decoration-none { (change_value(ctx, c, &c.after)) }

@@ -402,7 +402,7 @@ fn quick_panel(
     let current = filter.to_query();
     html! {
         nav.quick-filters.d-flex.flex-wrap.gap-2.align-items-center.mb-3 #quick-filters aria-label=(ctx.t("filters.quick")) {
-            span.text-secondary.small { (ctx.t("filters.quick")) "：" }
+            span.text-secondary.small { (ctx.t("filters.quick_label")) }
             a.btn.btn-sm.btn-outline-secondary.active[filter.is_unfiltered()] href={"/customers?" (with_view(""))} { (ctx.t("filters.all")) }
             @for quick in Quick::ALL {
                 @let target = ListFilter { quick: Some(quick), ..ListFilter::default() };
