@@ -19,6 +19,7 @@ pub mod history;
 pub mod home;
 pub mod i18n;
 pub mod ids;
+pub mod imports;
 pub mod jobs;
 pub mod mail;
 pub mod notes;
