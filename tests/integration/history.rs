@@ -55,6 +55,11 @@ async fn every_change_is_recorded_with_who_and_the_values_before_and_after() {
         )
         .await;
     assert_eq!(page.status, 303);
+    let edited = app
+        .text(&format!(
+            "SELECT updated_at::text FROM companies WHERE id = {company}"
+        ))
+        .await;
     let page = admin
         .post(
             "/contacts/new",
@@ -139,6 +144,14 @@ async fn every_change_is_recorded_with_who_and_the_values_before_and_after() {
         .await,
         1,
         "activity moves last_activity_at"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT updated_at::text FROM companies WHERE id = {company}"
+        ))
+        .await,
+        edited,
+        "a contact, a tag or a note is activity, not an edit of the company"
     );
 
     // Deleting the company takes its history with it.
