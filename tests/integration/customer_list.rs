@@ -3,7 +3,7 @@
 
 use kehu_tests::{Client, TestApp, client::Page};
 
-use crate::support::{exec, zh};
+use crate::support::{add_field, exec, zh};
 
 fn names(page: &Page) -> Vec<String> {
     page.texts("#companies tbody td:nth-child(2)")
@@ -29,43 +29,18 @@ async fn search(client: &Client, params: &[(&str, &str)]) -> Vec<String> {
 async fn conditions_combine_builtin_and_custom_fields_with_every_operator() {
     let app = TestApp::start().await;
     let admin = app.signup("条件公司", "管理员", "admin@cond.test").await;
-    for (label, kind, options) in [
-        ("员工数", "number", ""),
-        ("签约日", "date", ""),
-        ("级别", "select", "A\nB\nC"),
-        ("渠道", "multiselect", "线上\n线下\n展会"),
-    ] {
-        let page = admin
-            .post(
-                "/admin/fields",
-                &[
-                    ("entity", "company"),
-                    ("label", label),
-                    ("kind", kind),
-                    ("options", options),
-                ],
-            )
-            .await;
-        assert_eq!(page.status, 303);
-    }
-    let cf = |label: &'static str| {
-        let app = &app;
-        async move {
-            format!(
-                "cf_{}",
-                app.scalar(&format!(
-                    "SELECT id FROM custom_fields WHERE label = '{label}'"
-                ))
-                .await
-            )
-        }
-    };
-    let (staff, signed, level, channel) = (
-        cf("员工数").await,
-        cf("签约日").await,
-        cf("级别").await,
-        cf("渠道").await,
-    );
+    let staff = add_field(&app, &admin, "company", "员工数", "number", "").await;
+    let signed = add_field(&app, &admin, "company", "签约日", "date", "").await;
+    let level = add_field(&app, &admin, "company", "级别", "select", "A\nB\nC").await;
+    let channel = add_field(
+        &app,
+        &admin,
+        "company",
+        "渠道",
+        "multiselect",
+        "线上\n线下\n展会",
+    )
+    .await;
     assert_eq!(
         admin
             .post("/admin/categories", &[("name", "重点客户")])
@@ -474,18 +449,7 @@ async fn sorting_pages_by_keyset_in_every_order_without_gaps_or_repeats() {
 async fn the_column_chooser_is_remembered_per_user_and_shows_custom_fields_and_the_main_contact() {
     let app = TestApp::start().await;
     let admin = app.signup("列公司", "管理员", "admin@cols.test").await;
-    let page = admin
-        .post(
-            "/admin/fields",
-            &[("entity", "company"), ("label", "行业"), ("kind", "text")],
-        )
-        .await;
-    assert_eq!(page.status, 303);
-    let industry = format!(
-        "cf_{}",
-        app.scalar("SELECT id FROM custom_fields WHERE label = '行业'")
-            .await
-    );
+    let industry = add_field(&app, &admin, "company", "行业", "text", "").await;
     add(&admin, &[("name", "星辰科技"), (&industry, "制造业")]).await;
     for (name, mobile) in [("张三", "13800000001"), ("李四", "13800000002")] {
         let page = admin

@@ -5,7 +5,7 @@ use std::{io::Cursor, time::Duration};
 use calamine::{Reader, Xlsx};
 use kehu_tests::{Client, TestApp};
 
-use crate::support::zh;
+use crate::support::{add_field, zh};
 
 /// Asks for an export of `entity` with `query` and waits until it is done; returns the
 /// export's page path.
@@ -66,18 +66,7 @@ async fn download(client: &Client, path: &str) -> (Vec<u8>, String, String) {
 async fn a_filtered_view_exports_to_csv_and_xlsx_with_localised_headers_and_no_formulas() {
     let app = TestApp::start().await;
     let admin = app.signup("导出公司", "管理员", "admin@export.test").await;
-    let page = admin
-        .post(
-            "/admin/fields",
-            &[("entity", "company"), ("label", "行业"), ("kind", "text")],
-        )
-        .await;
-    assert_eq!(page.status, 303);
-    let industry = format!(
-        "cf_{}",
-        app.scalar("SELECT id FROM custom_fields WHERE label = '行业'")
-            .await
-    );
+    let industry = add_field(&app, &admin, "company", "行业", "text", "").await;
     for (name, phone, trade) in [
         ("北京星辰科技有限公司", "010-1", "制造业"),
         ("北京晨光贸易", "=HYPERLINK(\"http://evil\")", "=1+1"),

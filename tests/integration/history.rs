@@ -2,24 +2,13 @@
 
 use kehu_tests::TestApp;
 
-use crate::support::zh;
+use crate::support::{add_field, zh};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_change_is_recorded_with_who_and_the_values_before_and_after() {
     let app = TestApp::start().await;
     let admin = app.signup("历史公司", "王管理", "admin@history.test").await;
-    let page = admin
-        .post(
-            "/admin/fields",
-            &[("entity", "company"), ("label", "行业"), ("kind", "text")],
-        )
-        .await;
-    assert_eq!(page.status, 303);
-    let industry = format!(
-        "cf_{}",
-        app.scalar("SELECT id FROM custom_fields WHERE label = '行业'")
-            .await
-    );
+    let industry = add_field(&app, &admin, "company", "行业", "text", "").await;
     let page = admin
         .post(
             "/customers/new",

@@ -2,29 +2,13 @@
 
 use kehu_tests::TestApp;
 
-use crate::support::zh;
+use crate::support::{add_field, zh};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_field_edits_in_place_with_the_forms_rules_and_lands_in_the_history() {
     let app = TestApp::start().await;
     let admin = app.signup("行内公司", "管理员", "admin@inline.test").await;
-    let page = admin
-        .post(
-            "/admin/fields",
-            &[
-                ("entity", "company"),
-                ("label", "级别"),
-                ("kind", "select"),
-                ("options", "A\nB"),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, 303);
-    let level = format!(
-        "cf_{}",
-        app.scalar("SELECT id FROM custom_fields WHERE label = '级别'")
-            .await
-    );
+    let level = add_field(&app, &admin, "company", "级别", "select", "A\nB").await;
     let page = admin
         .post(
             "/customers/new",

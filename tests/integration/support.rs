@@ -155,3 +155,32 @@ pub fn latest_link(app: &TestApp, email: &str, path_prefix: &str) -> String {
         .link(&prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in the email to {email}"))
 }
+
+/// Adds a custom field through the admin page and returns its form name (`cf_<id>`).
+pub async fn add_field(
+    app: &TestApp,
+    admin: &Client,
+    entity: &str,
+    label: &str,
+    kind: &str,
+    options: &str,
+) -> String {
+    let page = admin
+        .post(
+            "/admin/fields",
+            &[
+                ("entity", entity),
+                ("label", label),
+                ("kind", kind),
+                ("options", options),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "adding field {label}: {}", page.body);
+    let id = app
+        .scalar(&format!(
+            "SELECT id FROM custom_fields WHERE label = '{label}'"
+        ))
+        .await;
+    format!("cf_{id}")
+}

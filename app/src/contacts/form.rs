@@ -489,11 +489,12 @@ pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> 
         div.alert.alert-danger role="alert" {
             p.mb-0 { strong { (ctx.locale.tf("contacts.delete_confirm", &[("name", &contact.name)])) } }
         }
-        form method="post" action={"/contacts/" (contact.id) "/delete"} {
-            (csrf_field(&ctx.csrf))
-            button.btn.btn-danger type="submit" { (ctx.t("customers.delete_submit")) }
-            a.btn.btn-link href={"/contacts/" (contact.id)} autofocus { (ctx.t("common.cancel")) }
-        }
+        (layout::confirm_delete_form(
+            &ctx,
+            &format!("/contacts/{}/delete", contact.id),
+            &ctx.t("customers.delete_submit"),
+            &format!("/contacts/{}", contact.id),
+        ))
     };
     Ok(layout::page(
         &ctx,

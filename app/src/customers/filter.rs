@@ -322,6 +322,11 @@ impl ListFilter {
         out.finish()
     }
 
+    /// True when a tag filter or a tag condition needs the tenant's tag names.
+    pub fn uses_tags(&self) -> bool {
+        self.tag.is_some() || self.conditions.iter().any(|c| c.field == "tag")
+    }
+
     /// True when nothing narrows the list.
     pub fn is_unfiltered(&self) -> bool {
         self.q.is_empty()

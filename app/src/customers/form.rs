@@ -657,11 +657,12 @@ pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> 
             p.mb-2 { strong { (ctx.locale.tf("customers.delete_confirm", &[("name", &company.name)])) } }
             p.mb-0 { (ctx.t("customers.delete_warning")) }
         }
-        form method="post" action={"/customers/" (company.id) "/delete"} {
-            (csrf_field(&ctx.csrf))
-            button.btn.btn-danger type="submit" { (ctx.t("customers.delete_submit")) }
-            a.btn.btn-link href={"/customers/" (company.id)} autofocus { (ctx.t("common.cancel")) }
-        }
+        (layout::confirm_delete_form(
+            &ctx,
+            &format!("/customers/{}/delete", company.id),
+            &ctx.t("customers.delete_submit"),
+            &format!("/customers/{}", company.id),
+        ))
     };
     Ok(layout::page(
         &ctx,

@@ -96,7 +96,12 @@ pub async fn index(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Ma
     let lists = Lists {
         people: users::list(&mut tx).await?,
         categories: model::categories(&mut tx).await?,
-        tags: tags::all(&mut tx).await?,
+        // Only a tag filter or condition needs the names: not loaded for plain pages.
+        tags: if filter.uses_tags() {
+            tags::all(&mut tx).await?
+        } else {
+            vec![]
+        },
         fields: cf::of_entity(&mut tx, Entity::Company).await?,
         saved: prefs::usable(&mut tx, ctx.user).await?,
         columns: prefs::columns(&mut tx, ctx.user)

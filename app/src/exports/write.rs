@@ -225,6 +225,12 @@ async fn read_companies(
     sender: tokio::sync::mpsc::Sender<Vec<Vec<String>>>,
 ) -> anyhow::Result<i64> {
     let filter = ListFilter::from_query(&export.query);
+    let q = {
+        let mut tx = TenantTx::begin(db, tenant).await?;
+        let q = companies::search_text(&mut tx, &filter.q).await?;
+        tx.commit().await?;
+        q
+    };
     let people: HashMap<UserId, &str> = c.people.iter().map(|(id, n)| (*id, n.as_str())).collect();
     let categories: HashMap<CategoryId, &str> = c
         .categories
@@ -247,7 +253,6 @@ async fn read_companies(
                 ("private", c.locale.t("visibility.private")),
             ],
         };
-        let q = companies::search_text(&mut tx, &filter.q).await?;
         let (filters, _) = filter::compile(&filter, &q, &look);
         let page = companies::list(
             &mut tx,

@@ -22,7 +22,7 @@ use crate::{
         views::attachment_link,
     },
     state::State,
-    web::layout::{self, Module, csrf_field},
+    web::layout::{self, Module},
 };
 
 /// The note, if the user may see its company (else 404) and delete it (else 403).
@@ -67,11 +67,12 @@ pub async fn confirm(
                 }
             }
         }
-        form method="post" action={"/customers/" (company.id) "/notes/" (note.id) "/delete"} {
-            (csrf_field(&ctx.csrf))
-            button.btn.btn-danger type="submit" { (ctx.t("notes.delete_submit")) }
-            a.btn.btn-link href={"/customers/" (company.id) "#note-" (note.id)} autofocus { (ctx.t("common.cancel")) }
-        }
+        (layout::confirm_delete_form(
+            &ctx,
+            &format!("/customers/{}/notes/{}/delete", company.id, note.id),
+            &ctx.t("notes.delete_submit"),
+            &format!("/customers/{}#note-{}", company.id, note.id),
+        ))
     };
     Ok(layout::page(
         &ctx,

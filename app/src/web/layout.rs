@@ -173,6 +173,18 @@ pub fn language_switch(locale: Locale, csrf: &str) -> Markup {
     }
 }
 
+/// The form under a delete confirmation: the destructive button and a Cancel link that
+/// has the focus, so Enter does not delete.
+pub fn confirm_delete_form(ctx: &Ctx, action: &str, submit: &str, cancel: &str) -> Markup {
+    html! {
+        form method="post" action=(action) {
+            (csrf_field(&ctx.csrf))
+            button.btn.btn-danger type="submit" { (submit) }
+            a.btn.btn-link href=(cancel) autofocus { (ctx.t("common.cancel")) }
+        }
+    }
+}
+
 /// The hidden CSRF field every form carries.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name=(CSRF_FIELD) value=(token); }
