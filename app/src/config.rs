@@ -35,6 +35,10 @@ pub struct Config {
     pub worker_concurrency_email: usize,
     /// Concurrent export jobs per worker process.
     pub worker_concurrency_export: usize,
+    /// Concurrent import jobs per worker process.
+    pub worker_concurrency_import: usize,
+    /// Largest import upload, in bytes (shown on the upload page).
+    pub import_max_bytes: u64,
     /// How long a worker may hold a job before the reconciler hands it to another.
     pub job_lease: Duration,
     /// How long a queued job may sit in Redis before the reconciler pushes it again.
@@ -74,6 +78,8 @@ impl Config {
             trust_proxy_headers: parse("TRUST_PROXY_HEADERS", false)?,
             worker_concurrency_email: parse("WORKER_CONCURRENCY_EMAIL", 4)?,
             worker_concurrency_export: parse("WORKER_CONCURRENCY_EXPORT", 1)?,
+            worker_concurrency_import: parse("WORKER_CONCURRENCY_IMPORT", 1)?,
+            import_max_bytes: parse("IMPORT_MAX_BYTES", 200 * 1024 * 1024)?,
             job_lease: Duration::from_secs(parse("JOB_LEASE_SECONDS", 300)?),
             job_requeue_after: Duration::from_secs(parse("JOB_REQUEUE_SECONDS", 60)?),
             reconcile_every: Duration::from_secs(parse("RECONCILE_SECONDS", 5)?),

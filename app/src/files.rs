@@ -229,6 +229,30 @@ impl FileStore {
         }
     }
 
+    /// Copies the object under `key` into the local file `dest` (created or truncated),
+    /// streaming; returns its size.
+    pub async fn get_to_file(&self, key: &FileKey, dest: &Path) -> anyhow::Result<u64> {
+        use futures::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let found = self
+            .inner
+            .get(&key.path())
+            .await
+            .with_context(|| format!("reading {key}"))?;
+        let mut out = tokio::fs::File::create(dest)
+            .await
+            .with_context(|| format!("creating {}", dest.display()))?;
+        let mut stream = found.into_stream();
+        let mut size = 0u64;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.with_context(|| format!("reading {key}"))?;
+            size += chunk.len() as u64;
+            out.write_all(&chunk).await?;
+        }
+        out.flush().await?;
+        Ok(size)
+    }
+
     /// Deletes the object under `key`; a missing object is not an error.
     pub async fn delete(&self, key: &FileKey) -> anyhow::Result<()> {
         match self.inner.delete(&key.path()).await {

@@ -104,6 +104,7 @@ mod tests {
             "history.",
             "filters.",
             "exports.",
+            "imports.",
             "notes.",
             "contact.",
             "company.",

@@ -89,3 +89,7 @@ id_type!(
     /// An export (导出) of customers or contacts.
     ExportId
 );
+id_type!(
+    /// An import (导入) of companies or contacts.
+    ImportId
+);

@@ -32,6 +32,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         last_activity_at -> Timestamptz,
+        import_id -> Nullable<Int8>,
     }
 }
 
@@ -75,6 +76,7 @@ diesel::table! {
         created_by -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        import_id -> Nullable<Int8>,
     }
 }
 
@@ -144,6 +146,71 @@ diesel::table! {
         size_bytes -> Nullable<Int8>,
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
+        finished_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    import_chunks (tenant_id, import_id, chunk_no) {
+        tenant_id -> Int8,
+        import_id -> Int8,
+        chunk_no -> Int4,
+        rows -> Int4,
+        done_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    import_errors (tenant_id, import_id, row_no) {
+        tenant_id -> Int8,
+        import_id -> Int8,
+        row_no -> Int8,
+        column_name -> Text,
+        reason -> Text,
+    }
+}
+
+diesel::table! {
+    import_undo (tenant_id, import_id, record_id) {
+        tenant_id -> Int8,
+        import_id -> Int8,
+        record_id -> Int8,
+        before -> Jsonb,
+    }
+}
+
+diesel::table! {
+    imports (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        requested_by -> Int8,
+        entity -> Text,
+        format -> Text,
+        file_key -> Text,
+        file_name -> Text,
+        size_bytes -> Int8,
+        headers -> Jsonb,
+        sample -> Jsonb,
+        mapping -> Jsonb,
+        visibility -> Text,
+        owner_id -> Nullable<Int8>,
+        on_duplicate -> Text,
+        locale -> Text,
+        status -> Text,
+        cancel_requested -> Bool,
+        rows_total -> Nullable<Int8>,
+        rows_done -> Int8,
+        created_count -> Int8,
+        updated_count -> Int8,
+        duplicate_count -> Int8,
+        error_count -> Int8,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        enqueued_at -> Nullable<Timestamptz>,
+        lease_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
     }
 }
@@ -255,6 +322,7 @@ diesel::joinable!(custom_fields -> tenants (tenant_id));
 diesel::joinable!(customer_categories -> tenants (tenant_id));
 diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(exports -> tenants (tenant_id));
+diesel::joinable!(imports -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
 diesel::joinable!(note_attachments -> tenants (tenant_id));
 diesel::joinable!(notes -> tenants (tenant_id));
@@ -272,6 +340,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     customer_categories,
     emails,
     exports,
+    import_chunks,
+    import_errors,
+    import_undo,
+    imports,
     invitations,
     note_attachments,
     notes,

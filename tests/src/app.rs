@@ -28,6 +28,8 @@ pub struct TestOptions {
     pub login_ip_limit: u32,
     /// Start the worker.
     pub worker: bool,
+    /// `IMPORT_MAX_BYTES`.
+    pub import_max_bytes: u64,
 }
 
 impl Default for TestOptions {
@@ -37,6 +39,7 @@ impl Default for TestOptions {
             job_max_attempts: 3,
             login_ip_limit: 10_000,
             worker: true,
+            import_max_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -97,6 +100,8 @@ impl TestApp {
             trust_proxy_headers: false,
             worker_concurrency_email: 2,
             worker_concurrency_export: 1,
+            worker_concurrency_import: 1,
+            import_max_bytes: opts.import_max_bytes,
             job_lease: Duration::from_secs(30),
             job_requeue_after: Duration::from_secs(2),
             reconcile_every: Duration::from_millis(300),
@@ -199,7 +204,8 @@ impl TestApp {
             let pending = self
                 .scalar(
                     "SELECT (SELECT count(*) FROM emails WHERE status IN ('queued', 'running')) \
-                          + (SELECT count(*) FROM exports WHERE status IN ('queued', 'running'))",
+                          + (SELECT count(*) FROM exports WHERE status IN ('queued', 'running')) \
+                          + (SELECT count(*) FROM imports WHERE status IN ('queued', 'running', 'undoing'))",
                 )
                 .await;
             if pending == 0 {

@@ -11,8 +11,8 @@ use diesel::{
 };
 use diesel_async::RunQueryDsl;
 use kehu::{
-    ids::{EmailId, ExportId, TenantId},
-    jobs::{RunExport, SendEmail},
+    ids::{EmailId, ExportId, ImportId, TenantId},
+    jobs::{RunExport, RunImport, SendEmail},
 };
 use tokio::sync::watch;
 
@@ -32,6 +32,14 @@ struct DueExport {
     tenant_id: TenantId,
     #[diesel(sql_type = BigInt)]
     id: ExportId,
+}
+
+#[derive(QueryableByName)]
+struct DueImport {
+    #[diesel(sql_type = BigInt)]
+    tenant_id: TenantId,
+    #[diesel(sql_type = BigInt)]
+    id: ImportId,
 }
 
 /// Runs until `stop` turns true.
@@ -91,6 +99,32 @@ pub async fn reconcile_once(state: &WorkerState) -> anyhow::Result<usize> {
             })
             .await;
     }
+    let imports: Vec<DueImport> = {
+        let mut conn = state.db.get().await?;
+        diesel::sql_query(
+            "SELECT tenant_id, id FROM kehu_claim_due_imports(make_interval(secs => $1), $2)",
+        )
+        .bind::<Double, _>(state.config.job_requeue_after.as_secs_f64())
+        .bind::<Integer, _>(100)
+        .load(&mut conn)
+        .await?
+    };
+    for row in &imports {
+        state
+            .queues
+            .push_import(RunImport {
+                tenant_id: row.tenant_id,
+                import_id: row.id,
+            })
+            .await;
+    }
+    let mut import_queue = state.queues.import.clone();
+    if let Err(err) = import_queue
+        .vacuum_before(std::time::Duration::from_secs(3600))
+        .await
+    {
+        tracing::debug!(error = %err, "vacuum of the import queue failed");
+    }
     let mut export_queue = state.queues.export.clone();
     if let Err(err) = export_queue
         .vacuum_before(std::time::Duration::from_secs(3600))
@@ -106,5 +140,5 @@ pub async fn reconcile_once(state: &WorkerState) -> anyhow::Result<usize> {
     {
         tracing::debug!(error = %err, "vacuum of the email queue failed");
     }
-    Ok(due.len() + exports.len())
+    Ok(due.len() + exports.len() + imports.len())
 }

@@ -12,7 +12,7 @@ use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{EmailId, ExportId, TenantId};
+use crate::ids::{EmailId, ExportId, ImportId, TenantId};
 
 /// Payload of the email queue: which outbox row to send.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,15 @@ pub struct RunExport {
     pub export_id: ExportId,
 }
 
+/// Payload of the import queue: which `imports` row to run (load or undo).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunImport {
+    /// Tenant that owns the row.
+    pub tenant_id: TenantId,
+    /// The `imports` row.
+    pub import_id: ImportId,
+}
+
 /// The apalis queues, one per job kind.
 #[derive(Clone)]
 pub struct Queues {
@@ -39,6 +48,8 @@ pub struct Queues {
     pub email: RedisStorage<SendEmail>,
     /// Exports.
     pub export: RedisStorage<RunExport>,
+    /// Imports.
+    pub import: RedisStorage<RunImport>,
 }
 
 impl Queues {
@@ -46,7 +57,8 @@ impl Queues {
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
             email: RedisStorage::new(conn.clone()).with_config(queue_config(prefix, "email")),
-            export: RedisStorage::new(conn).with_config(queue_config(prefix, "export")),
+            export: RedisStorage::new(conn.clone()).with_config(queue_config(prefix, "export")),
+            import: RedisStorage::new(conn).with_config(queue_config(prefix, "import")),
         }
     }
 
@@ -65,6 +77,13 @@ impl Queues {
     pub async fn push_export(&self, job: RunExport) {
         if let Err(err) = self.export.clone().push(job.clone()).await {
             tracing::warn!(?job, error = %err, "could not enqueue export; the reconciler will retry");
+        }
+    }
+
+    /// Pushes an import job; a failure is left to the reconciler.
+    pub async fn push_import(&self, job: RunImport) {
+        if let Err(err) = self.import.clone().push(job.clone()).await {
+            tracing::warn!(?job, error = %err, "could not enqueue import; the reconciler will retry");
         }
     }
 }

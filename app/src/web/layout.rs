@@ -95,6 +95,13 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 label_key: "tab.exports",
                 href: "/exports",
             },
+        ]
+        .into_iter()
+        .chain(ctx.is_admin().then_some(Tab {
+            label_key: "tab.imports",
+            href: "/imports",
+        }))
+        .chain([
             Tab {
                 label_key: "tab.new_customer",
                 href: "/customers/new",
@@ -103,7 +110,8 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 label_key: "tab.new_contact",
                 href: "/contacts/new",
             },
-        ],
+        ])
+        .collect(),
         Module::Settings if ctx.is_admin() => vec![
             Tab {
                 label_key: "tab.users",

@@ -29,7 +29,7 @@ use crate::{
     error::AppError,
     exports, home,
     i18n::{LANG_COOKIE, Locale},
-    notes,
+    imports, notes,
     state::State,
     tags, users,
 };
@@ -122,6 +122,20 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/exports/:id", get(exports::routes::show))
         .at("/exports/:id/progress", get(exports::routes::progress))
         .at("/exports/:id/download", get(exports::routes::download))
+        .at(
+            "/imports",
+            get(imports::routes::index).post(imports::routes::create),
+        )
+        .at("/imports/:id", get(imports::routes::show))
+        .at("/imports/:id/preview", post(imports::routes::preview_rows))
+        .at("/imports/:id/start", post(imports::routes::start))
+        .at("/imports/:id/progress", get(imports::routes::progress))
+        .at("/imports/:id/cancel", post(imports::routes::cancel))
+        .at(
+            "/imports/:id/undo",
+            get(imports::routes::undo_confirm).post(imports::routes::undo),
+        )
+        .at("/imports/:id/errors", get(imports::routes::errors))
         .at("/contacts", get(contacts::list::index))
         .at(
             "/contacts/new",

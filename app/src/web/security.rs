@@ -173,7 +173,7 @@ fn token_is_valid(req: &Request, token: Option<String>) -> bool {
 
 /// Largest multipart body any route may read; the upload routes set lower limits of
 /// their own, with messages.
-pub const MAX_MULTIPART_BYTES: u64 = 64 * 1024 * 1024;
+pub const MAX_MULTIPART_BYTES: u64 = 1024 * 1024 * 1024;
 
 /// `body`, failing with an I/O error once more than `limit` bytes have come through.
 fn capped(body: Body, limit: u64) -> Body {

@@ -1,6 +1,7 @@
 //! Every job the worker runs, registered in one list.
 
 pub mod run_export;
+pub mod run_import;
 pub mod send_email;
 
 use std::sync::Arc;
@@ -14,6 +15,8 @@ pub fn register(monitor: Monitor, state: Arc<WorkerState>, name: &str) -> Monito
     let email_name = format!("{name}-email");
     let export_name = format!("{name}-export");
     let export_state = state.clone();
+    let import_name = format!("{name}-import");
+    let import_state = state.clone();
     monitor
         .register(move |run| {
             WorkerBuilder::new(format!("{email_name}-{run}"))
@@ -28,5 +31,12 @@ pub fn register(monitor: Monitor, state: Arc<WorkerState>, name: &str) -> Monito
                 .data(export_state.clone())
                 .concurrency(export_state.config.worker_concurrency_export)
                 .build(run_export::run)
+        })
+        .register(move |run| {
+            WorkerBuilder::new(format!("{import_name}-{run}"))
+                .backend(import_state.queues.import.clone())
+                .data(import_state.clone())
+                .concurrency(import_state.config.worker_concurrency_import)
+                .build(run_import::run)
         })
 }

@@ -1,0 +1,285 @@
+//! One chunk of an import, merged in one transaction over tokio-postgres (diesel-async
+//! cannot run `COPY`, diesel-async #158): staging by `COPY`, the set-based merge for the
+//! duplicate policy, the refused rows, undo snapshots, the done-mark and the counters.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use futures::SinkExt;
+use tokio_postgres::{Client, NoTls};
+
+use super::{Import, run::Chunk};
+use crate::{i18n::Locale, ids::TenantId};
+
+/// Connects as the app role for `COPY`.
+pub(super) async fn connect(url: &str) -> anyhow::Result<Client> {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .context("connecting for the import")?;
+    tokio::spawn(async move {
+        if let Err(err) = connection.await {
+            tracing::warn!(error = %err, "import connection closed");
+        }
+    });
+    Ok(client)
+}
+
+const COMPANY_STAGE: &str = "CREATE TEMP TABLE import_stage (
+        row_no bigint, name text, phone text, email text, website text, address text,
+        introduction text, category_id bigint, owner_id bigint, visibility text, custom jsonb
+    ) ON COMMIT DROP";
+
+const CONTACT_STAGE: &str = "CREATE TEMP TABLE import_stage (
+        row_no bigint, company_name text, name text, title text, phone text, mobile text,
+        email text, qq text, wechat text, other_im text, weibo text, custom jsonb
+    ) ON COMMIT DROP";
+
+/// Keys each staged company, numbers repeats within the file and finds the existing
+/// company with the same duplicate key.
+const COMPANY_KEYED: &str = "CREATE TEMP TABLE import_keyed ON COMMIT DROP AS
+    WITH k AS MATERIALIZED (SELECT s.*, kehu_company_key(s.name) AS key FROM import_stage s)
+    SELECT k.*, row_number() OVER (PARTITION BY k.key ORDER BY k.row_no) AS nth,
+           (SELECT min(c.id) FROM companies c WHERE c.tenant_id = $1 AND c.name_key = k.key) AS existing_id
+      FROM k";
+
+/// Finds each staged contact's company by name, then the existing contact of the same
+/// name at that company.
+const CONTACT_KEYED: &str = "CREATE TEMP TABLE import_keyed ON COMMIT DROP AS
+    WITH k AS MATERIALIZED (
+        SELECT s.*, lower(btrim(s.name)) AS key,
+               (SELECT min(c.id) FROM companies c
+                 WHERE c.tenant_id = $1 AND c.name_key = kehu_company_key(s.company_name)) AS company_id
+          FROM import_stage s)
+    SELECT k.*, row_number() OVER (PARTITION BY k.company_id, k.key ORDER BY k.row_no) AS nth,
+           (SELECT min(ct.id) FROM contacts ct
+             WHERE ct.tenant_id = $1 AND ct.company_id = k.company_id
+               AND lower(btrim(ct.name)) = k.key) AS existing_id
+      FROM k";
+
+/// Merges one chunk in one transaction. `false` when the import was cancelled (nothing
+/// of this chunk is written).
+pub(super) async fn merge_chunk(
+    client: &mut Client,
+    tenant: TenantId,
+    import: &Import,
+    chunk: &Chunk,
+    lease: Duration,
+    locale: Locale,
+) -> anyhow::Result<bool> {
+    let t = tenant.0;
+    let i = import.id.0;
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT set_config('app.tenant_id', $1, true)",
+        &[&t.to_string()],
+    )
+    .await?;
+    let cancel: bool = tx
+        .query_one(
+            "SELECT cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            &[&t, &i],
+        )
+        .await?
+        .get(0);
+    if cancel {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let contact = import.entity == "contact";
+    tx.batch_execute(if contact {
+        CONTACT_STAGE
+    } else {
+        COMPANY_STAGE
+    })
+    .await?;
+    let columns = if contact {
+        "row_no, company_name, name, title, phone, mobile, email, qq, wechat, other_im, weibo, custom"
+    } else {
+        "row_no, name, phone, email, website, address, introduction, category_id, owner_id, visibility, custom"
+    };
+    {
+        let sink = tx
+            .copy_in::<_, Bytes>(&format!("COPY import_stage ({columns}) FROM STDIN"))
+            .await?;
+        futures::pin_mut!(sink);
+        sink.send(Bytes::from(chunk.copy.clone())).await?;
+        sink.finish().await?;
+    }
+    tx.execute(
+        if contact {
+            CONTACT_KEYED
+        } else {
+            COMPANY_KEYED
+        },
+        &[&t],
+    )
+    .await?;
+
+    let mut refused = chunk.refused.clone();
+    if contact {
+        let column = import
+            .mapping_keys()
+            .iter()
+            .position(|k| k == "company")
+            .and_then(|c| import.header_row().get(c).cloned())
+            .unwrap_or_default();
+        let message = locale.t("imports.err_no_company");
+        for row in tx
+            .query(
+                "SELECT row_no, company_name FROM import_keyed WHERE company_id IS NULL ORDER BY row_no",
+                &[],
+            )
+            .await?
+        {
+            let name: String = row.get(1);
+            refused.push((row.get(0), column.clone(), message.replace("%{name}", &name)));
+        }
+    }
+    let policy = import.on_duplicate.as_str();
+    let by = import.requested_by.0;
+    let owner = import.owner_id.unwrap_or(import.requested_by).0;
+    let matchable = if contact {
+        "company_id IS NOT NULL"
+    } else {
+        "true"
+    };
+    let new_rows = match policy {
+        "create" => matchable.to_owned(),
+        _ => format!("{matchable} AND existing_id IS NULL AND nth = 1"),
+    };
+    let created = if contact {
+        tx.execute(
+            &format!(
+                "INSERT INTO contacts (tenant_id, company_id, name, title, phone, mobile, email, qq,
+                        wechat, other_im, weibo, custom, created_by, import_id)
+                 SELECT $1, company_id, name, coalesce(title, ''), coalesce(phone, ''),
+                        coalesce(mobile, ''), coalesce(email, ''), coalesce(qq, ''),
+                        coalesce(wechat, ''), coalesce(other_im, ''), coalesce(weibo, ''),
+                        coalesce(custom, '{{}}'), $2, $3
+                   FROM import_keyed WHERE {new_rows} ORDER BY row_no"
+            ),
+            &[&t, &by, &i],
+        )
+        .await?
+    } else {
+        tx.execute(
+            &format!(
+                "INSERT INTO companies (tenant_id, name, phone, email, website, address,
+                        introduction, category_id, owner_id, visibility, custom, created_by, import_id)
+                 SELECT $1, name, coalesce(phone, ''), coalesce(email, ''), coalesce(website, ''),
+                        coalesce(address, ''), coalesce(introduction, ''), category_id,
+                        coalesce(owner_id, $2), coalesce(visibility, $3), coalesce(custom, '{{}}'),
+                        $4, $5
+                   FROM import_keyed WHERE {new_rows} ORDER BY row_no"
+            ),
+            &[&t, &owner, &import.visibility, &by, &i],
+        )
+        .await?
+    };
+    let mut updated = 0;
+    if policy == "update" {
+        let (table, snapshot, set) = if contact {
+            (
+                "contacts",
+                "jsonb_build_object('title', r.title, 'phone', r.phone, 'mobile', r.mobile,
+                    'email', r.email, 'qq', r.qq, 'wechat', r.wechat, 'other_im', r.other_im,
+                    'weibo', r.weibo, 'custom', r.custom)",
+                "title = coalesce(k.title, r.title), phone = coalesce(k.phone, r.phone),
+                 mobile = coalesce(k.mobile, r.mobile), email = coalesce(k.email, r.email),
+                 qq = coalesce(k.qq, r.qq), wechat = coalesce(k.wechat, r.wechat),
+                 other_im = coalesce(k.other_im, r.other_im), weibo = coalesce(k.weibo, r.weibo),
+                 custom = r.custom || coalesce(k.custom, '{}')",
+            )
+        } else {
+            (
+                "companies",
+                "jsonb_build_object('phone', r.phone, 'email', r.email, 'website', r.website,
+                    'address', r.address, 'introduction', r.introduction,
+                    'category_id', r.category_id, 'owner_id', r.owner_id,
+                    'visibility', r.visibility, 'custom', r.custom)",
+                "phone = coalesce(k.phone, r.phone), email = coalesce(k.email, r.email),
+                 website = coalesce(k.website, r.website), address = coalesce(k.address, r.address),
+                 introduction = coalesce(k.introduction, r.introduction),
+                 category_id = coalesce(k.category_id, r.category_id),
+                 owner_id = coalesce(k.owner_id, r.owner_id),
+                 visibility = coalesce(k.visibility, r.visibility),
+                 custom = r.custom || coalesce(k.custom, '{}')",
+            )
+        };
+        // What this import created itself is removed by undo, not restored.
+        tx.execute(
+            &format!(
+                "INSERT INTO import_undo (tenant_id, import_id, record_id, before)
+                 SELECT $1, $2, r.id, {snapshot}
+                   FROM {table} r JOIN import_keyed k ON r.id = k.existing_id
+                  WHERE r.tenant_id = $1 AND k.nth = 1
+                    AND r.import_id IS DISTINCT FROM $2
+                 ON CONFLICT DO NOTHING"
+            ),
+            &[&t, &i],
+        )
+        .await?;
+        updated = tx
+            .execute(
+                &format!(
+                    "UPDATE {table} r SET {set}
+                       FROM import_keyed k
+                      WHERE r.tenant_id = $1 AND r.id = k.existing_id AND k.nth = 1"
+                ),
+                &[&t],
+            )
+            .await?;
+    }
+    let duplicates: i64 = tx
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM import_keyed
+                  WHERE {matchable} AND (existing_id IS NOT NULL OR nth > 1)"
+            ),
+            &[],
+        )
+        .await?
+        .get(0);
+
+    if !refused.is_empty() {
+        let (rows, (columns, reasons)): (Vec<i64>, (Vec<String>, Vec<String>)) =
+            refused.into_iter().map(|(r, c, m)| (r, (c, m))).unzip();
+        let errors = rows.len() as i64;
+        tx.execute(
+            "INSERT INTO import_errors (tenant_id, import_id, row_no, column_name, reason)
+             SELECT $1, $2, r, c, m FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(r, c, m)
+             ON CONFLICT DO NOTHING",
+            &[&t, &i, &rows, &columns, &reasons],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE imports SET error_count = error_count + $3 WHERE tenant_id = $1 AND id = $2",
+            &[&t, &i, &errors],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO import_chunks (tenant_id, import_id, chunk_no, rows) VALUES ($1, $2, $3, $4)",
+        &[&t, &i, &chunk.no, &chunk.rows],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE imports SET rows_done = rows_done + $3, created_count = created_count + $4,
+                updated_count = updated_count + $5, duplicate_count = duplicate_count + $6,
+                lease_until = now() + make_interval(secs => $7)
+          WHERE tenant_id = $1 AND id = $2",
+        &[
+            &t,
+            &i,
+            &i64::from(chunk.rows),
+            &(created as i64),
+            &(updated as i64),
+            &duplicates,
+            &lease.as_secs_f64(),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}
