@@ -60,6 +60,10 @@ pub enum Target {
     /// The file attached to [`Target::Note`] (`:id` is the company, `:attachment_id` the
     /// attachment).
     Attachment,
+    /// A finished import by the admin, with a refused row (so it has an error report).
+    Import,
+    /// An uploaded import waiting for its mapping.
+    DraftImport,
 }
 
 /// One route of the app.
@@ -372,6 +376,57 @@ pub const ROUTES: &[RouteCase] = &[
         200,
         Target::Export,
         &[],
+    ),
+    case("GET", "/imports", Admin, 200, Target::None, &[]),
+    upload(
+        "/imports",
+        Admin,
+        303,
+        Target::None,
+        &[("entity", "company")],
+    ),
+    case("GET", "/imports/:id", Admin, 200, Target::Import, &[]),
+    case(
+        "GET",
+        "/imports/:id/progress",
+        Admin,
+        200,
+        Target::Import,
+        &[],
+    ),
+    case(
+        "GET",
+        "/imports/:id/errors",
+        Admin,
+        200,
+        Target::Import,
+        &[],
+    ),
+    case(
+        "POST",
+        "/imports/:id/preview",
+        Admin,
+        200,
+        Target::DraftImport,
+        &[("map_0", "name")],
+    ),
+    case(
+        "POST",
+        "/imports/:id/cancel",
+        Admin,
+        303,
+        Target::Import,
+        &[],
+    ),
+    case("GET", "/imports/:id/undo", Admin, 200, Target::Import, &[]),
+    case("POST", "/imports/:id/undo", Admin, 303, Target::Import, &[]),
+    case(
+        "POST",
+        "/imports/:id/start",
+        Admin,
+        303,
+        Target::DraftImport,
+        &[("map_0", "name")],
     ),
     case("GET", "/contacts", SignedIn, 200, Target::None, &[]),
     case("GET", "/contacts/new", SignedIn, 200, Target::None, &[]),
@@ -713,6 +768,10 @@ struct Users {
     doomed_notes: [i64; 3],
     /// See [`Target::Attachment`].
     attachment: i64,
+    /// See [`Target::Import`].
+    import: i64,
+    /// See [`Target::DraftImport`].
+    draft_import: i64,
 }
 
 impl Users {
@@ -750,6 +809,7 @@ impl Users {
                 ids
             }
             Target::Attachment => vec![self.attachment],
+            Target::Import | Target::DraftImport => vec![self.import, self.draft_import],
             _ => self.all().to_vec(),
         }
     }
@@ -774,6 +834,8 @@ impl Users {
             Target::Note => self.note,
             Target::DoomedNote => self.doomed_notes[role_slot(role)],
             Target::Attachment => self.attachment,
+            Target::Import => self.import,
+            Target::DraftImport => self.draft_import,
         }
     }
 
@@ -1028,7 +1090,36 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
             "SELECT id FROM note_attachments WHERE note_id = {note}"
         ))
         .await;
+    // An import by the admin (finished, one row refused) and a draft.
+    let admin_client = app.login_ok(&email("admin")).await;
+    let csv = format!("公司名称,邮箱\n{tag} 导入客户,\n{tag} 坏邮箱,not-an-email\n");
+    let page = crate::imports::upload(
+        &admin_client,
+        "company",
+        "矩阵.csv",
+        "text/csv",
+        csv.into_bytes(),
+        &[],
+    )
+    .await;
+    let import_path = page.location.expect("an import");
+    let import = crate::imports::id_of(&import_path);
+    let page = crate::imports::start(&admin_client, &import_path, &["name", "email"], &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    crate::imports::wait_for(app, import, &["done"]).await;
+    let page = crate::imports::upload(
+        &admin_client,
+        "company",
+        "草稿.csv",
+        "text/csv",
+        "公司名称\n草稿客户\n".as_bytes().to_vec(),
+        &[],
+    )
+    .await;
+    let draft_import = crate::imports::id_of(&page.location.expect("a draft import"));
     let users = Users {
+        import,
+        draft_import,
         admin: app.user_id(&email("admin")).await,
         manager,
         member,
@@ -1084,6 +1175,14 @@ enum Role {
 async fn request(client: &Client, route: &RouteCase, path: &str) -> Page {
     match route.method {
         "GET" => client.get(path).await,
+        "POST" if route.multipart && route.path == "/imports" => {
+            let file = (
+                "矩阵导入.csv",
+                "text/csv",
+                "公司名称\n矩阵客户\n".as_bytes().to_vec(),
+            );
+            client.upload(path, route.form, "file", file).await
+        }
         "POST" if route.multipart => {
             let file = ("矩阵附件.txt", "text/plain", b"matrix".to_vec());
             client.post_multipart(path, route.form, &[file]).await

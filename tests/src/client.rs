@@ -320,6 +320,35 @@ impl Client {
         self.read(resp).await
     }
 
+    /// POST a `multipart/form-data` upload form with one file in the field `file_field`
+    /// (the CSRF token first, as the browser sends the form).
+    pub async fn upload(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        file_field: &str,
+        (file_name, content_type, bytes): FilePart<'_>,
+    ) -> Page {
+        let token = self.token().await;
+        let mut form = reqwest::multipart::Form::new().text("_csrf", token);
+        for (name, value) in fields {
+            form = form.text(name.to_string(), value.to_string());
+        }
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(file_name.to_string())
+            .mime_str(content_type)
+            .expect("a valid media type");
+        form = form.part(file_field.to_string(), part);
+        let resp = self
+            .http
+            .post(self.url(path))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST multipart");
+        self.read(resp).await
+    }
+
     /// GET a path and return the raw response bytes (for downloads), with status and
     /// headers.
     pub async fn get_bytes(&self, path: &str) -> (u16, reqwest::header::HeaderMap, Vec<u8>) {

@@ -145,6 +145,15 @@ impl Checker<'_> {
         for (col, slot) in self.slots.iter().enumerate() {
             let Some(slot) = slot else { continue };
             let raw = cells.get(col).map_or("", |c| c.trim());
+            // PostgreSQL text cannot hold NUL; no real spreadsheet cell has one.
+            if raw.contains('\0') {
+                let header = self.headers.get(col).map_or("", String::as_str);
+                problems.push((
+                    col,
+                    self.locale.tf("imports.err_invalid", &[("field", header)]),
+                ));
+                continue;
+            }
             match *slot {
                 Slot::Builtin(i) => {
                     if raw.is_empty() {
@@ -243,9 +252,6 @@ impl Checker<'_> {
                     ("max", &target.max.to_string()),
                 ],
             ));
-        }
-        if raw.contains('\0') {
-            return Err(locale.tf("imports.err_invalid", &[("field", &locale.t(target.label))]));
         }
         match target.key {
             "email" => {

@@ -330,6 +330,16 @@ fn first_look(path: PathBuf, format: Format, locale: &'static str) -> Result<Fir
     )
     .map_err(|e| e.message(locale))?;
     let total = read::estimate_rows(&path, format, &limits);
+    // PostgreSQL text cannot hold NUL (the row checks refuse such cells later).
+    let clean = |cells: &mut Vec<String>| {
+        for c in cells.iter_mut().filter(|c| c.contains('\0')) {
+            *c = c.replace('\0', "");
+        }
+    };
+    clean(&mut headers);
+    for (_, cells) in &mut sample {
+        clean(cells);
+    }
     Ok(FirstLook {
         headers,
         sample,
@@ -701,6 +711,8 @@ enum Verdict {
 #[derive(QueryableByName)]
 struct Key {
     #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
     key: String,
     #[diesel(sql_type = BigInt)]
     n: i64,
@@ -749,16 +761,20 @@ async fn preview(
     // Companies: existing companies with the same name key. Contacts: whether the
     // company they name exists.
     let keys: Vec<Key> = diesel::sql_query(
-        "SELECT n.name AS key, count(c.id) AS n FROM unnest($1::text[]) AS n(name)
+        "SELECT n.name, kehu_company_key(n.name) AS key, count(c.id) AS n
+           FROM unnest($1::text[]) AS n(name)
            LEFT JOIN companies c ON c.tenant_id = kehu_current_tenant() AND c.name_key = kehu_company_key(n.name)
           GROUP BY n.name",
     )
     .bind::<diesel::sql_types::Array<Text>, _>(&names)
     .load(&mut **tx)
     .await?;
-    let found: HashMap<&str, i64> = keys.iter().map(|k| (k.key.as_str(), k.n)).collect();
+    let found: HashMap<&str, (&str, i64)> = keys
+        .iter()
+        .map(|k| (k.name.as_str(), (k.key.as_str(), k.n)))
+        .collect();
     let contact = import.entity == "contact";
-    let mut seen: Vec<String> = vec![];
+    let mut seen: Vec<&str> = vec![];
     let mut error_rows = 0;
     let mut duplicates = 0;
     let shown: Vec<usize> = slots
@@ -773,10 +789,10 @@ async fn preview(
             let name = name_col
                 .and_then(|c| cells.get(c))
                 .map_or("", String::as_str);
-            let existing = found.get(name).copied().unwrap_or(0);
-            let repeat = !name.is_empty() && seen.contains(&name.to_lowercase());
-            if !name.is_empty() {
-                seen.push(name.to_lowercase());
+            let (key, existing) = found.get(name).copied().unwrap_or((name, 0));
+            let repeat = !key.is_empty() && seen.contains(&key);
+            if !key.is_empty() && result.is_ok() {
+                seen.push(key);
             }
             let verdict = match result {
                 Err(r) => Verdict::Error(r.reason),
