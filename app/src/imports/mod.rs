@@ -3,4 +3,5 @@
 //! preview, background run (COPY into staging, chunked set-based merge), progress,
 //! cancel, undo and error report are still to come.
 
+pub mod read;
 pub mod sniff;
