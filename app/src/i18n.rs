@@ -128,6 +128,7 @@ mod tests {
             "jobs.",
             "email.",
             "error.",
+            "import_errors.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(
