@@ -30,6 +30,8 @@ pub struct TestOptions {
     pub worker: bool,
     /// `IMPORT_MAX_BYTES`.
     pub import_max_bytes: u64,
+    /// `REDIS_URL` instead of the shared server's.
+    pub redis_url: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -40,6 +42,7 @@ impl Default for TestOptions {
             login_ip_limit: 10_000,
             worker: true,
             import_max_bytes: 50 * 1024 * 1024,
+            redis_url: None,
         }
     }
 }
@@ -83,8 +86,9 @@ impl TestApp {
         let config = Config {
             database_url: db::with_db(&db::app_url(), &db_name),
             database_owner_url: Some(db::with_db(&db::owner_url(), &db_name)),
-            redis_url: std::env::var("REDIS_URL")
-                .unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into()),
+            redis_url: opts.redis_url.clone().unwrap_or_else(|| {
+                std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
+            }),
             redis_prefix: format!("{db_name}:"),
             smtp_url: Some(if opts.smtp_down {
                 "smtp://127.0.0.1:1".into()
@@ -134,6 +138,29 @@ impl TestApp {
             server,
             worker,
         }
+    }
+
+    /// The environment a worker process needs to run against this app (see
+    /// `.env.sample`), with short leases so a killed worker's jobs are taken over fast.
+    pub fn worker_env(&self) -> Vec<(String, String)> {
+        let c = &self.config;
+        vec![
+            ("DATABASE_URL".into(), c.database_url.clone()),
+            ("REDIS_URL".into(), c.redis_url.clone()),
+            ("REDIS_PREFIX".into(), c.redis_prefix.clone()),
+            ("SMTP_URL".into(), c.smtp_url.clone().unwrap_or_default()),
+            ("MAIL_DIR".into(), c.mail_dir.display().to_string()),
+            ("MAIL_FROM".into(), c.mail_from.clone()),
+            ("APP_ADDR".into(), c.app_addr.to_string()),
+            ("BASE_URL".into(), c.base_url.clone()),
+            ("SECRET_KEY".into(), hex::encode(c.secret_key)),
+            ("FILE_STORE_URL".into(), c.file_store_url.clone()),
+            ("JOB_LEASE_SECONDS".into(), "5".into()),
+            ("JOB_REQUEUE_SECONDS".into(), "1".into()),
+            ("RECONCILE_SECONDS".into(), "1".into()),
+            ("WORKER_CONCURRENCY_IMPORT".into(), "1".into()),
+            ("RUST_LOG".into(), "warn".into()),
+        ]
     }
 
     /// The folder of this app's file store (uploaded attachments).
