@@ -235,6 +235,13 @@ async fn read_upload(
         .content_type()
         .and_then(|ct| multer::parse_boundary(ct).ok())
         .ok_or(AppError::BadRequest)?;
+    // A body declared far larger than the limit is refused without reading it.
+    let declared = req
+        .header(header::CONTENT_LENGTH)
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max + 64 * 1024) {
+        return Ok((UploadForm::default(), None, Err(UploadProblem::TooLarge)));
+    }
     let mut parts = multer::Multipart::new(body.into_bytes_stream(), boundary);
     let mut form = UploadForm::default();
     let mut name = None;

@@ -240,7 +240,7 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     let temp = TempFile(std::env::temp_dir().join(format!(
         "kehu-import-{tenant}-{}-{}.{}",
         import.id,
-        std::process::id(),
+        uuid::Uuid::new_v4(),
         format.as_str()
     )));
     env.files.get_to_file(&key, &temp.0).await?;
