@@ -603,3 +603,149 @@ async fn imports_are_for_admins_and_stay_in_their_tenant() {
             .contains("href=\"/imports\"")
     );
 }
+
+/// A zip of `entries` (the first stored, the rest deflated), as office files are.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+    for (i, (name, bytes)) in entries.iter().enumerate() {
+        let method = if i == 0 {
+            zip::CompressionMethod::Stored
+        } else {
+            zip::CompressionMethod::Deflated
+        };
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        zip.start_file(*name, options).expect("zip entry");
+        zip.write_all(bytes).expect("zip write");
+    }
+    zip.finish().expect("zip").into_inner()
+}
+
+/// The entries of a generated xlsx, with `patch` applied to each (name, bytes).
+fn xlsx_entries(patch: impl Fn(&str, Vec<u8>) -> Vec<u8>) -> Vec<(String, Vec<u8>)> {
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let sheet = book.add_worksheet();
+    sheet.write_string(0, 0, "公司名称").expect("cell");
+    sheet.write_string(1, 0, "炸弹公司").expect("cell");
+    let bytes = book.save_to_buffer().expect("xlsx");
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("zip");
+    (0..zip.len())
+        .map(|i| {
+            let mut entry = zip.by_index(i).expect("entry");
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).expect("inflate");
+            let name = entry.name().expect("entry name").into_owned();
+            let data = patch(&name, data);
+            (name, data)
+        })
+        .collect()
+}
+
+fn rezip(entries: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let refs: Vec<(&str, &[u8])> = entries
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .collect();
+    zip_of(&refs)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_files_fail_at_upload_with_a_clear_reason_and_store_nothing() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("恶意文件公司", "管理员", "admin@hostile.test")
+        .await;
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = vec![];
+
+    // A zip bomb: one entry of 8 MiB of zeros (compresses over 1000:1).
+    let mut bomb = xlsx_entries(|_, d| d);
+    bomb.push(("xl/media/zeros.bin".into(), vec![0u8; 8 << 20]));
+    cases.push(("bomb.xlsx", rezip(&bomb), "压缩"));
+
+    // A sheet declaring the whole grid (16,384 × 1,048,576 cells).
+    let huge = xlsx_entries(|name, data| {
+        if name == "xl/worksheets/sheet1.xml" {
+            let xml = String::from_utf8(data).expect("utf-8");
+            let start = xml.find("<dimension ref=\"").expect("a dimension");
+            let end = start + xml[start..].find("/>").expect("end") + 2;
+            format!(
+                "{}<dimension ref=\"A1:XFD1048576\"/>{}",
+                &xml[..start],
+                &xml[end..]
+            )
+            .into_bytes()
+        } else {
+            data
+        }
+    });
+    cases.push(("huge.xlsx", rezip(&huge), "200"));
+
+    // A thousand columns.
+    let header: Vec<String> = (0..1000).map(|i| format!("列{i}")).collect();
+    let wide = format!("{}\n{}\n", header.join(","), header.join(","));
+    cases.push(("wide.csv", wide.into_bytes(), "200"));
+
+    for (name, bytes, hint) in cases {
+        let content_type = if name.ends_with(".csv") { CSV } else { XLSX };
+        let page = upload(&admin, "company", name, content_type, bytes, &[]).await;
+        assert_eq!(page.status, 422, "{name}: {}", page.status);
+        let reason = page.texts("#import-error").join("");
+        assert!(reason.contains(hint), "{name}: {reason}");
+    }
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM imports").await,
+        0,
+        "no import is created for a refused file"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ods_spreadsheet_imports_like_an_xlsx() {
+    let app = TestApp::start().await;
+    let admin = app.signup("开放文档公司", "管理员", "admin@ods.test").await;
+    let cell = |t: &str| {
+        format!(
+            "<table:table-cell office:value-type=\"string\"><text:p>{t}</text:p></table:table-cell>"
+        )
+    };
+    let rows = [
+        ("客户名称", "电话"),
+        ("南京紫金科技", "025-1"),
+        ("苏州园林设计", "0512-2"),
+    ]
+    .iter()
+    .map(|(a, b)| format!("<table:table-row>{}{}</table:table-row>", cell(a), cell(b)))
+    .collect::<String>();
+    let content = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2"><office:body><office:spreadsheet><table:table table:name="客户">{rows}</table:table></office:spreadsheet></office:body></office:document-content>"#
+    );
+    let manifest = r#"<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>"#;
+    let ods = zip_of(&[
+        (
+            "mimetype",
+            b"application/vnd.oasis.opendocument.spreadsheet",
+        ),
+        ("META-INF/manifest.xml", manifest.as_bytes()),
+        ("content.xml", content.as_bytes()),
+    ]);
+    let page = upload(
+        &admin,
+        "company",
+        "客户.ods",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        ods,
+        &[("format", "ods")],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.texts("#import-error").join(""));
+    let path = page.location.expect("mapping");
+    let id = id_of(&path);
+    start(&admin, &path, &["name", "phone"], &[]).await;
+    wait_for(&app, id, &["done"]).await;
+    assert_eq!(counts(&app, id).await, [2, 2, 0, 0, 0]);
+    assert_eq!(
+        app.text("SELECT string_agg(name || ':' || phone, ',' ORDER BY id) FROM companies")
+            .await,
+        "南京紫金科技:025-1,苏州园林设计:0512-2"
+    );
+}
