@@ -749,3 +749,30 @@ async fn an_ods_spreadsheet_imports_like_an_xlsx() {
         "南京紫金科技:025-1,苏州园林设计:0512-2"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_excel_97_xls_file_imports() {
+    let app = TestApp::start().await;
+    let admin = app.signup("旧表格公司", "管理员", "admin@xls.test").await;
+    let bytes = include_bytes!("../fixtures/customers.xls").to_vec();
+    let page = upload(
+        &admin,
+        "company",
+        "客户.xls",
+        "application/vnd.ms-excel",
+        bytes,
+        &[],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.texts("#import-error").join(""));
+    let path = page.location.expect("mapping");
+    let id = id_of(&path);
+    start(&admin, &path, &["name", "phone", "address"], &[]).await;
+    wait_for(&app, id, &["done"]).await;
+    assert_eq!(counts(&app, id).await, [2, 2, 0, 0, 0]);
+    assert_eq!(
+        app.text("SELECT string_agg(name || ':' || phone || ':' || address, ',' ORDER BY id) FROM companies")
+            .await,
+        "武汉长江航运:027-1:江汉区,西安古城文旅:13800138000:碑林区"
+    );
+}
