@@ -776,3 +776,52 @@ async fn an_excel_97_xls_file_imports() {
         "武汉长江航运:027-1:江汉区,西安古城文旅:13800138000:碑林区"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn imported_companies_get_the_chosen_visibility_and_owner() {
+    let app = TestApp::start().await;
+    let admin = app.signup("可见公司", "管理员", "admin@seen.test").await;
+    app.create_user(&admin, "销售甲", "sales@seen.test", "member", None)
+        .await;
+    app.create_user(&admin, "销售乙", "other@seen.test", "member", None)
+        .await;
+    let sales = app.user_id("sales@seen.test").await.to_string();
+    for (file, visibility) in [("私有.csv", "private"), ("公开.csv", "public")] {
+        let csv = format!("公司名称\n{visibility}导入客户\n");
+        let page = upload(
+            &admin,
+            "company",
+            file,
+            CSV,
+            csv.into_bytes(),
+            &[("visibility", visibility), ("owner_id", &sales)],
+        )
+        .await;
+        let path = page.location.expect("mapping");
+        let id = id_of(&path);
+        let screen = admin.get(&path).await;
+        assert!(screen.body.contains(&format!("value=\"{sales}\" selected")));
+        start(
+            &admin,
+            &path,
+            &["name"],
+            &[("visibility", visibility), ("owner_id", &sales)],
+        )
+        .await;
+        wait_for(&app, id, &["done"]).await;
+    }
+    let owner = app
+        .scalar("SELECT count(DISTINCT owner_id) FROM companies")
+        .await;
+    assert_eq!(owner, 1);
+    let sales_client = app.login_ok("sales@seen.test").await;
+    let list = sales_client.get("/customers").await;
+    assert!(list.body.contains("private导入客户") && list.body.contains("public导入客户"));
+    let other = app.login_ok("other@seen.test").await;
+    let list = other.get("/customers").await;
+    assert!(list.body.contains("public导入客户"));
+    assert!(
+        !list.body.contains("private导入客户"),
+        "a private import is its owner's"
+    );
+}
