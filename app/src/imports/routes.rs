@@ -866,6 +866,41 @@ async fn load(
     Ok((tx, import, custom, people))
 }
 
+/// Reads the mapping screen's choices, saves them on the draft and on `import`; returns
+/// the mapping and the mapping mistakes.
+async fn save_posted(
+    ctx: &Ctx,
+    tx: &mut TenantTx,
+    import: &mut Import,
+    form: &RawForm,
+    custom: &[Field],
+    people: &[User],
+) -> AppResult<(Vec<String>, Vec<String>)> {
+    let Posted {
+        mapping,
+        policy,
+        owner,
+        visibility,
+        problems,
+    } = posted_settings(ctx, import, form, custom, people)?;
+    super::save_settings(
+        tx,
+        import.id,
+        &Settings {
+            mapping: &mapping,
+            visibility: &visibility,
+            owner_id: owner,
+            on_duplicate: &policy,
+        },
+    )
+    .await?;
+    import.mapping = serde_json::json!(mapping);
+    import.on_duplicate = policy;
+    import.visibility = visibility;
+    import.owner_id = Some(owner);
+    Ok((mapping, problems))
+}
+
 /// POST /imports/:id/preview — saves the choices and checks the first rows (htmx: the
 /// preview fragment; otherwise the whole screen with it).
 #[handler]
@@ -881,28 +916,8 @@ pub async fn preview_rows(
     if import.status != "draft" {
         return Ok(Redirect::see_other(format!("/imports/{id}")).into_response());
     }
-    let Posted {
-        mapping,
-        policy,
-        owner,
-        visibility,
-        problems,
-    } = posted_settings(&ctx, &import, &form, &custom, &people)?;
-    super::save_settings(
-        &mut tx,
-        import.id,
-        &Settings {
-            mapping: &mapping,
-            visibility: &visibility,
-            owner_id: owner,
-            on_duplicate: &policy,
-        },
-    )
-    .await?;
-    import.mapping = serde_json::json!(mapping);
-    import.on_duplicate = policy;
-    import.visibility = visibility;
-    import.owner_id = Some(owner);
+    let (mapping, problems) =
+        save_posted(&ctx, &mut tx, &mut import, &form, &custom, &people).await?;
     let preview = preview(&ctx, &mut tx, &import, &mapping, &custom).await?;
     tx.commit().await?;
     let preview = html! {
@@ -930,30 +945,9 @@ pub async fn start(
     if import.status != "draft" {
         return Ok(Redirect::see_other(format!("/imports/{id}")).into_response());
     }
-    let Posted {
-        mapping,
-        policy,
-        owner,
-        visibility,
-        problems,
-    } = posted_settings(&ctx, &import, &form, &custom, &people)?;
-    super::save_settings(
-        &mut tx,
-        import.id,
-        &Settings {
-            mapping: &mapping,
-            visibility: &visibility,
-            owner_id: owner,
-            on_duplicate: &policy,
-        },
-    )
-    .await?;
+    let (_, problems) = save_posted(&ctx, &mut tx, &mut import, &form, &custom, &people).await?;
     if !problems.is_empty() {
         tx.commit().await?;
-        import.mapping = serde_json::json!(mapping);
-        import.on_duplicate = policy;
-        import.visibility = visibility;
-        import.owner_id = Some(owner);
         return Ok(
             mapping_screen(&ctx, &import, &custom, &people, &problems, None)
                 .with_status(poem::http::StatusCode::UNPROCESSABLE_ENTITY)

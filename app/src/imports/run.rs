@@ -338,27 +338,22 @@ async fn undo(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     let i = import.id.0;
     let mut keys: Vec<String> = vec![];
     if import.entity == "contact" {
-        diesel::sql_query(
-            "UPDATE contacts r SET title = u.before->>'title', phone = u.before->>'phone',
+        by_import(&mut tx, "UPDATE contacts r SET title = u.before->>'title', phone = u.before->>'phone',
                     mobile = u.before->>'mobile', email = u.before->>'email',
                     qq = u.before->>'qq', wechat = u.before->>'wechat',
                     other_im = u.before->>'other_im', weibo = u.before->>'weibo',
                     custom = u.before->'custom'
                FROM import_undo u
-              WHERE u.tenant_id = $1 AND u.import_id = $2 AND r.tenant_id = $1 AND r.id = u.record_id",
+              WHERE u.tenant_id = $1 AND u.import_id = $2 AND r.tenant_id = $1 AND r.id = u.record_id", t, i).await?;
+        by_import(
+            &mut tx,
+            "DELETE FROM contacts WHERE tenant_id = $1 AND import_id = $2",
+            t,
+            i,
         )
-        .bind::<diesel::sql_types::BigInt, _>(t)
-        .bind::<diesel::sql_types::BigInt, _>(i)
-        .execute(&mut *tx)
         .await?;
-        diesel::sql_query("DELETE FROM contacts WHERE tenant_id = $1 AND import_id = $2")
-            .bind::<diesel::sql_types::BigInt, _>(t)
-            .bind::<diesel::sql_types::BigInt, _>(i)
-            .execute(&mut *tx)
-            .await?;
     } else {
-        diesel::sql_query(
-            "UPDATE companies r SET phone = u.before->>'phone', email = u.before->>'email',
+        by_import(&mut tx, "UPDATE companies r SET phone = u.before->>'phone', email = u.before->>'email',
                     website = u.before->>'website', address = u.before->>'address',
                     introduction = u.before->>'introduction',
                     category_id = (SELECT cc.id FROM customer_categories cc
@@ -366,12 +361,7 @@ async fn undo(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
                     owner_id = (u.before->>'owner_id')::bigint,
                     visibility = u.before->>'visibility', custom = u.before->'custom'
                FROM import_undo u
-              WHERE u.tenant_id = $1 AND u.import_id = $2 AND r.tenant_id = $1 AND r.id = u.record_id",
-        )
-        .bind::<diesel::sql_types::BigInt, _>(t)
-        .bind::<diesel::sql_types::BigInt, _>(i)
-        .execute(&mut *tx)
-        .await?;
+              WHERE u.tenant_id = $1 AND u.import_id = $2 AND r.tenant_id = $1 AND r.id = u.record_id", t, i).await?;
         keys = note_attachments::table
             .inner_join(
                 crate::schema::companies::table.on(crate::schema::companies::tenant_id
@@ -383,11 +373,13 @@ async fn undo(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
             .select(note_attachments::storage_key)
             .load(&mut *tx)
             .await?;
-        diesel::sql_query("DELETE FROM companies WHERE tenant_id = $1 AND import_id = $2")
-            .bind::<diesel::sql_types::BigInt, _>(t)
-            .bind::<diesel::sql_types::BigInt, _>(i)
-            .execute(&mut *tx)
-            .await?;
+        by_import(
+            &mut tx,
+            "DELETE FROM companies WHERE tenant_id = $1 AND import_id = $2",
+            t,
+            i,
+        )
+        .await?;
     }
     tx.commit().await?;
     let keys: Vec<FileKey> = keys
@@ -396,6 +388,16 @@ async fn undo(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
         .collect();
     env.files.delete_logged(&keys).await;
     Ok(())
+}
+
+/// Runs `sql` with the tenant as `$1` and the import as `$2`.
+async fn by_import(tx: &mut TenantTx, sql: &str, t: i64, i: i64) -> anyhow::Result<usize> {
+    use diesel::sql_types::BigInt;
+    Ok(diesel::sql_query(sql)
+        .bind::<BigInt, _>(t)
+        .bind::<BigInt, _>(i)
+        .execute(&mut **tx)
+        .await?)
 }
 
 /// The first `n` records the import created, as (id, name, company name or "") for the
