@@ -619,6 +619,7 @@ pub fn estimate_rows(path: &Path, format: Format, limits: &Limits) -> Option<u64
     let rows = match format {
         Format::Csv => {
             let mut newlines = 0u64;
+            let mut returns = 0u64;
             let mut last = b'\n';
             let mut buf = vec![0u8; 64 << 10];
             loop {
@@ -627,8 +628,15 @@ pub fn estimate_rows(path: &Path, format: Format, limits: &Limits) -> Option<u64
                 let Some(&l) = chunk.last() else { break };
                 last = l;
                 newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+                returns += memchr::memchr_iter(b'\r', chunk).count() as u64;
             }
-            let lines = newlines + u64::from(last != b'\n');
+            // Lines end in LF or CRLF, or (old Mac) a lone CR.
+            let (breaks, end) = if newlines > 0 {
+                (newlines, b'\n')
+            } else {
+                (returns, b'\r')
+            };
+            let lines = breaks + u64::from(last != end);
             lines.saturating_sub(1)
         }
         Format::Xlsx => {
@@ -1355,7 +1363,10 @@ fn check_declared(
             max_columns: limits.max_columns,
         });
     }
-    summary.declared_rows = Some(rows - 1);
+    // No `<dimension>` (or "A1") reads as A1:A1: nothing declared.
+    if end != (0, 0) {
+        summary.declared_rows = Some(rows - 1);
+    }
     Ok(())
 }
 
@@ -1946,10 +1957,26 @@ impl<R: BufRead> LineDecoder<R> {
             if available.is_empty() {
                 return Ok(!self.line.is_empty());
             }
-            let (chunk, done) = match memchr::memchr(b'\n', available) {
-                Some(i) => (available.get(..=i).unwrap_or(available), true),
-                None => (available, false),
+            // A CR ended the last chunk: a LF right after it belongs to the same line end.
+            if self.line.last() == Some(&b'\r') {
+                if available.first() == Some(&b'\n') {
+                    self.line.push(b'\n');
+                    self.inner.consume(1);
+                }
+                return Ok(true);
+            }
+            // Lines end in LF, CRLF or a lone CR (old Mac "CSV"); GB18030 never uses
+            // either byte inside a character.
+            let (end, done) = match memchr::memchr2(b'\n', b'\r', available) {
+                Some(i) if available.get(i) == Some(&b'\r') => match available.get(i + 1) {
+                    Some(b'\n') => (i + 2, true),
+                    Some(_) => (i + 1, true),
+                    None => (i + 1, false),
+                },
+                Some(i) => (i + 1, true),
+                None => (available.len(), false),
             };
+            let chunk = available.get(..end).unwrap_or(available);
             let used = chunk.len();
             self.line.extend_from_slice(chunk);
             self.inner.consume(used);
@@ -2082,18 +2109,24 @@ fn read_csv(
     let mut prefix = Vec::new();
     file.by_ref().take(1 << 20).read_to_end(&mut prefix)?;
     file.seek(SeekFrom::Start(0))?;
-    if prefix.len() == 1 << 20
-        && let Some(end) = memchr::memrchr(b'\n', &prefix)
-    {
-        prefix.truncate(end + 1);
+    if prefix.len() == 1 << 20 {
+        // Cut at the last line end; a prefix without one is left to the stream.
+        match memchr::memrchr2(b'\n', b'\r', &prefix) {
+            Some(end) => prefix.truncate(end + 1),
+            None => prefix.clear(),
+        }
     }
-    let detected = sniff::detect(&prefix)?;
+    let detected = if prefix.is_empty() {
+        None
+    } else {
+        Some(sniff::detect(&prefix)?)
+    };
     let since_reset = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let decoder = LineDecoder {
         inner: BufReader::with_capacity(64 << 10, file),
         // UTF-8 from a pure-ASCII prefix is not settled yet: a later line decides.
-        settled: detected != Encoding::Utf8 || !prefix.is_ascii(),
-        encoding: Some(detected),
+        settled: detected.is_some_and(|d| d != Encoding::Utf8 || !prefix.is_ascii()),
+        encoding: detected,
         line: Vec::new(),
         out: Vec::new(),
         out_pos: 0,
@@ -2124,12 +2157,12 @@ fn read_csv(
         let row = number - 1;
         for (col, field) in record.iter().enumerate() {
             if rows.cell(row, col as u64, field)?.is_break() {
-                summary.encoding = csv.get_ref().encoding;
+                summary.encoding = csv.get_ref().encoding.or(Some(Encoding::Utf8));
                 return Ok(());
             }
         }
     }
-    summary.encoding = csv.get_ref().encoding;
+    summary.encoding = csv.get_ref().encoding.or(Some(Encoding::Utf8));
     Ok(())
 }
 
@@ -2865,14 +2898,11 @@ mod tests {
             check_sample(&headers, &rows);
             assert_eq!(summary.rows, 2);
             assert_eq!(summary.encoding, None);
-            if !constant_memory {
-                // constant-memory mode writes no dimension before the rows.
-                assert_eq!(summary.declared_rows, Some(3));
-                assert_eq!(
-                    estimate_rows(&path, Format::Xlsx, &Limits::default()),
-                    Some(3)
-                );
-            }
+            assert_eq!(summary.declared_rows, Some(3));
+            assert_eq!(
+                estimate_rows(&path, Format::Xlsx, &Limits::default()),
+                Some(3)
+            );
         }
     }
 
@@ -3043,11 +3073,13 @@ mod tests {
         let bom = [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat();
         let (gbk, _, _) = encoding_rs::GBK.encode(text);
         let crlf = text.replace('\n', "\r\n");
+        let cr = text.replace('\n', "\r");
         for (bytes, encoding) in [
             (text.as_bytes().to_vec(), Encoding::Utf8),
             (bom, Encoding::Utf8Bom),
             (gbk.into_owned(), Encoding::Gb18030),
             (crlf.into_bytes(), Encoding::Utf8),
+            (cr.into_bytes(), Encoding::Utf8),
         ] {
             let path = file(&dir, "客户.csv", &bytes);
             let (headers, rows, summary) =
@@ -3057,7 +3089,7 @@ mod tests {
                 .into_iter()
                 .map(|mut r| {
                     for c in &mut r.cells {
-                        *c = c.replace("\r\n", "\n");
+                        *c = c.replace("\r\n", "\n").replace('\r', "\n");
                     }
                     r
                 })
@@ -3761,6 +3793,46 @@ mod tests {
             let path = file(&dir, "cut.xls", &whole[..cut]);
             let err = read_all(&path, Format::Xls, &Limits::default()).expect_err("cut");
             assert!(matches!(err, ReadError::Corrupt(_)), "{cut}: {err:?}");
+        }
+    }
+
+    /// Writes the fixtures above as a seed corpus for the fuzz target:
+    /// `FUZZ_SEEDS=fuzz/corpus/read cargo test -p kehu --lib write_fuzz_seeds -- --ignored`.
+    #[test]
+    #[ignore = "writes the fuzz seed corpus"]
+    fn write_fuzz_seeds() {
+        let Ok(dir) = std::env::var("FUZZ_SEEDS") else {
+            return;
+        };
+        std::fs::create_dir_all(&dir).expect("seed dir");
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("公司名称,电话\n北京星辰,010\n\"上海\n远航\",021\n");
+        let xls = cfb(
+            &biff(
+                (4, 2),
+                &[
+                    label(0, 0, "公司名称"),
+                    label(1, 0, "北京"),
+                    number(1, 1, 1.5),
+                ],
+            ),
+            |_| {},
+        );
+        let seeds: [(&str, Vec<u8>); 6] = [
+            ("shared.xlsx", sample_xlsx(false)),
+            ("inline.xlsx", sample_xlsx(true)),
+            ("sheet.ods", ods(ODS_SHEET)),
+            (
+                "utf8.csv",
+                "\u{feff}名称,电话\n北京,\"1\"\"2\"\n\n,,\n"
+                    .as_bytes()
+                    .to_vec(),
+            ),
+            ("gbk.csv", gbk.into_owned()),
+            ("book.xls", xls),
+        ];
+        for (name, bytes) in seeds {
+            std::fs::write(Path::new(&dir).join(name), bytes).expect("seed");
         }
     }
 
