@@ -7,7 +7,9 @@
 //! holds 1,048,575 data rows; longer exports continue on a second (third…) worksheet with
 //! the header row repeated.
 
-use std::{collections::HashMap, fmt::Write as _, io::Write, path::Path, time::Duration};
+use std::{
+    collections::HashMap, fmt::Write as _, io::Write, path::Path, sync::Arc, time::Duration,
+};
 
 use anyhow::Context;
 use chrono::format::{Item, StrftimeItems};
@@ -42,7 +44,7 @@ use crate::{
 const PAGE: i64 = 2000;
 
 /// Pages buffered between the reader and the writer.
-const CHANNEL_PAGES: usize = 4;
+const CHANNEL_PAGES: usize = 2;
 
 /// Data rows one xlsx worksheet holds: 1,048,576 rows less the header.
 pub const SHEET_ROWS: u32 = 1_048_575;
@@ -169,7 +171,7 @@ async fn produce(
         Entity::Company
     };
     let fields = cf::of_entity(&mut tx, entity).await?;
-    let context = Context_ {
+    let context = Arc::new(Context_ {
         locale,
         tz,
         time_zone,
@@ -182,7 +184,7 @@ async fn produce(
         categories: companies::categories(&mut tx).await?,
         tags: tags::all(&mut tx).await?,
         fields,
-    };
+    });
     tx.commit().await?;
 
     let path = std::env::temp_dir().join(format!(
@@ -397,16 +399,66 @@ async fn count_companies(
     Ok(n)
 }
 
+/// A page of companies as read, with their tags and main contacts.
+type CompanyPage = (
+    Vec<companies::Company>,
+    HashMap<CompanyId, String>,
+    HashMap<CompanyId, String>,
+);
+
+/// Reads the view page by page on its own task, one page ahead of the rows being made
+/// into text here, so the database's work, making the text and writing the file (on the
+/// writer's thread) overlap.
 async fn read_companies(
     db: &DbPool,
     tenant: TenantId,
     export: &Export,
     scope: &Scope,
-    c: &Context_,
+    c: &Arc<Context_>,
     sender: tokio::sync::mpsc::Sender<Rows>,
 ) -> anyhow::Result<i64> {
     let filter = ListFilter::from_query(&export.query);
     let q = normalised_term(db, tenant, &filter.q).await?;
+    let (pages_in, mut pages) = tokio::sync::mpsc::channel::<CompanyPage>(1);
+    let fetcher = tokio::spawn({
+        let (db, scope, c, filter, id) = (
+            db.clone(),
+            scope.clone(),
+            c.clone(),
+            filter.clone(),
+            export.id,
+        );
+        async move {
+            let mut after: Option<Cursor> = None;
+            let mut rows = 0i64;
+            loop {
+                let mut tx = TenantTx::begin(&db, tenant).await?;
+                let page = companies::list(
+                    &mut tx,
+                    &scope,
+                    ListQuery {
+                        filters: company_filters(&filter, &q, &c),
+                        sort: filter.sort,
+                        asc: filter.asc,
+                        after: after.clone(),
+                        limit: PAGE,
+                    },
+                )
+                .await?;
+                let (row_tags, mains) = page_extras(&mut tx, &page).await?;
+                rows += page.len() as i64;
+                super::progress(&mut tx, id, rows).await?;
+                tx.commit().await?;
+                let Some(last) = page.last() else { break };
+                after = Some(Cursor::after(last, filter.sort));
+                let full = page.len() as i64 == PAGE;
+                if pages_in.send((page, row_tags, mains)).await.is_err() || !full {
+                    break;
+                }
+            }
+            anyhow::Ok(rows)
+        }
+    });
     let people: HashMap<UserId, &str> = c.people.iter().map(|(id, n)| (*id, n.as_str())).collect();
     let categories: HashMap<CategoryId, &str> = c
         .categories
@@ -420,29 +472,7 @@ async fn read_companies(
     );
     let when = datetime_items(c.locale);
     let width = COMPANY_COLUMNS.len() + c.fields.len();
-    let mut after: Option<Cursor> = None;
-    let mut rows = 0i64;
-    loop {
-        let mut tx = TenantTx::begin(db, tenant).await?;
-        let page = companies::list(
-            &mut tx,
-            scope,
-            ListQuery {
-                filters: company_filters(&filter, &q, c),
-                sort: filter.sort,
-                asc: filter.asc,
-                after: after.clone(),
-                limit: PAGE,
-            },
-        )
-        .await?;
-        let (row_tags, mains) = page_extras(&mut tx, &page).await?;
-        rows += page.len() as i64;
-        super::progress(&mut tx, export.id, rows).await?;
-        tx.commit().await?;
-        let Some(last) = page.last() else { break };
-        after = Some(Cursor::after(last, filter.sort));
-        let full = page.len() as i64 == PAGE;
+    while let Some((page, row_tags, mains)) = pages.recv().await {
         let mut out = Rows::new(width, page.len());
         for co in &page {
             out.push(&co.name);
@@ -478,13 +508,11 @@ async fn read_companies(
             }
         }
         if sender.send(out).await.is_err() {
+            fetcher.abort();
             anyhow::bail!("the export writer stopped");
         }
-        if !full {
-            break;
-        }
     }
-    Ok(rows)
+    fetcher.await.context("the export reader panicked")?
 }
 
 /// The tags (names in name order, joined by "、", as the list shows them) and the main
