@@ -58,12 +58,15 @@ struct Options {
     app_url: String,
     db: String,
     work: PathBuf,
+    /// Niceness for the phases and their PostgreSQL backends (0: unchanged).
+    nice: i32,
 }
 
 fn usage() -> &'static str {
     "kehu-bench-export [--rows 1000000] [--repeat 3] [--db kehu_bench_export] \
      [--owner-url postgres://kehu_owner:…@host/any] [--app-url postgres://kehu_app:…@host/any] \
-     [--work /tmp/kehu-bench-export]"
+     [--work /tmp/kehu-bench-export] [--nice -10 (as root: shield the phases and their \
+     PostgreSQL backends from other load)]"
 }
 
 impl Options {
@@ -76,6 +79,7 @@ impl Options {
             app_url: std::env::var("DATABASE_URL").unwrap_or_default(),
             db: "kehu_bench_export".into(),
             work: std::env::temp_dir().join("kehu-bench-export"),
+            nice: 0,
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -95,6 +99,7 @@ impl Options {
                 "--app-url" => o.app_url = value,
                 "--db" => o.db = value,
                 "--work" => o.work = PathBuf::from(value),
+                "--nice" => o.nice = value.parse().with_context(bad)?,
                 _ => bail!("unknown option {flag}; {}", usage()),
             }
         }
@@ -128,6 +133,8 @@ impl Options {
             self.rows.to_string(),
             "--work".into(),
             self.work.display().to_string(),
+            "--nice".into(),
+            self.nice.to_string(),
         ]
     }
 }
@@ -141,7 +148,7 @@ fn with_db(url: &str, db: &str) -> anyhow::Result<String> {
 async fn connect(url: &str) -> anyhow::Result<Client> {
     let (client, conn) = tokio_postgres::connect(url, NoTls)
         .await
-        .with_context(|| format!("connecting to {}", url.split('@').last().unwrap_or("")))?;
+        .with_context(|| format!("connecting to {}", url.split('@').next_back().unwrap_or("")))?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             eprintln!("connection error: {e}");
@@ -211,7 +218,7 @@ struct BackendWatch {
 }
 
 impl BackendWatch {
-    fn start(db: &str) -> Self {
+    fn start(db: &str, nice: i32) -> Self {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let needle = format!(" {db} ");
         let thread = {
@@ -234,6 +241,12 @@ impl BackendWatch {
                             continue;
                         }
                         let cpu = process_cpu(&pid.to_string());
+                        if nice != 0 && !seen.contains_key(&pid) {
+                            let _ = Command::new("renice")
+                                .args(["-n", &nice.to_string(), "-p", &pid.to_string()])
+                                .stdout(std::process::Stdio::null())
+                                .status();
+                        }
                         let start = if first { cpu } else { 0.0 };
                         seen.entry(pid).or_insert((start, cpu)).1 = cpu;
                     }
@@ -773,7 +786,7 @@ async fn seed(o: &Options) -> anyhow::Result<()> {
         if tx.send((companies, contacts, tags)).await.is_err() {
             break;
         }
-        if (id - 1) % 200_000 == 0 {
+        if (id - 1).is_multiple_of(200_000) {
             println!(
                 "  generated {} companies, {:.0} s",
                 id - 1,
@@ -830,43 +843,66 @@ async fn seed(o: &Options) -> anyhow::Result<()> {
 // The raw read: one query per page
 // ---------------------------------------------------------------------------------------
 
-/// The export's columns for companies in creation order, newest first (the default view),
-/// for the page after `$1`: what `kehu::exports::write` writes, in SQL.
+/// One page of companies in creation order, newest first (the default view), after `$1`.
 const RAW_PAGE: &str = "
-SELECT c.id, c.name,
-       coalesce(mc.main, ''), c.phone, c.email, c.website, c.address, c.introduction,
-       coalesce(cat.name, ''), coalesce(u.name, ''), c.visibility,
-       coalesce(t.names, ''), (extract(epoch FROM c.created_at) * 1000000)::bigint,
-       coalesce(c.custom->>'1', ''), coalesce(c.custom->>'2', ''), coalesce(c.custom->>'3', ''),
-       coalesce((SELECT string_agg(x, '、') FROM jsonb_array_elements_text(c.custom->'4') x), '')
+SELECT c.id, c.name, c.phone, c.email, c.website, c.address, c.introduction,
+       c.category_id, c.owner_id, c.visibility,
+       (extract(epoch FROM c.created_at) * 1000000)::bigint,
+       c.custom->>'1', c.custom->>'2', c.custom->>'3', c.custom->>'4'
   FROM companies c
-  LEFT JOIN customer_categories cat ON cat.tenant_id = c.tenant_id AND cat.id = c.category_id
-  LEFT JOIN users u ON u.tenant_id = c.tenant_id AND u.id = c.owner_id
-  LEFT JOIN LATERAL (
-        SELECT string_agg(g.name, '、' ORDER BY g.name) AS names
-          FROM company_tags ct JOIN tags g ON g.tenant_id = ct.tenant_id AND g.id = ct.tag_id
-         WHERE ct.tenant_id = c.tenant_id AND ct.company_id = c.id) t ON true
-  LEFT JOIN LATERAL (
-        SELECT p.name || CASE WHEN coalesce(nullif(p.mobile, ''), p.phone) = '' THEN ''
-                              ELSE ' ' || coalesce(nullif(p.mobile, ''), p.phone) END AS main
-          FROM contacts p
-         WHERE p.tenant_id = c.tenant_id AND p.company_id = c.id
-         ORDER BY p.id LIMIT 1) mc ON true
  WHERE c.tenant_id = 1 AND c.id < $1
  ORDER BY c.id DESC
  LIMIT $2";
 
+/// The tags of the companies with ids from `$1` to `$2`, in name order.
+const RAW_TAGS: &str = "
+SELECT ct.company_id, g.name
+  FROM company_tags ct JOIN tags g ON g.tenant_id = ct.tenant_id AND g.id = ct.tag_id
+ WHERE ct.tenant_id = 1 AND ct.company_id BETWEEN $1 AND $2
+ ORDER BY g.name";
+
+/// The first contact of each company with an id from `$1` to `$2`.
+const RAW_MAIN: &str = "
+SELECT DISTINCT ON (company_id) company_id, name, mobile, phone
+  FROM contacts
+ WHERE tenant_id = 1 AND company_id BETWEEN $1 AND $2
+ ORDER BY company_id, id";
+
 /// Cells of one company row.
 const WIDTH: usize = 16;
 
-/// Reads every page, handing each page's cells (already neutralised, as the export writes
-/// them) to `each`.
+/// Reads every page the straightforward way — three queries a page (the companies, their
+/// tags and their first contacts, the last two by id range) in one transaction as the app
+/// role — and hands each page's cells (neutralised, as the export writes them) to `each`.
 async fn raw_pages(
     app_url: &str,
     mut each: impl FnMut(&[[String; WIDTH]]) -> anyhow::Result<()>,
 ) -> anyhow::Result<u64> {
     let client = connect(app_url).await?;
-    let statement = client.prepare(RAW_PAGE).await?;
+    let (page_sql, tags_sql, main_sql) = (
+        client.prepare(RAW_PAGE).await?,
+        client.prepare(RAW_TAGS).await?,
+        client.prepare(RAW_MAIN).await?,
+    );
+    client
+        .batch_execute("BEGIN; SELECT set_config('app.tenant_id', '1', true)")
+        .await?;
+    let names = |sql: &'static str| {
+        let client = &client;
+        async move {
+            anyhow::Ok(
+                client
+                    .query(sql, &[])
+                    .await?
+                    .iter()
+                    .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
+                    .collect::<HashMap<i64, String>>(),
+            )
+        }
+    };
+    let categories = names("SELECT id, name FROM customer_categories").await?;
+    let users = names("SELECT id, name FROM users").await?;
+    client.batch_execute("COMMIT").await?;
     let locale = kehu::i18n::Locale::ZhCn;
     let (public, private) = (
         locale.t("visibility.public"),
@@ -882,30 +918,74 @@ async fn raw_pages(
         client
             .batch_execute("BEGIN; SELECT set_config('app.tenant_id', '1', true)")
             .await?;
-        let rows = client.query(&statement, &[&after, &PAGE]).await?;
+        let rows = client.query(&page_sql, &[&after, &PAGE]).await?;
+        let (mut tags, mut mains) = (HashMap::new(), HashMap::new());
+        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+            let (hi, lo): (i64, i64) = (first.get(0), last.get(0));
+            for r in client.query(&tags_sql, &[&lo, &hi]).await? {
+                let joined: &mut String = tags.entry(r.get::<_, i64>(0)).or_default();
+                if !joined.is_empty() {
+                    joined.push('、');
+                }
+                joined.push_str(r.get(1));
+            }
+            for r in client.query(&main_sql, &[&lo, &hi]).await? {
+                let (name, mobile, phone): (&str, &str, &str) = (r.get(1), r.get(2), r.get(3));
+                let reach = if mobile.is_empty() { phone } else { mobile };
+                let text = if reach.is_empty() {
+                    name.to_owned()
+                } else {
+                    format!("{name} {reach}")
+                };
+                mains.insert(r.get::<_, i64>(0), text);
+            }
+        }
         client.batch_execute("COMMIT").await?;
         page.clear();
         for row in &rows {
-            after = row.get(0);
-            let mut cells: [String; WIDTH] = Default::default();
-            for (i, cell) in cells.iter_mut().enumerate() {
-                let col = i + 1;
-                *cell = match col {
-                    10 => match row.get::<_, &str>(col) {
-                        "public" => public.clone(),
-                        _ => private.clone(),
-                    },
-                    12 => {
-                        let at = DateTime::<Utc>::from_timestamp_micros(row.get(col))
-                            .context("created_at")?;
-                        at.with_timezone(&tz)
-                            .format_with_items(items.iter())
-                            .to_string()
-                    }
-                    _ => kehu::exports::write::neutralise(row.get::<_, &str>(col)).into_owned(),
-                };
-            }
-            page.push(cells);
+            let id: i64 = row.get(0);
+            after = id;
+            let text = |col: usize| -> String {
+                kehu::exports::write::neutralise(row.get::<_, Option<&str>>(col).unwrap_or(""))
+                    .into_owned()
+            };
+            let products: Vec<String> = row
+                .get::<_, Option<&str>>(14)
+                .map(serde_json::from_str)
+                .transpose()?
+                .unwrap_or_default();
+            let created =
+                DateTime::<Utc>::from_timestamp_micros(row.get(10)).context("created_at")?;
+            page.push([
+                text(1),
+                mains.remove(&id).unwrap_or_default(),
+                text(2),
+                text(3),
+                text(4),
+                text(5),
+                text(6),
+                row.get::<_, Option<i64>>(7)
+                    .and_then(|c| categories.get(&c).cloned())
+                    .unwrap_or_default(),
+                users
+                    .get(&row.get::<_, i64>(8))
+                    .cloned()
+                    .unwrap_or_default(),
+                if row.get::<_, &str>(9) == "public" {
+                    public.clone()
+                } else {
+                    private.clone()
+                },
+                tags.remove(&id).unwrap_or_default(),
+                created
+                    .with_timezone(&tz)
+                    .format_with_items(items.iter())
+                    .to_string(),
+                text(11),
+                text(12),
+                text(13),
+                products.join("、"),
+            ]);
         }
         total += page.len() as u64;
         each(&page)?;
@@ -980,6 +1060,8 @@ struct Measured {
     pg_cpu: f64,
     /// CPU seconds the whole machine spent busy during the phase (set by the driver).
     machine_cpu: f64,
+    /// Seconds in `Workbook::save` (raw write only): compressing the sheet into the zip.
+    save: f64,
     peak_kb: u64,
     base_kb: u64,
     rows: u64,
@@ -987,7 +1069,7 @@ struct Measured {
 }
 
 async fn phase(o: &Options, name: &str) -> anyhow::Result<Measured> {
-    let watch = BackendWatch::start(&o.db);
+    let watch = BackendWatch::start(&o.db, o.nice);
     let mut m = phase_inner(o, name).await?;
     m.pg_cpu = watch.finish();
     Ok(m)
@@ -1013,6 +1095,7 @@ async fn phase_inner(o: &Options, name: &str) -> anyhow::Result<Measured> {
             Ok(Measured {
                 pg_cpu: 0.0,
                 machine_cpu: 0.0,
+                save: 0.0,
                 seconds: 0.0,
                 cpu: 0.0,
                 peak_kb: 0,
@@ -1044,13 +1127,16 @@ async fn phase_inner(o: &Options, name: &str) -> anyhow::Result<Measured> {
                 }
                 row += 1;
             }
+            let saving = Instant::now();
             workbook.save(&path)?;
+            let save = saving.elapsed().as_secs_f64();
             let seconds = started.elapsed().as_secs_f64();
             let bytes = std::fs::metadata(&path)?.len();
             std::fs::remove_file(&path)?;
             Ok(Measured {
                 pg_cpu: 0.0,
                 machine_cpu: 0.0,
+                save,
                 seconds,
                 cpu: cpu_seconds() - cpu0,
                 peak_kb: memory_kb().0,
@@ -1066,6 +1152,7 @@ async fn phase_inner(o: &Options, name: &str) -> anyhow::Result<Measured> {
             Ok(Measured {
                 pg_cpu: 0.0,
                 machine_cpu: 0.0,
+                save: 0.0,
                 seconds: started.elapsed().as_secs_f64(),
                 cpu: cpu_seconds() - cpu0,
                 peak_kb: memory_kb().0,
@@ -1105,6 +1192,7 @@ async fn phase_inner(o: &Options, name: &str) -> anyhow::Result<Measured> {
             Ok(Measured {
                 pg_cpu: 0.0,
                 machine_cpu: 0.0,
+                save: 0.0,
                 seconds,
                 cpu: cpu_seconds() - cpu0,
                 peak_kb: memory_kb().0,
@@ -1180,6 +1268,7 @@ async fn phase_inner(o: &Options, name: &str) -> anyhow::Result<Measured> {
             Ok(Measured {
                 pg_cpu: 0.0,
                 machine_cpu: 0.0,
+                save: 0.0,
                 seconds,
                 cpu,
                 peak_kb,
@@ -1195,7 +1284,16 @@ async fn phase_inner(o: &Options, name: &str) -> anyhow::Result<Measured> {
 /// Runs a phase in a child process and reads its result line.
 fn run_child(o: &Options, name: &str) -> anyhow::Result<Measured> {
     let machine0 = machine_cpu();
-    let out = Command::new(std::env::current_exe()?)
+    // With autogroup scheduling (the Linux default), niceness only counts inside a
+    // session: a shielded child gets a session of its own and sets that group's niceness.
+    let mut command = if o.nice == 0 {
+        Command::new(std::env::current_exe()?)
+    } else {
+        let mut setsid = Command::new("setsid");
+        setsid.arg(std::env::current_exe()?);
+        setsid
+    };
+    let out = command
         .args(o.child_args())
         .args(["--phase", name])
         .stderr(std::process::Stdio::inherit())
@@ -1220,6 +1318,7 @@ fn run_child(o: &Options, name: &str) -> anyhow::Result<Measured> {
         bytes: num(5) as u64,
         pg_cpu: num(6),
         machine_cpu: machine_cpu() - machine0,
+        save: num(7),
     })
 }
 
@@ -1299,6 +1398,12 @@ fn driver(o: &Options) -> anyhow::Result<()> {
         "export-csv",
     ];
     let mut results: Vec<Vec<Measured>> = phases.iter().map(|_| Vec::new()).collect();
+    if o.nice != 0 {
+        println!(
+            "phases and their PostgreSQL backends run at niceness {} (shielded from other load)",
+            o.nice
+        );
+    }
     println!("load average before: {}", load_average());
     for rep in 1..=o.repeat {
         for (i, name) in phases.iter().enumerate() {
@@ -1340,7 +1445,7 @@ fn driver(o: &Options) -> anyhow::Result<()> {
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     let labels = [
         "raw write: rust_xlsxwriter constant-memory, cells from memory",
-        "raw read: PostgreSQL pages, one query each, cells made",
+        "raw read: PostgreSQL pages (3 queries each), cells made",
         "raw read + write, one page at a time",
         "**export xlsx** (`kehu::exports::write::run`)",
         "export CSV (reference)",
@@ -1385,6 +1490,10 @@ fn driver(o: &Options) -> anyhow::Result<()> {
             .fold(0.0, f64::max)
     );
     println!(
+        "The raw write spent {:.2} s (median) of its {write:.2} s in `save()`, compressing the sheet.",
+        med(0, &|m| m.save)
+    );
+    println!(
         "For reference: export ÷ (raw read + raw write) {:.3}; export ÷ raw read+write loop {:.3}; CSV {csv:.2} s.",
         xlsx / (read + write),
         xlsx / read_write
@@ -1397,6 +1506,10 @@ fn main() -> anyhow::Result<()> {
     let Some(name) = o.phase.clone() else {
         return driver(&o);
     };
+    if o.nice != 0 {
+        std::fs::write("/proc/self/autogroup", o.nice.to_string())
+            .context("setting this session's niceness (needs root)")?;
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -1404,8 +1517,8 @@ fn main() -> anyhow::Result<()> {
     let mut stdout = std::io::stdout().lock();
     writeln!(
         stdout,
-        "RESULT {:.4} {:.2} {} {} {} {} {:.2}",
-        m.seconds, m.cpu, m.peak_kb, m.base_kb, m.rows, m.bytes, m.pg_cpu
+        "RESULT {:.4} {:.2} {} {} {} {} {:.2} {:.3}",
+        m.seconds, m.cpu, m.peak_kb, m.base_kb, m.rows, m.bytes, m.pg_cpu, m.save
     )?;
     Ok(())
 }
