@@ -1071,7 +1071,7 @@ struct Measured {
 async fn phase(o: &Options, name: &str) -> anyhow::Result<Measured> {
     let watch = BackendWatch::start(&o.db, o.nice);
     let mut m = phase_inner(o, name).await?;
-    m.pg_cpu = watch.finish();
+    m.pg_cpu = watch.finish().max(0.0);
     Ok(m)
 }
 
