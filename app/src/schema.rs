@@ -147,6 +147,8 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamptz,
         finished_at -> Nullable<Timestamptz>,
+        rows_total -> Nullable<Int8>,
+        started_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -5,7 +5,7 @@ use std::{io::Cursor, time::Duration};
 use calamine::{Reader, Xlsx};
 use kehu_tests::{Client, TestApp};
 
-use crate::support::{add_field, zh};
+use crate::support::{add_field, exec, zh};
 
 /// Asks for an export of `entity` with `query` and waits until it is done; returns the
 /// export's page path.
@@ -84,7 +84,19 @@ async fn a_filtered_view_exports_to_csv_and_xlsx_with_localised_headers_and_no_f
     let path = export(&app, &admin, "company", "csv", query, "").await;
     let shown = admin.get(&path).await;
     assert_eq!(shown.attrs("#export-status", "data-status"), ["done"]);
-    assert!(shown.texts(".export-rows")[0].contains('2'));
+    assert!(
+        shown.texts(".export-rows")[0].contains("2 / 2"),
+        "rows of the total: {:?}",
+        shown.texts(".export-rows")
+    );
+    let id = path.trim_start_matches("/exports/");
+    assert_eq!(
+        app.text(&format!(
+            "SELECT rows_total || ' ' || rows_done || ' ' || (started_at IS NOT NULL) FROM exports WHERE id = {id}"
+        ))
+        .await,
+        "2 2 true"
+    );
     let (bytes, disposition, kind) = download(&admin, &path).await;
     assert!(kind.starts_with("text/csv"), "{kind}");
     assert!(disposition.starts_with("attachment"), "{disposition}");
@@ -129,6 +141,7 @@ async fn a_filtered_view_exports_to_csv_and_xlsx_with_localised_headers_and_no_f
         .rows()
         .flat_map(|r| r.iter().map(|c| c.to_string()))
         .collect();
+    assert_eq!(book.sheet_names(), [zh("exports.sheet_company")]);
     assert!(cells.contains(&"上海远航物流".to_owned()));
     assert!(cells.contains(&"'=1+1".to_owned()));
     assert!(!cells.iter().any(|c| c.starts_with('=')));
@@ -198,5 +211,97 @@ async fn exports_respect_visibility_and_only_the_requester_and_admins_see_them()
     assert_eq!(
         admin.get("/exports").await.texts("#exports tbody tr").len(),
         2
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_running_export_shows_the_total_the_rate_and_the_time_left() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("进度公司", "管理员", "admin@progress.test")
+        .await;
+    let who = app
+        .text("SELECT tenant_id || ' ' || id FROM users WHERE email = 'admin@progress.test'")
+        .await;
+    let (tenant, user) = who.split_once(' ').expect("tenant and user");
+    // Half-way through: 500 of 2,000 rows in 10 seconds, so 50 rows/s and 30 s left. The
+    // lease is live, so neither the worker nor the reconciler touches it.
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO exports (tenant_id, id, requested_by, entity, format, status, rows_done, \
+             rows_total, started_at, lease_until, attempts) VALUES ({tenant}, 900001, {user}, \
+             'company', 'xlsx', 'running', 500, 2000, now() - interval '10 seconds', \
+             now() + interval '1 hour', 1)"
+        ),
+    )
+    .await;
+    let page = admin.get("/exports/900001").await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.attrs("#export-status", "data-status"), ["running"]);
+    assert_eq!(page.texts(".export-rows"), ["已导出 500 / 2000 行"]);
+    assert_eq!(page.attrs("progress.export-progress", "max"), ["2000"]);
+    assert_eq!(page.attrs("progress.export-progress", "value"), ["500"]);
+    let rate = page.texts(".export-rate");
+    assert!(
+        rate[0].contains("每秒 50 行") || rate[0].contains("每秒 49 行"),
+        "{rate:?}"
+    );
+    let eta = page.texts(".export-eta");
+    assert!(
+        eta[0].starts_with("剩余约 3") && eta[0].ends_with('秒'),
+        "30 s left, give or take the request's own time: {eta:?}"
+    );
+    // The fragment htmx polls shows the same, and the list shows rows of the total.
+    let fragment = admin.get("/exports/900001/progress").await;
+    assert_eq!(fragment.texts(".export-rows"), ["已导出 500 / 2000 行"]);
+    assert!(
+        admin
+            .get("/exports")
+            .await
+            .texts("#export-900001 td")
+            .iter()
+            .any(|t| t.contains("500 / 2000"))
+    );
+}
+
+/// An xlsx sheet holds 1,048,575 data rows; more continue on further sheets, each with
+/// the header row. The cap is a parameter, so five rows with a cap of two show it.
+#[test]
+fn xlsx_rows_beyond_a_sheet_continue_on_new_sheets_with_the_header() {
+    use kehu::exports::write::{Rows, write_xlsx};
+    let headers = vec!["名称".to_owned(), "电话".to_owned()];
+    let mut first = Rows::new(2, 3);
+    for cell in ["甲", "=1+1", "乙", "", "丙", "3"] {
+        first.push(cell);
+    }
+    let mut second = Rows::new(2, 2);
+    for cell in ["丁", "4", "戊", "5"] {
+        second.push(cell);
+    }
+    let path = std::env::temp_dir().join(format!("kehu-sheets-{}.xlsx", uuid::Uuid::new_v4()));
+    write_xlsx(&path, "客户", &headers, [first, second].into_iter(), 2).expect("written");
+    let bytes = std::fs::read(&path).expect("the file");
+    let _ = std::fs::remove_file(&path);
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an xlsx");
+    assert_eq!(book.sheet_names(), ["客户", "客户 (2)", "客户 (3)"]);
+    let mut names = vec![];
+    for sheet in book.sheet_names() {
+        let range = book.worksheet_range(&sheet).expect("readable");
+        let rows: Vec<Vec<String>> = range
+            .rows()
+            .map(|r| r.iter().map(|c| c.to_string()).collect())
+            .collect();
+        assert_eq!(rows[0], headers, "{sheet} repeats the header row");
+        assert!(rows.len() <= 3, "{sheet}: {rows:?}");
+        names.extend(rows[1..].iter().map(|r| r[0].clone()));
+        if sheet == "客户" {
+            assert_eq!(rows[1][1], "'=1+1", "formulas neutralised");
+        }
+    }
+    assert_eq!(
+        names,
+        ["甲", "乙", "丙", "丁", "戊"],
+        "every row once, in order"
     );
 }

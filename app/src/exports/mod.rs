@@ -60,6 +60,30 @@ pub struct Export {
     pub created_at: DateTime<Utc>,
     /// Done or failed.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Rows in the view, counted when the attempt started (`None` until then, or if the
+    /// count failed).
+    pub rows_total: Option<i64>,
+    /// When the current attempt started (the rate and the time left count from here).
+    pub started_at: Option<DateTime<Utc>>,
+}
+
+impl Export {
+    /// Rows a second so far and the seconds left at that rate, while it runs: `None`
+    /// before the first rows or without a start time; the time left also needs the total.
+    pub fn rate_and_eta(&self, now: DateTime<Utc>) -> (Option<f64>, Option<i64>) {
+        let Some(started) = self.started_at else {
+            return (None, None);
+        };
+        let elapsed = (now - started).num_milliseconds() as f64 / 1000.0;
+        if self.rows_done <= 0 || elapsed <= 0.0 {
+            return (None, None);
+        }
+        let rate = self.rows_done as f64 / elapsed;
+        let eta = self
+            .rows_total
+            .map(|total| ((total - self.rows_done).max(0) as f64 / rate).ceil() as i64);
+        (Some(rate), eta)
+    }
 }
 
 /// What a new export is.
@@ -150,6 +174,8 @@ pub async fn claim(
             exports::attempts.eq(exports::attempts + 1),
             exports::lease_until.eq(lease_until),
             exports::rows_done.eq(0),
+            exports::rows_total.eq(None::<i64>),
+            exports::started_at.eq(diesel::dsl::now),
         ))
         .returning(Export::as_returning())
         .get_result(&mut **tx)
@@ -163,6 +189,17 @@ pub async fn progress(tx: &mut TenantTx, id: ExportId, rows: i64) -> AppResult<(
     diesel::update(exports::table)
         .filter(exports::tenant_id.eq(tenant).and(exports::id.eq(id)))
         .set(exports::rows_done.eq(rows))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records the number of rows in the view (counted once when an attempt starts).
+pub async fn set_total(tx: &mut TenantTx, id: ExportId, total: i64) -> AppResult<()> {
+    let tenant = tx.tenant();
+    diesel::update(exports::table)
+        .filter(exports::tenant_id.eq(tenant).and(exports::id.eq(id)))
+        .set(exports::rows_total.eq(total))
         .execute(&mut **tx)
         .await?;
     Ok(())

@@ -100,32 +100,63 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
     Ok(Redirect::see_other(format!("/exports/{id}")).into_response())
 }
 
-/// The status of one export; polls itself every second while it runs.
+/// "1 分 5 秒" / "1 min 5 s": a time left, to the second under an hour.
+pub fn duration_text(locale: crate::i18n::Locale, seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (h, m, sec) = (s / 3600, s % 3600 / 60, s % 60);
+    let n = |v: i64| v.to_string();
+    if h > 0 {
+        locale.tf("exports.hours", &[("h", &n(h)), ("m", &n(m))])
+    } else if m > 0 {
+        locale.tf("exports.minutes", &[("m", &n(m)), ("s", &n(sec))])
+    } else {
+        locale.tf("exports.seconds", &[("s", &n(sec))])
+    }
+}
+
+/// The status of one export; polls itself every second while it runs. While it runs it
+/// shows the rows written of the total (counted when the attempt started), the rate and
+/// the time left at that rate.
 fn status(ctx: &Ctx, e: &Export) -> Markup {
     let running = matches!(e.status.as_str(), "queued" | "running");
-    let elapsed = (chrono::Utc::now() - e.created_at)
-        .num_milliseconds()
-        .max(1) as f64
-        / 1000.0;
-    let rate = e.rows_done as f64 / elapsed;
+    let (rate, eta) = e.rate_and_eta(chrono::Utc::now());
+    let total = e.rows_total.filter(|t| *t > 0);
+    let pct = match (e.status.as_str(), total) {
+        ("done", _) => 100,
+        (_, Some(t)) => (e.rows_done.clamp(0, t) * 100 / t).min(99),
+        _ => 0,
+    };
     html! {
         div #export-status data-status=(e.status)
             hx-get=[running.then(|| format!("/exports/{}/progress", e.id))]
             hx-trigger=[running.then_some("every 1s")] hx-swap="outerHTML" {
-            @let pct = if e.status == "done" { 100 } else { 0 };
-            div.progress.mb-2 role="progressbar" aria-label=(ctx.t("exports.progress"))
-                aria-valuenow=(pct) aria-valuemin="0" aria-valuemax="100" {
-                // Full width throughout: the total is not known up front, so the bar
-                // moves (striped) while rows are written and turns green when done.
-                div.progress-bar.w-100.progress-bar-striped[running].progress-bar-animated[running]
-                    .bg-success[e.status == "done"] .bg-danger[e.status == "failed"] {}
+            @if let (true, Some(t)) = (running && e.status == "running", total) {
+                // The exact share written (a native bar: the CSP allows no inline style).
+                progress.export-progress.w-100.mb-2 value=(e.rows_done.clamp(0, t)) max=(t)
+                    aria-label=(ctx.t("exports.progress")) { (pct) "%" }
+            } @else {
+                div.progress.mb-2 role="progressbar" aria-label=(ctx.t("exports.progress"))
+                    aria-valuenow=(pct) aria-valuemin="0" aria-valuemax="100" {
+                    // Full width: striped while queued or not yet counted, green when done.
+                    div.progress-bar.w-100.progress-bar-striped[running].progress-bar-animated[running]
+                        .bg-success[e.status == "done"] .bg-danger[e.status == "failed"] {}
+                }
             }
             p.mb-2 {
                 strong { (ctx.t(&format!("exports.status_{}", e.status))) }
                 " · "
-                span.export-rows { (ctx.locale.tf("exports.rows", &[("rows", &e.rows_done.to_string())])) }
-                @if running && e.rows_done > 0 {
-                    " · " (ctx.locale.tf("exports.rate", &[("rate", &format!("{rate:.0}"))]))
+                span.export-rows {
+                    @if let Some(t) = total {
+                        (ctx.locale.tf("exports.rows_of", &[("rows", &e.rows_done.to_string()), ("total", &t.to_string())]))
+                    } @else {
+                        (ctx.locale.tf("exports.rows", &[("rows", &e.rows_done.to_string())]))
+                    }
+                }
+                @if let (true, Some(rate)) = (running, rate) {
+                    " · " span.export-rate { (ctx.locale.tf("exports.rate", &[("rate", &format!("{rate:.0}"))])) }
+                    @if let Some(eta) = eta {
+                        " · " span.export-eta { (ctx.locale.tf("exports.eta", &[("time", &duration_text(ctx.locale, eta))])) }
+                    }
                 }
             }
             @if e.status == "done" {
@@ -165,7 +196,10 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
                             td { a href={"/exports/" (e.id)} { (ctx.datetime(e.created_at)) } }
                             td { (ctx.t(&format!("exports.file_{}", e.entity))) " · " (e.format) }
                             td { (ctx.t(&format!("exports.status_{}", e.status))) }
-                            td { (e.rows_done) }
+                            td {
+                                (e.rows_done)
+                                @if let (false, Some(t)) = (e.status == "done", e.rows_total) { " / " (t) }
+                            }
                         }
                     }
                 }
@@ -237,4 +271,22 @@ pub async fn download(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> App
         .header(header::CACHE_CONTROL, "private, no-store")
         .body(Body::from_bytes_stream(stored.chunks))
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_text;
+    use crate::i18n::Locale;
+
+    #[test]
+    fn time_left_reads_naturally() {
+        assert_eq!(duration_text(Locale::ZhCn, 5), "5 秒");
+        assert_eq!(duration_text(Locale::ZhCn, 65), "1 分 5 秒");
+        assert_eq!(
+            duration_text(Locale::ZhCn, 3 * 3600 + 120 + 9),
+            "3 小时 2 分"
+        );
+        assert_eq!(duration_text(Locale::En, 65), "1 min 5 s");
+        assert_eq!(duration_text(Locale::En, -3), "0 s");
+    }
 }

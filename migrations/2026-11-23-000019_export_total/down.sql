@@ -1,0 +1,3 @@
+ALTER TABLE exports
+    DROP COLUMN started_at,
+    DROP COLUMN rows_total;
