@@ -130,7 +130,7 @@ fn upload_form(
                         }
                     }
                 }
-                div.col-md-4.d-flex.align-items-end {
+                div.col-12 {
                     button.btn.btn-primary type="submit" { (ctx.t("imports.upload")) }
                 }
             }
@@ -814,14 +814,15 @@ async fn preview(
         @for (no, cells, verdict) in &verdicts {
             tr.table-danger[matches!(verdict, Verdict::Error(_))] .table-warning[matches!(verdict, Verdict::Duplicate)] {
                 td { (no) }
-                @for c in &shown { td.text-truncate.import-cell { (cells.get(*c).map_or("", String::as_str)) } }
-                td {
+                // The verdict before the cells: with many columns these scroll sideways.
+                td.import-verdict {
                     @match verdict {
                         Verdict::Error(reason) => { span.text-danger { (reason) } }
                         Verdict::Duplicate => { span.text-warning-emphasis { (ctx.t("imports.preview_duplicate")) } }
                         Verdict::Ok => { span.text-success { (ctx.t("imports.preview_ok")) } }
                     }
                 }
+                @for c in &shown { td.text-truncate.import-cell { (cells.get(*c).map_or("", String::as_str)) } }
             }
         }
     };
@@ -835,11 +836,11 @@ async fn preview(
             ]))
         }
         div.table-responsive {
-            table.table.table-sm.align-middle #import-preview-table {
+            table.table.table-sm.small.align-middle #import-preview-table {
                 thead { tr {
-                    th scope="col" { (ctx.t("imports.report_row")) }
-                    @for c in &shown { th scope="col" { (headers.get(*c).map_or("", String::as_str)) } }
-                    th scope="col" { (ctx.t("imports.preview_result")) }
+                    th.text-nowrap scope="col" { (ctx.t("imports.report_row")) }
+                    th.text-nowrap scope="col" { (ctx.t("imports.preview_result")) }
+                    @for c in &shown { th.text-truncate.import-cell scope="col" { (headers.get(*c).map_or("", String::as_str)) } }
                 } }
                 tbody { (rows) }
             }
