@@ -8,6 +8,7 @@ mod customer_search;
 mod customers;
 mod errors;
 mod harness;
+mod imports;
 mod language;
 mod notes;
 mod steps;

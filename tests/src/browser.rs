@@ -157,7 +157,19 @@ impl Browser {
     /// and returns that value. Script errors (e.g. during a navigation) count as "not
     /// yet". On timeout, takes a screenshot and fails with `what` and the page text.
     pub async fn wait_js(&self, what: &str, script: &str, args: Vec<Value>) -> Value {
-        let deadline = Instant::now() + WAIT;
+        self.wait_js_within(WAIT, what, script, args).await
+    }
+
+    /// [`Browser::wait_js`] with its own time limit, for what takes longer than a page
+    /// (a background job the page polls for).
+    pub async fn wait_js_within(
+        &self,
+        timeout: Duration,
+        what: &str,
+        script: &str,
+        args: Vec<Value>,
+    ) -> Value {
+        let deadline = Instant::now() + timeout;
         loop {
             if let Ok(value) = self.client.execute(script, args.clone()).await
                 && truthy(&value)
@@ -165,7 +177,7 @@ impl Browser {
                 return value;
             }
             if Instant::now() >= deadline {
-                self.fail(&format!("timed out after {WAIT:?} waiting for {what}"))
+                self.fail(&format!("timed out after {timeout:?} waiting for {what}"))
                     .await;
             }
             tokio::time::sleep(POLL).await;

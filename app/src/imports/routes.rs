@@ -130,7 +130,7 @@ fn upload_form(
                         }
                     }
                 }
-                div.col-md-4.d-flex.align-items-end {
+                div.col-12 {
                     button.btn.btn-primary type="submit" { (ctx.t("imports.upload")) }
                 }
             }
@@ -821,14 +821,15 @@ async fn preview(
         @for (no, cells, verdict) in &verdicts {
             tr.table-danger[matches!(verdict, Verdict::Error(_))] .table-warning[matches!(verdict, Verdict::Duplicate)] {
                 td { (no) }
-                @for c in &shown { td.text-truncate.import-cell { (cells.get(*c).map_or("", String::as_str)) } }
-                td {
+                // The verdict before the cells: with many columns these scroll sideways.
+                td.import-verdict {
                     @match verdict {
                         Verdict::Error(reason) => { span.text-danger { (reason) } }
                         Verdict::Duplicate => { span.text-warning-emphasis { (ctx.t("imports.preview_duplicate")) } }
                         Verdict::Ok => { span.text-success { (ctx.t("imports.preview_ok")) } }
                     }
                 }
+                @for c in &shown { td.text-truncate.import-cell { (cells.get(*c).map_or("", String::as_str)) } }
             }
         }
     };
@@ -842,11 +843,11 @@ async fn preview(
             ]))
         }
         div.table-responsive {
-            table.table.table-sm.align-middle #import-preview-table {
+            table.table.table-sm.small.align-middle #import-preview-table {
                 thead { tr {
-                    th scope="col" { (ctx.t("imports.report_row")) }
-                    @for c in &shown { th scope="col" { (headers.get(*c).map_or("", String::as_str)) } }
-                    th scope="col" { (ctx.t("imports.preview_result")) }
+                    th.text-nowrap scope="col" { (ctx.t("imports.report_row")) }
+                    th.text-nowrap scope="col" { (ctx.t("imports.preview_result")) }
+                    @for c in &shown { th.text-truncate.import-cell scope="col" { (headers.get(*c).map_or("", String::as_str)) } }
                 } }
                 tbody { (rows) }
             }
@@ -966,8 +967,13 @@ pub async fn start(
     Ok(Redirect::see_other(format!("/imports/{id}")).into_response())
 }
 
-/// The live status: progress bar, counts, rate, time left, and the actions.
-fn status(ctx: &Ctx, i: &Import) -> Markup {
+/// The first records an import created, linking to them.
+type FirstRows = Vec<(i64, String, String)>;
+
+/// The live status: progress bar, counts, rate, time left, the actions and, once the
+/// import has stopped, its first records (in the fragment, so that the poll that sees
+/// the import finish shows them too).
+fn status(ctx: &Ctx, i: &Import, first: &[(i64, String, String)]) -> Markup {
     let active = i.is_active();
     let elapsed = i
         .started_at
@@ -1020,7 +1026,7 @@ fn status(ctx: &Ctx, i: &Import) -> Markup {
             } @else if active && let Some(error) = &i.last_error {
                 div.alert.alert-warning.small { (ctx.t("imports.retrying")) " " (error) }
             }
-            div.d-flex.gap-2.flex-wrap {
+            div.d-flex.gap-2.flex-wrap.mb-3 {
                 @if matches!(i.status.as_str(), "queued" | "running") && !i.cancel_requested {
                     form method="post" action={"/imports/" (i.id) "/cancel"} {
                         (csrf_field(&ctx.csrf))
@@ -1037,7 +1043,41 @@ fn status(ctx: &Ctx, i: &Import) -> Markup {
                     a.btn.btn-outline-danger #import-undo href={"/imports/" (i.id) "/undo"} { (ctx.t("imports.undo")) }
                 }
             }
+            (first_rows(ctx, i, first))
         }
+    }
+}
+
+fn first_rows(ctx: &Ctx, i: &Import, first: &[(i64, String, String)]) -> Markup {
+    let contact = i.entity == "contact";
+    html! {
+        @if !first.is_empty() {
+            h2.h6.mt-4 { (ctx.t("imports.first_rows")) }
+            table.table.table-sm #import-first {
+                thead { tr {
+                    th scope="col" { (ctx.t(if contact { "field.name" } else { "company.name" })) }
+                    @if contact { th scope="col" { (ctx.t("contact.company")) } }
+                } }
+                tbody {
+                    @for (rid, name, company) in first {
+                        tr {
+                            td { a href={(if contact { "/contacts/" } else { "/customers/" }) (rid)} { (name) } }
+                            @if contact { td { (company) } }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The first records of an import that has stopped (none while it runs: the poll
+/// stays cheap).
+async fn first_rows_of(tx: &mut TenantTx, import: &Import) -> AppResult<FirstRows> {
+    if import.is_active() {
+        Ok(vec![])
+    } else {
+        super::run::first_created(tx, import, 10).await
     }
 }
 
@@ -1050,32 +1090,14 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
         tx.commit().await?;
         return Ok(mapping_screen(&ctx, &import, &custom, &people, &[], None));
     }
-    let first = super::run::first_created(&mut tx, &import, 10).await?;
+    let first = first_rows_of(&mut tx, &import).await?;
     tx.commit().await?;
-    let contact = import.entity == "contact";
     let content = html! {
         p.text-secondary {
             (ctx.t(&format!("imports.entity_{}", import.entity))) " · " (import.file_name) " · "
             (ctx.t(&format!("imports.dup_{}", import.on_duplicate)))
         }
-        (status(&ctx, &import))
-        @if !first.is_empty() {
-            h2.h6.mt-4 { (ctx.t("imports.first_rows")) }
-            table.table.table-sm #import-first {
-                thead { tr {
-                    th scope="col" { (ctx.t(if contact { "field.name" } else { "company.name" })) }
-                    @if contact { th scope="col" { (ctx.t("contact.company")) } }
-                } }
-                tbody {
-                    @for (rid, name, company) in &first {
-                        tr {
-                            td { a href={(if contact { "/contacts/" } else { "/customers/" }) (rid)} { (name) } }
-                            @if contact { td { (company) } }
-                        }
-                    }
-                }
-            }
-        }
+        (status(&ctx, &import, &first))
         a.btn.btn-link.px-0 href="/imports" { (ctx.t("imports.all")) }
     };
     Ok(page(&ctx, &ctx.t("imports.title"), content))
@@ -1087,8 +1109,9 @@ pub async fn progress(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> App
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let import = super::find(&mut tx, ImportId(id)).await?;
+    let first = first_rows_of(&mut tx, &import).await?;
     tx.commit().await?;
-    Ok(status(&ctx, &import))
+    Ok(status(&ctx, &import, &first))
 }
 
 /// POST /imports/:id/cancel
