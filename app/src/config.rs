@@ -39,6 +39,8 @@ pub struct Config {
     pub worker_concurrency_import: usize,
     /// Largest import upload, in bytes (shown on the upload page).
     pub import_max_bytes: u64,
+    /// Database connections one import merges its chunks on at once.
+    pub import_connections: usize,
     /// How long a worker may hold a job before the reconciler hands it to another.
     pub job_lease: Duration,
     /// How long a queued job may sit in Redis before the reconciler pushes it again.
@@ -80,6 +82,7 @@ impl Config {
             worker_concurrency_export: parse("WORKER_CONCURRENCY_EXPORT", 1)?,
             worker_concurrency_import: parse("WORKER_CONCURRENCY_IMPORT", 1)?,
             import_max_bytes: parse("IMPORT_MAX_BYTES", 200 * 1024 * 1024)?,
+            import_connections: parse::<usize>("IMPORT_CONNECTIONS", 2)?.clamp(1, 16),
             job_lease: Duration::from_secs(parse("JOB_LEASE_SECONDS", 300)?),
             job_requeue_after: Duration::from_secs(parse("JOB_REQUEUE_SECONDS", 60)?),
             reconcile_every: Duration::from_secs(parse("RECONCILE_SECONDS", 5)?),

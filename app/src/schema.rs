@@ -173,6 +173,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    import_keys (tenant_id, import_id, key) {
+        tenant_id -> Int8,
+        import_id -> Int8,
+        key -> Text,
+    }
+}
+
+diesel::table! {
     import_undo (tenant_id, import_id, record_id) {
         tenant_id -> Int8,
         import_id -> Int8,
@@ -344,6 +352,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     exports,
     import_chunks,
     import_errors,
+    import_keys,
     import_undo,
     imports,
     invitations,

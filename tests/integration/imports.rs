@@ -825,3 +825,57 @@ async fn imported_companies_get_the_chosen_visibility_and_owner() {
         "a private import is its owner's"
     );
 }
+
+/// Chunks are merged on two connections at once: a name repeated in another chunk (as
+/// another spelling of the same key) is still created once, whichever chunk commits
+/// first, and the counts add up.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_repeated_across_chunks_merged_at_once_is_created_once() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("并发导入公司", "管理员", "admin@parallel.test")
+        .await;
+    let rows = 3 * kehu::imports::CHUNK_ROWS;
+    let mut csv = String::from("公司名称,电话\n");
+    for i in 0..rows {
+        let name = match i {
+            // Chunk 1 repeats row 0 with a legal form; chunk 2 row 1 in full-width digits.
+            5000 => "并发去重测试0号有限公司".to_owned(),
+            10000 => "并发去重测试１号".to_owned(),
+            _ => format!("并发去重测试{i}号"),
+        };
+        csv.push_str(&format!("{name},010-{i}\n"));
+    }
+    let page = upload(&admin, "company", "并发.csv", CSV, csv.into_bytes(), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let path = page.location.expect("the mapping screen");
+    let id = id_of(&path);
+    let page = start(
+        &admin,
+        &path,
+        &["name", "phone"],
+        &[("on_duplicate", "skip")],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(wait_for(&app, id, &["done"]).await, "done");
+
+    let total = rows as i64;
+    assert_eq!(counts(&app, id).await, [total, total - 2, 0, 2, 0]);
+    assert_eq!(company_count(&app, "admin@parallel.test").await, total - 2);
+    for key in ["并发去重测试0号", "并发去重测试1号"] {
+        assert_eq!(
+            app.scalar(&format!(
+                "SELECT count(*) FROM companies WHERE name_key = kehu_company_key('{key}')"
+            ))
+            .await,
+            1,
+            "{key} created once"
+        );
+    }
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM import_keys").await,
+        0,
+        "every claim is released"
+    );
+}

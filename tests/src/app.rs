@@ -106,6 +106,7 @@ impl TestApp {
             worker_concurrency_export: 1,
             worker_concurrency_import: 1,
             import_max_bytes: opts.import_max_bytes,
+            import_connections: 2,
             job_lease: Duration::from_secs(30),
             job_requeue_after: Duration::from_secs(2),
             reconcile_every: Duration::from_millis(300),

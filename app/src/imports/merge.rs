@@ -1,8 +1,20 @@
 //! One chunk of an import, merged in one transaction over tokio-postgres (diesel-async
 //! cannot run `COPY`, diesel-async #158): staging by `COPY`, the set-based merge for the
 //! duplicate policy, the refused rows, undo snapshots, the done-mark and the counters.
+//!
+//! Several chunks of one import are merged at once. The first occurrence of each key in a
+//! chunk is claimed in `import_keys` (a unique index) before the chunk looks for existing
+//! records; a chunk that claims a key another chunk in flight holds waits until that one
+//! commits (or rolls back), and its lookup, a later statement, then sees the other's
+//! record. Claims are taken in key order (no deadlock) and released just before commit.
+//! So the first occurrence in a chunk that gets there first wins; across chunks that can
+//! be a later row of the file than a sequential run would pick, with the same counts.
+//! The imports row is read without a lock and updated last, so chunks do not wait on it.
 
-use std::time::Duration;
+use std::{
+    fmt::Write as _,
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use bytes::Bytes;
@@ -35,27 +47,69 @@ const CONTACT_STAGE: &str = "CREATE TEMP TABLE import_stage (
         email text, qq text, wechat text, other_im text, weibo text, custom jsonb
     ) ON COMMIT DROP";
 
-/// Keys each staged company, numbers repeats within the file and finds the existing
-/// company with the same duplicate key.
+/// Keys each staged company and numbers repeats of a key within the chunk.
 const COMPANY_KEYED: &str = "CREATE TEMP TABLE import_keyed ON COMMIT DROP AS
     WITH k AS MATERIALIZED (SELECT s.*, kehu_company_key(s.name) AS key FROM import_stage s)
     SELECT k.*, row_number() OVER (PARTITION BY k.key ORDER BY k.row_no) AS nth,
-           (SELECT min(c.id) FROM companies c WHERE c.tenant_id = $1 AND c.name_key = k.key) AS existing_id
+           NULL::bigint AS existing_id
       FROM k";
 
-/// Finds each staged contact's company by name, then the existing contact of the same
-/// name at that company.
+/// Finds each staged contact's company by name and keys the contact by company and name.
 const CONTACT_KEYED: &str = "CREATE TEMP TABLE import_keyed ON COMMIT DROP AS
     WITH k AS MATERIALIZED (
-        SELECT s.*, lower(btrim(s.name)) AS key,
+        SELECT s.*, lower(btrim(s.name)) AS name_key,
                (SELECT min(c.id) FROM companies c
                  WHERE c.tenant_id = $1 AND c.name_key = kehu_company_key(s.company_name)) AS company_id
           FROM import_stage s)
-    SELECT k.*, row_number() OVER (PARTITION BY k.company_id, k.key ORDER BY k.row_no) AS nth,
-           (SELECT min(ct.id) FROM contacts ct
-             WHERE ct.tenant_id = $1 AND ct.company_id = k.company_id
-               AND lower(btrim(ct.name)) = k.key) AS existing_id
+    SELECT k.*, k.company_id || ':' || k.name_key AS key,
+           row_number() OVER (PARTITION BY k.company_id, k.name_key ORDER BY k.row_no) AS nth,
+           NULL::bigint AS existing_id
       FROM k";
+
+/// Claims the keys of the chunk's first occurrences (see migration 000020): in key order,
+/// so two chunks waiting on each other's keys cannot deadlock.
+const CLAIM: &str = "INSERT INTO import_keys (tenant_id, import_id, key)
+    SELECT DISTINCT $1::bigint, $2::bigint, key FROM import_keyed
+     WHERE key IS NOT NULL AND nth = 1 ORDER BY 3
+    ON CONFLICT DO NOTHING
+    RETURNING key";
+
+/// The existing record of each first occurrence, looked up after the claim, so that a
+/// chunk that held the same key and has committed since is seen.
+const COMPANY_EXISTING: &str = "UPDATE import_keyed k SET existing_id =
+    (SELECT min(c.id) FROM companies c WHERE c.tenant_id = $1 AND c.name_key = k.key)
+    WHERE k.nth = 1";
+
+const CONTACT_EXISTING: &str = "UPDATE import_keyed k SET existing_id =
+    (SELECT min(ct.id) FROM contacts ct
+      WHERE ct.tenant_id = $1 AND ct.company_id = k.company_id
+        AND lower(btrim(ct.name)) = k.name_key)
+    WHERE k.nth = 1 AND k.company_id IS NOT NULL";
+
+/// Releases the chunk's claims just before it commits.
+const RELEASE: &str = "DELETE FROM import_keys
+    WHERE tenant_id = $1 AND import_id = $2 AND key = ANY($3::text[])";
+
+/// Milliseconds spent in each step of a chunk, for the debug log.
+struct Laps {
+    at: Instant,
+    out: String,
+}
+
+impl Laps {
+    fn new() -> Self {
+        Self {
+            at: Instant::now(),
+            out: String::new(),
+        }
+    }
+
+    fn lap(&mut self, step: &str) {
+        let now = Instant::now();
+        let _ = write!(self.out, " {step}={}", (now - self.at).as_millis());
+        self.at = now;
+    }
+}
 
 /// Merges one chunk in one transaction. `false` when the import was cancelled (nothing
 /// of this chunk is written).
@@ -63,12 +117,13 @@ pub(super) async fn merge_chunk(
     client: &mut Client,
     tenant: TenantId,
     import: &Import,
-    chunk: &Chunk,
+    mut chunk: Chunk,
     lease: Duration,
     locale: Locale,
 ) -> anyhow::Result<bool> {
     let t = tenant.0;
     let i = import.id.0;
+    let mut laps = Laps::new();
     let tx = client.transaction().await?;
     tx.execute(
         "SELECT set_config('app.tenant_id', $1, true)",
@@ -77,7 +132,7 @@ pub(super) async fn merge_chunk(
     .await?;
     let cancel: bool = tx
         .query_one(
-            "SELECT cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2 FOR UPDATE",
+            "SELECT cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2",
             &[&t, &i],
         )
         .await?
@@ -103,20 +158,36 @@ pub(super) async fn merge_chunk(
             .copy_in::<_, Bytes>(&format!("COPY import_stage ({columns}) FROM STDIN"))
             .await?;
         futures::pin_mut!(sink);
-        sink.send(Bytes::from(chunk.copy.clone())).await?;
+        sink.send(Bytes::from(std::mem::take(&mut chunk.copy)))
+            .await?;
         sink.finish().await?;
     }
+    laps.lap("stage");
+    if contact {
+        tx.execute(CONTACT_KEYED, &[&t]).await?;
+    } else {
+        tx.execute(COMPANY_KEYED, &[]).await?;
+    }
+    laps.lap("key");
+    let claimed: Vec<String> = tx
+        .query(CLAIM, &[&t, &i])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    laps.lap("claim");
     tx.execute(
         if contact {
-            CONTACT_KEYED
+            CONTACT_EXISTING
         } else {
-            COMPANY_KEYED
+            COMPANY_EXISTING
         },
         &[&t],
     )
     .await?;
+    laps.lap("existing");
 
-    let mut refused = chunk.refused.clone();
+    let mut refused = std::mem::take(&mut chunk.refused);
     if contact {
         let column = import
             .mapping_keys()
@@ -177,6 +248,7 @@ pub(super) async fn merge_chunk(
         )
         .await?
     };
+    laps.lap("insert");
     let mut updated = 0;
     if policy == "update" {
         let (table, snapshot, set) = if contact {
@@ -231,6 +303,7 @@ pub(super) async fn merge_chunk(
             )
             .await?;
     }
+    laps.lap("update");
     let duplicates: i64 = tx
         .query_one(
             &format!(
@@ -259,6 +332,8 @@ pub(super) async fn merge_chunk(
         )
         .await?;
     }
+    tx.execute(RELEASE, &[&t, &i, &claimed]).await?;
+    laps.lap("release");
     tx.execute(
         "INSERT INTO import_chunks (tenant_id, import_id, chunk_no, rows) VALUES ($1, $2, $3, $4)",
         &[&t, &i, &chunk.no, &chunk.rows],
@@ -281,5 +356,7 @@ pub(super) async fn merge_chunk(
     )
     .await?;
     tx.commit().await?;
+    laps.lap("rest");
+    tracing::debug!(import = i, chunk = chunk.no, rows = chunk.rows, laps = %laps.out, "import chunk merged");
     Ok(true)
 }

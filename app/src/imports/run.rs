@@ -8,10 +8,24 @@
 //! already marked; two workers racing on one chunk collide on the done-mark's key and
 //! the loser rolls back.
 //!
+//! Chunks are merged on `IMPORT_CONNECTIONS` connections at once (most of the work is the
+//! database's: generated columns and indexes). Chunks may therefore commit out of order;
+//! the done-marks don't care, and a duplicate key in two chunks in flight is settled by the
+//! claims in [`super::merge`].
+//!
 //! The chunk transaction uses tokio-postgres, because diesel-async cannot run `COPY`
 //! (diesel-async #158). It sets the tenant the same way as [`TenantTx`], so RLS applies.
 
-use std::{collections::HashSet, ops::ControlFlow, path::PathBuf, time::Duration};
+use std::{
+    collections::HashSet,
+    ops::ControlFlow,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -45,6 +59,8 @@ pub struct Env<'a> {
     pub files: &'a FileStore,
     /// How long a claim holds without progress.
     pub lease: Duration,
+    /// Chunks merged at once, each on its own connection.
+    pub connections: usize,
 }
 
 /// The apalis job body. `Ok` once the outcome is recorded; `Err` only when the database
@@ -130,6 +146,12 @@ pub async fn run(env: &Env<'_>, job: &RunImport) -> anyhow::Result<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// How one merger ended.
+enum Merged {
+    Done,
+    Cancelled,
 }
 
 enum Outcome {
@@ -245,7 +267,7 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     )));
     env.files.get_to_file(&key, &temp.0).await?;
 
-    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Chunk>(2);
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(2);
     let path = temp.0.clone();
     let entity_name = import.entity.clone();
     let mapping = import.mapping_keys();
@@ -309,18 +331,71 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
         result.map_err(|e| e.message(locale.code()))
     });
 
-    let mut client = super::merge::connect(env.database_url).await?;
+    // Chunks are merged on several connections at once (the database does most of the
+    // work); each merger takes the next chunk the reader made. A key repeated across
+    // chunks in flight is settled by the claims in `merge` (migration 000020).
+    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
+    let stop = Arc::new(AtomicBool::new(false));
+    let shared = Arc::new(import.clone());
+    let mut mergers = tokio::task::JoinSet::new();
+    for _ in 0..env.connections.max(1) {
+        let (receiver, stop, import) = (receiver.clone(), stop.clone(), shared.clone());
+        let (url, lease) = (env.database_url.to_owned(), env.lease);
+        mergers.spawn(async move {
+            let stopped = || AtomicBool::load(&stop, Ordering::Relaxed);
+            let mut client = super::merge::connect(&url).await?;
+            // Time spent waiting for the reader and merging: which side is the bottleneck.
+            let (mut waited, mut merging) = (Duration::ZERO, Duration::ZERO);
+            while !stopped() {
+                let at = Instant::now();
+                let Some(chunk) = receiver.lock().await.recv().await else {
+                    break;
+                };
+                let merged_at = Instant::now();
+                waited += merged_at - at;
+                let merged =
+                    super::merge::merge_chunk(&mut client, tenant, &import, chunk, lease, locale)
+                        .await;
+                merging += merged_at.elapsed();
+                match merged {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Merged::Cancelled),
+                    Err(err) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(err);
+                    }
+                }
+            }
+            tracing::debug!(
+                import = %import.id,
+                waited_for_reader_ms = waited.as_millis() as u64,
+                merging_ms = merging.as_millis() as u64,
+                "import merger finished"
+            );
+            anyhow::Ok(Merged::Done)
+        });
+    }
     let mut cancelled = false;
-    while let Some(chunk) = receiver.recv().await {
-        if !super::merge::merge_chunk(&mut client, tenant, import, &chunk, env.lease, locale)
-            .await?
-        {
-            cancelled = true;
-            break;
+    let mut failed = None;
+    while let Some(joined) = mergers.join_next().await {
+        match joined.context("an import merger panicked") {
+            Ok(Ok(Merged::Done)) => {}
+            Ok(Ok(Merged::Cancelled)) => {
+                cancelled = true;
+                stop.store(true, Ordering::Relaxed);
+            }
+            Ok(Err(err)) | Err(err) => {
+                stop.store(true, Ordering::Relaxed);
+                failed.get_or_insert(err);
+            }
         }
     }
+    // The reader stops at its next chunk once nobody receives.
     drop(receiver);
     let read_result = reader.await.context("the import reader panicked")?;
+    if let Some(err) = failed {
+        return Err(err);
+    }
     if cancelled {
         return Ok(Outcome::Cancelled);
     }

@@ -181,7 +181,15 @@ pub const HEADER_NAMES: [(&str, &str, &[&str]); 20] = [
     (
         "category",
         "company",
-        &["客户分类", "分类", "类别", "客户类型", "category", "type"],
+        &[
+            "客户分类",
+            "客户类别",
+            "分类",
+            "类别",
+            "客户类型",
+            "category",
+            "type",
+        ],
     ),
     (
         "owner",
@@ -359,6 +367,7 @@ mod tests {
             "行业",
             "未知列",
             "公司名称",
+            "客户类别",
         ]
         .iter()
         .map(|h| (*h).to_owned())
@@ -374,6 +383,7 @@ mod tests {
                 Some("cf_7".to_owned()),
                 None,
                 None, // name is already taken by the first column
+                Some("category".to_owned()),
             ]
         );
         let contact_headers: Vec<String> = ["所属公司", "姓名", "手机号码", "ＱＱ", "微信号"]

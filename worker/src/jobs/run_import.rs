@@ -15,6 +15,7 @@ pub async fn run(job: RunImport, state: Data<Arc<WorkerState>>) -> Result<(), Bo
         database_url: &state.config.database_url,
         files: &state.files,
         lease: state.config.job_lease,
+        connections: state.config.import_connections,
     };
     kehu::imports::run::run(&env, &job).await.map_err(|e| {
         tracing::warn!(?job, error = %format!("{e:#}"), "import job could not record its outcome");
