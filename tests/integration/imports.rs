@@ -879,3 +879,45 @@ async fn a_key_repeated_across_chunks_merged_at_once_is_created_once() {
         "every claim is released"
     );
 }
+
+/// With the update policy, a name repeated in a later chunk updates the record the
+/// earlier chunk created, as merging the chunks one after another would: the later row's
+/// values win, even though the two chunks are merged at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_later_chunk_updates_what_an_earlier_chunk_created_in_file_order() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("并发更新公司", "管理员", "admin@parallel-update.test")
+        .await;
+    let rows = 2 * kehu::imports::CHUNK_ROWS;
+    let mut csv = String::from("公司名称,电话\n");
+    for i in 0..rows {
+        let (name, phone) = match i {
+            0 => ("顺序更新测试公司".to_owned(), "010-first".to_owned()),
+            5000 => ("顺序更新测试公司".to_owned(), "010-second".to_owned()),
+            _ => (format!("顺序更新测试{i}号"), format!("010-{i}")),
+        };
+        csv.push_str(&format!("{name},{phone}\n"));
+    }
+    let page = upload(&admin, "company", "更新.csv", CSV, csv.into_bytes(), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let path = page.location.expect("the mapping screen");
+    let id = id_of(&path);
+    let page = start(
+        &admin,
+        &path,
+        &["name", "phone"],
+        &[("on_duplicate", "update")],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(wait_for(&app, id, &["done"]).await, "done");
+
+    let total = rows as i64;
+    assert_eq!(counts(&app, id).await, [total, total - 1, 1, 1, 0]);
+    assert_eq!(
+        app.text("SELECT phone FROM companies WHERE name = '顺序更新测试公司'")
+            .await,
+        "010-second"
+    );
+}

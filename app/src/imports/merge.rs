@@ -5,11 +5,13 @@
 //! Several chunks of one import are merged at once. The first occurrence of each key in a
 //! chunk is claimed in `import_keys` (a unique index) before the chunk looks for existing
 //! records; a chunk that claims a key another chunk in flight holds waits until that one
-//! commits (or rolls back), and its lookup, a later statement, then sees the other's
-//! record. Claims are taken in key order (no deadlock) and released just before commit.
-//! So the first occurrence in a chunk that gets there first wins; across chunks that can
-//! be a later row of the file than a sequential run would pick, with the same counts.
-//! The imports row is read without a lock and updated last, so chunks do not wait on it.
+//! commits (or rolls back), and its lookup, a later statement under READ COMMITTED, then
+//! sees the other's record. The claim statements run in file order ([`ClaimOrder`]), so
+//! an earlier chunk always claims a shared key first: the outcome is the one of merging
+//! the chunks one after another. Within a statement claims are taken in key order, and a
+//! chunk waits on nothing after its claim but the imports row, which it updates in its
+//! last statement (read without a lock before): no deadlock. Claims are released just
+//! before commit.
 
 use std::{
     fmt::Write as _,
@@ -19,7 +21,7 @@ use std::{
 use anyhow::Context;
 use bytes::Bytes;
 use futures::SinkExt;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::{Client, IsolationLevel, NoTls};
 
 use super::{Import, run::Chunk};
 use crate::{i18n::Locale, ids::TenantId};
@@ -66,12 +68,12 @@ const CONTACT_KEYED: &str = "CREATE TEMP TABLE import_keyed ON COMMIT DROP AS
            NULL::bigint AS existing_id
       FROM k";
 
-/// Claims the keys of the chunk's first occurrences (see migration 000020): in key order,
-/// so two chunks waiting on each other's keys cannot deadlock.
+/// Claims the keys of the chunk's first occurrences (see migration 000020), in key order.
+/// No `ON CONFLICT`: claims are released before commit, so a conflict left over would be
+/// a bug, and it fails loudly instead of letting a key be created twice.
 const CLAIM: &str = "INSERT INTO import_keys (tenant_id, import_id, key)
     SELECT DISTINCT $1::bigint, $2::bigint, key FROM import_keyed
      WHERE key IS NOT NULL AND nth = 1 ORDER BY 3
-    ON CONFLICT DO NOTHING
     RETURNING key";
 
 /// The existing record of each first occurrence, looked up after the claim, so that a
@@ -89,6 +91,39 @@ const CONTACT_EXISTING: &str = "UPDATE import_keyed k SET existing_id =
 /// Releases the chunk's claims just before it commits.
 const RELEASE: &str = "DELETE FROM import_keys
     WHERE tenant_id = $1 AND import_id = $2 AND key = ANY($3::text[])";
+
+/// Lets the chunks of one load claim their keys in the order they were read: the chunk
+/// read `seq`-th claims after the one read before it has claimed.
+pub(super) struct ClaimOrder {
+    turn: tokio::sync::watch::Sender<u64>,
+}
+
+impl ClaimOrder {
+    pub(super) fn new() -> Self {
+        Self {
+            turn: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    async fn wait(&self, seq: u64) {
+        let _ = self.turn.subscribe().wait_for(|turn| *turn >= seq).await;
+    }
+
+    fn pass(&self, seq: u64) {
+        self.turn.send_if_modified(|turn| {
+            let behind = *turn <= seq;
+            if behind {
+                *turn = seq + 1;
+            }
+            behind
+        });
+    }
+
+    /// Nobody waits any more (the load is stopping).
+    pub(super) fn open(&self) {
+        self.turn.send_replace(u64::MAX);
+    }
+}
 
 /// Milliseconds spent in each step of a chunk, for the debug log.
 struct Laps {
@@ -118,13 +153,19 @@ pub(super) async fn merge_chunk(
     tenant: TenantId,
     import: &Import,
     mut chunk: Chunk,
+    (order, seq): (&ClaimOrder, u64),
     lease: Duration,
     locale: Locale,
 ) -> anyhow::Result<bool> {
     let t = tenant.0;
     let i = import.id.0;
     let mut laps = Laps::new();
-    let tx = client.transaction().await?;
+    // The claims rely on each statement seeing what committed before it.
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
     tx.execute(
         "SELECT set_config('app.tenant_id', $1, true)",
         &[&t.to_string()],
@@ -138,6 +179,7 @@ pub(super) async fn merge_chunk(
         .await?
         .get(0);
     if cancel {
+        order.pass(seq);
         tx.rollback().await?;
         return Ok(false);
     }
@@ -169,12 +211,10 @@ pub(super) async fn merge_chunk(
         tx.execute(COMPANY_KEYED, &[]).await?;
     }
     laps.lap("key");
-    let claimed: Vec<String> = tx
-        .query(CLAIM, &[&t, &i])
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect();
+    order.wait(seq).await;
+    let claimed = tx.query(CLAIM, &[&t, &i]).await;
+    order.pass(seq);
+    let claimed: Vec<String> = claimed?.iter().map(|row| row.get(0)).collect();
     laps.lap("claim");
     tx.execute(
         if contact {
@@ -315,20 +355,15 @@ pub(super) async fn merge_chunk(
         .await?
         .get(0);
 
+    let errors = refused.len() as i64;
     if !refused.is_empty() {
         let (rows, (columns, reasons)): (Vec<i64>, (Vec<String>, Vec<String>)) =
             refused.into_iter().map(|(r, c, m)| (r, (c, m))).unzip();
-        let errors = rows.len() as i64;
         tx.execute(
             "INSERT INTO import_errors (tenant_id, import_id, row_no, column_name, reason)
              SELECT $1, $2, r, c, m FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(r, c, m)
              ON CONFLICT DO NOTHING",
             &[&t, &i, &rows, &columns, &reasons],
-        )
-        .await?;
-        tx.execute(
-            "UPDATE imports SET error_count = error_count + $3 WHERE tenant_id = $1 AND id = $2",
-            &[&t, &i, &errors],
         )
         .await?;
     }
@@ -342,7 +377,7 @@ pub(super) async fn merge_chunk(
     tx.execute(
         "UPDATE imports SET rows_done = rows_done + $3, created_count = created_count + $4,
                 updated_count = updated_count + $5, duplicate_count = duplicate_count + $6,
-                lease_until = now() + make_interval(secs => $7)
+                error_count = error_count + $8, lease_until = now() + make_interval(secs => $7)
           WHERE tenant_id = $1 AND id = $2",
         &[
             &t,
@@ -352,6 +387,7 @@ pub(super) async fn merge_chunk(
             &(updated as i64),
             &duplicates,
             &lease.as_secs_f64(),
+            &errors,
         ],
     )
     .await?;

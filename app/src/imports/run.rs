@@ -272,6 +272,9 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     let entity_name = import.entity.clone();
     let mapping = import.mapping_keys();
     let headers = import.header_row();
+    // Set when the mergers stop early (error or cancel); the reader checks it every row.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader_stop = stop.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let slots = fields::resolve(&entity_name, &mapping, &custom);
         let checker = Checker {
@@ -291,6 +294,10 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
         };
         let mut stopped = false;
         let mut on_row = |row: read::Row| {
+            if AtomicBool::load(&reader_stop, Ordering::Relaxed) {
+                stopped = true;
+                return ControlFlow::Break(());
+            }
             let no = (index / CHUNK_ROWS) as i32;
             index += 1;
             if no != current.no {
@@ -334,34 +341,65 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     // Chunks are merged on several connections at once (the database does most of the
     // work); each merger takes the next chunk the reader made. A key repeated across
     // chunks in flight is settled by the claims in `merge` (migration 000020).
-    let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-    let stop = Arc::new(AtomicBool::new(false));
+    // Chunks are numbered in the order they are received, for the order of their claims.
+    let receiver = Arc::new(tokio::sync::Mutex::new((receiver, 0u64)));
+    let order = Arc::new(super::merge::ClaimOrder::new());
     let shared = Arc::new(import.clone());
     let mut mergers = tokio::task::JoinSet::new();
     for _ in 0..env.connections.max(1) {
         let (receiver, stop, import) = (receiver.clone(), stop.clone(), shared.clone());
+        let order = order.clone();
         let (url, lease) = (env.database_url.to_owned(), env.lease);
         mergers.spawn(async move {
             let stopped = || AtomicBool::load(&stop, Ordering::Relaxed);
-            let mut client = super::merge::connect(&url).await?;
+            let halt = || {
+                stop.store(true, Ordering::Relaxed);
+                order.open();
+            };
+            let mut client = match super::merge::connect(&url).await {
+                Ok(client) => client,
+                Err(err) => {
+                    halt();
+                    return Err(err);
+                }
+            };
             // Time spent waiting for the reader and merging: which side is the bottleneck.
             let (mut waited, mut merging) = (Duration::ZERO, Duration::ZERO);
             while !stopped() {
                 let at = Instant::now();
-                let Some(chunk) = receiver.lock().await.recv().await else {
-                    break;
+                let (chunk, seq) = {
+                    let mut guard = receiver.lock().await;
+                    let (chunks, next) = &mut *guard;
+                    let Some(chunk) = chunks.recv().await else {
+                        break;
+                    };
+                    *next += 1;
+                    (chunk, *next - 1)
                 };
+                if stopped() {
+                    break;
+                }
                 let merged_at = Instant::now();
                 waited += merged_at - at;
-                let merged =
-                    super::merge::merge_chunk(&mut client, tenant, &import, chunk, lease, locale)
-                        .await;
+                let merged = super::merge::merge_chunk(
+                    &mut client,
+                    tenant,
+                    &import,
+                    chunk,
+                    (&order, seq),
+                    lease,
+                    locale,
+                )
+                .await;
                 merging += merged_at.elapsed();
                 match merged {
                     Ok(true) => {}
-                    Ok(false) => return Ok(Merged::Cancelled),
+                    Ok(false) => {
+                        halt();
+                        return Ok(Merged::Cancelled);
+                    }
                     Err(err) => {
-                        stop.store(true, Ordering::Relaxed);
+                        halt();
                         return Err(err);
                     }
                 }
@@ -380,17 +418,15 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     while let Some(joined) = mergers.join_next().await {
         match joined.context("an import merger panicked") {
             Ok(Ok(Merged::Done)) => {}
-            Ok(Ok(Merged::Cancelled)) => {
-                cancelled = true;
-                stop.store(true, Ordering::Relaxed);
-            }
+            Ok(Ok(Merged::Cancelled)) => cancelled = true,
             Ok(Err(err)) | Err(err) => {
                 stop.store(true, Ordering::Relaxed);
+                order.open();
                 failed.get_or_insert(err);
             }
         }
     }
-    // The reader stops at its next chunk once nobody receives.
+    // The reader stops at its next row once the mergers stop, or once nobody receives.
     drop(receiver);
     let read_result = reader.await.context("the import reader panicked")?;
     if let Some(err) = failed {

@@ -23,7 +23,12 @@
 //!   clock starts before the multipart upload to `POST /imports` and stops when the
 //!   `imports` row says `done`; in between the mapping screen's suggestions are posted
 //!   as they are (skip duplicates) and the row is polled every 100 ms. The worker's peak
-//!   resident memory is its `VmHWM` at the end. Created rows are checked against the file.
+//!   resident memory is its `VmHWM` at the end. Afterwards: every row created and stored,
+//!   none refused, every company with its category and custom fields.
+//! - `raw-copy-parallel`: the raw `COPY` split into as many parts as the worker merges
+//!   chunks at once (`--connections`, the worker's `IMPORT_CONNECTIONS`, default 2), each
+//!   on its own connection and transaction, at once: the baseline with the same
+//!   parallelism as the import.
 //!
 //! Every phase starts from an empty companies table (a fresh database for each), so the
 //! index sizes are the same for all.
@@ -97,12 +102,15 @@ struct Options {
     rows: u64,
     repeat: usize,
     work: PathBuf,
+    /// `IMPORT_CONNECTIONS` of the worker.
+    connections: usize,
     phases: Vec<String>,
 }
 
 fn usage() -> &'static str {
     "kehu-bench-import [--rows 1000000] [--repeat 1] [--work /tmp/kehu-bench-import] \
-     [--phases raw-parse,raw-copy,import-xlsx,import-csv]   (DATABASE_URL, \
+     [--connections 2 (the worker's IMPORT_CONNECTIONS)] \
+     [--phases raw-parse,raw-copy,raw-copy-parallel,import-xlsx,import-csv]   (DATABASE_URL, \
      DATABASE_OWNER_URL and REDIS_URL as for the tests)"
 }
 
@@ -112,9 +120,19 @@ impl Options {
             rows: 1_000_000,
             repeat: 1,
             work: std::env::temp_dir().join("kehu-bench-import"),
-            phases: ["raw-parse", "raw-copy", "import-xlsx", "import-csv"]
-                .map(String::from)
-                .to_vec(),
+            connections: std::env::var("IMPORT_CONNECTIONS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(2),
+            phases: [
+                "raw-parse",
+                "raw-copy",
+                "raw-copy-parallel",
+                "import-xlsx",
+                "import-csv",
+            ]
+            .map(String::from)
+            .to_vec(),
         };
         let mut args = std::env::args().skip(1);
         while let Some(flag) = args.next() {
@@ -131,6 +149,7 @@ impl Options {
                 "--repeat" => o.repeat = value.parse().with_context(bad)?,
                 "--work" => o.work = PathBuf::from(value),
                 "--phases" => o.phases = value.split(',').map(str::to_owned).collect(),
+                "--connections" => o.connections = value.parse().with_context(bad)?,
                 _ => bail!("unknown option {flag}; {}", usage()),
             }
         }
@@ -370,7 +389,7 @@ fn copy_field(out: &mut String, value: Option<&str>) {
     }
 }
 
-fn raw_copy(o: &Options) -> anyhow::Result<f64> {
+fn raw_copy(o: &Options, connections: usize) -> anyhow::Result<f64> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let (app, _admin, tenant, user) = fresh_app().await?;
@@ -432,30 +451,55 @@ fn raw_copy(o: &Options) -> anyhow::Result<f64> {
             data.push('\n');
         }
         let data = Bytes::from(data);
-        // As the owner role: COPY FROM refuses tables with row-level security for roles
-        // it applies to (the reason the import stages into a temporary table).
-        let mut client = owner_client(&app).await?;
-
-        let started = Instant::now();
-        let tx = client.transaction().await?;
-        let sink = tx
-            .copy_in::<_, Bytes>(
-                "COPY companies (tenant_id, name, phone, email, website, address, introduction, \
-                 category_id, owner_id, visibility, custom, created_by) FROM STDIN",
-            )
-            .await?;
-        futures::pin_mut!(sink);
+        // `connections` parts of about equal size, each ending at a line end.
+        let mut parts = vec![];
         let mut at = 0;
-        while at < data.len() {
-            let mut end = (at + (1 << 20)).min(data.len());
+        for k in 1..=connections {
+            let mut end = (data.len() * k / connections).max(at);
             while end < data.len() && data[end - 1] != b'\n' {
                 end += 1;
             }
-            sink.send(data.slice(at..end)).await?;
+            parts.push(data.slice(at..end));
             at = end;
         }
-        let copied = sink.as_mut().finish().await?;
-        tx.commit().await?;
+        // As the owner role: COPY FROM refuses tables with row-level security for roles
+        // it applies to (the reason the import stages into a temporary table).
+        let mut clients = vec![];
+        for _ in 0..connections {
+            clients.push(owner_client(&app).await?);
+        }
+
+        let started = Instant::now();
+        let copies = clients
+            .into_iter()
+            .zip(parts)
+            .map(|(mut client, part)| async move {
+                let tx = client.transaction().await?;
+                let sink = tx
+                    .copy_in::<_, Bytes>(
+                        "COPY companies (tenant_id, name, phone, email, website, address, \
+                     introduction, category_id, owner_id, visibility, custom, created_by) \
+                     FROM STDIN",
+                    )
+                    .await?;
+                futures::pin_mut!(sink);
+                let mut at = 0;
+                while at < part.len() {
+                    let mut end = (at + (1 << 20)).min(part.len());
+                    while end < part.len() && part[end - 1] != b'\n' {
+                        end += 1;
+                    }
+                    sink.send(part.slice(at..end)).await?;
+                    at = end;
+                }
+                let copied = sink.as_mut().finish().await?;
+                tx.commit().await?;
+                anyhow::Ok(copied)
+            });
+        let mut copied = 0;
+        for result in futures::future::join_all(copies).await {
+            copied += result?;
+        }
         let seconds = started.elapsed().as_secs_f64();
         if copied != o.rows {
             bail!("raw COPY wrote {copied} rows, not {}", o.rows);
@@ -494,6 +538,7 @@ fn import(o: &Options, ext: &str) -> anyhow::Result<Imported> {
                     ("JOB_LEASE_SECONDS", "300"),
                     ("JOB_REQUEUE_SECONDS", "60"),
                     ("RECONCILE_SECONDS", "5"),
+                    ("IMPORT_CONNECTIONS", &o.connections.to_string()),
                     (
                         "RUST_LOG",
                         &std::env::var("BENCH_WORKER_LOG").unwrap_or_else(|_| "warn".into()),
@@ -653,6 +698,7 @@ fn main() -> anyhow::Result<()> {
     let wants = |p: &str| o.phases.iter().any(|x| x == p);
     let (mut parse, mut copy, mut xlsx, mut csv) = (vec![], vec![], vec![], vec![]);
     let (mut xlsx_mem, mut csv_mem) = (0u64, 0u64);
+    let mut copy_parallel = vec![];
     for rep in 1..=o.repeat {
         println!("repetition {rep} of {} (load {})", o.repeat, load_average());
         if wants("raw-parse") {
@@ -661,9 +707,18 @@ fn main() -> anyhow::Result<()> {
             parse.push(s);
         }
         if wants("raw-copy") {
-            let s = raw_copy(&o)?;
+            let s = raw_copy(&o, 1)?;
             println!("  raw-copy     {s:8.2} s  (load {})", load_average());
             copy.push(s);
+        }
+        if wants("raw-copy-parallel") && o.connections > 1 {
+            let s = raw_copy(&o, o.connections)?;
+            println!(
+                "  raw-copy ×{}  {s:8.2} s  (load {})",
+                o.connections,
+                load_average()
+            );
+            copy_parallel.push(s);
         }
         for (ext, times, mem) in [
             ("xlsx", &mut xlsx, &mut xlsx_mem),
@@ -685,6 +740,7 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let (parse, copy, xlsx, csv) = (median(parse), median(copy), median(xlsx), median(csv));
+    let copy_parallel = median(copy_parallel);
     let bound = parse.max(copy);
     let mut out = std::io::stdout().lock();
     writeln!(out)?;
@@ -714,5 +770,16 @@ fn main() -> anyhow::Result<()> {
         csv / copy,
         csv_mem / 1024
     )?;
+    if copy_parallel.is_finite() {
+        writeln!(
+            out,
+            "| raw COPY on {n} connections at once | {copy_parallel:.2} | | | |\n\
+             | import xlsx vs the raw COPY on {n} connections | | {:.2} | | |\n\
+             | import CSV vs the raw COPY on {n} connections | | {:.2} | | |",
+            xlsx / parse.max(copy_parallel),
+            csv / copy_parallel,
+            n = o.connections
+        )?;
+    }
     Ok(())
 }
