@@ -87,7 +87,8 @@
 //! at opt-level 1, on a busy 2-core machine): 0.35 s of it is the XML pre-scan, the rest is
 //! one `String` per cell and the number formatting. Peak memory is calamine's: 7.5 MB with
 //! inline strings, 62 MB with shared strings (1M distinct strings plus 100 repeated ones).
-//! Run it with the ignored `speed` test.
+//! Measured then with a harness that is gone; `./infra/bench-import --phases raw-parse,reader`
+//! measures calamine's cell reader against `read` on the benchmark's file today.
 //!
 //! calamine is not panic-free on hostile input (for example a `<dimension ref="B2:A1"/>`
 //! underflows in debug builds, and several xls record parsers index unchecked). Calls into
@@ -3819,14 +3820,15 @@ mod tests {
         }
     }
 
-    /// Writes the fixtures above as a seed corpus for the fuzz target:
-    /// `FUZZ_SEEDS=fuzz/corpus/read cargo test -p kehu --lib write_fuzz_seeds -- --ignored`.
+    /// The fixtures above as a seed corpus for the fuzz target, each a file every reader
+    /// accepts. Written to a temporary folder, or to `FUZZ_SEEDS`:
+    /// `FUZZ_SEEDS=$PWD/fuzz/corpus/read cargo test -p kehu --lib seed_corpus`.
     #[test]
-    #[ignore = "writes the fuzz seed corpus"]
-    fn write_fuzz_seeds() {
-        let Ok(dir) = std::env::var("FUZZ_SEEDS") else {
-            return;
-        };
+    fn the_fuzz_seed_corpus_is_files_that_read() {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let dir = std::env::var("FUZZ_SEEDS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| temp.path().to_path_buf());
         std::fs::create_dir_all(&dir).expect("seed dir");
         let (gbk, _, _) =
             encoding_rs::GBK.encode("公司名称,电话\n北京星辰,010\n\"上海\n远航\",021\n");
@@ -3855,7 +3857,15 @@ mod tests {
             ("book.xls", xls),
         ];
         for (name, bytes) in seeds {
-            std::fs::write(Path::new(&dir).join(name), bytes).expect("seed");
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).expect("seed");
+            let format = Format::from_file_name(name).expect("a format");
+            let (headers, rows, _) = read_all(&path, format, &Limits::default())
+                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert!(
+                !headers.is_empty() && !rows.is_empty(),
+                "{name} has a header and rows"
+            );
         }
         // Bare XML parts, which the fuzz target also wraps into a workbook.
         let parts = unzip(&sample_xlsx(false))
@@ -3871,96 +3881,7 @@ mod tests {
             });
         for (name, bytes) in parts {
             let name = name.rsplit('/').next().unwrap_or_default().to_owned();
-            std::fs::write(Path::new(&dir).join(name), bytes).expect("seed");
+            std::fs::write(dir.join(name), bytes).expect("seed");
         }
-    }
-
-    /// Not run by default. The first run writes `BENCH_XLSX` (1M rows × 10 columns, or
-    /// `ROWS`; shared strings with `SHARED=1`), the next times calamine's bare cell loop and
-    /// then `read` on it: `BENCH_XLSX=/tmp/big.xlsx cargo test -p kehu --release --lib
-    /// imports::read::tests::speed -- --ignored --nocapture` (twice; run each timing
-    /// alone with `ONLY=bare` / `ONLY=read` under `/usr/bin/time -v` for peak memory).
-    #[test]
-    #[ignore = "benchmark"]
-    fn speed() {
-        let Ok(path) = std::env::var("BENCH_XLSX") else {
-            return;
-        };
-        let path = PathBuf::from(path);
-        let only = std::env::var("ONLY").unwrap_or_default();
-        if !path.exists() {
-            let rows: u32 = std::env::var("ROWS")
-                .ok()
-                .and_then(|r| r.parse().ok())
-                .unwrap_or(1_000_000);
-            let mut workbook = Workbook::new();
-            let sheet = if std::env::var("SHARED").is_ok() {
-                workbook.add_worksheet_with_low_memory()
-            } else {
-                workbook.add_worksheet_with_constant_memory()
-            }
-            .expect("worksheet");
-            for r in 0..rows {
-                for c in 0..10u16 {
-                    if c == 0 {
-                        sheet.write_string(r, c, format!("客户{r}")).expect("write");
-                    } else if c % 2 == 0 {
-                        sheet
-                            .write_string(r, c, format!("类别{}", (r + u32::from(c)) % 100))
-                            .expect("write");
-                    } else {
-                        sheet
-                            .write_number(r, c, f64::from(r) * 10.0 + f64::from(c))
-                            .expect("write");
-                    }
-                }
-            }
-            workbook.save(&path).expect("save");
-            println!("wrote {}", path.display());
-            return;
-        }
-        if only != "read" {
-            let started = std::time::Instant::now();
-            let mut workbook: calamine::Xlsx<_> = calamine::open_workbook(&path).expect("open");
-            let mut cells = workbook.worksheet_cells_reader("Sheet1").expect("sheet");
-            let mut n = 0u64;
-            while let Some(_cell) = cells.next_cell().expect("cell") {
-                n += 1;
-            }
-            println!(
-                "calamine cells reader: {n} cells in {:?}",
-                started.elapsed()
-            );
-        }
-        if only == "bare" {
-            return;
-        }
-        if only == "prescan" {
-            let started = std::time::Instant::now();
-            let file = std::fs::File::open(&path).expect("open");
-            let mut zip = super::check_zip(
-                std::io::BufReader::new(file),
-                &Limits::default(),
-                Format::Xlsx,
-            )
-            .expect("zip");
-            super::prescan_xlsx(&mut zip, &Limits::default()).expect("prescan");
-            println!("zip check and pre-scan: {:?}", started.elapsed());
-            return;
-        }
-        let started = std::time::Instant::now();
-        let mut seen = 0u64;
-        read(
-            &path,
-            Format::Xlsx,
-            &Limits::default(),
-            &mut |_| ControlFlow::Continue(()),
-            &mut |r| {
-                seen += r.cells.len() as u64;
-                ControlFlow::Continue(())
-            },
-        )
-        .expect("read");
-        println!("read(): {seen} cells in {:?}", started.elapsed());
     }
 }

@@ -11,6 +11,8 @@
 //! is created). Each repetition measures, one after another:
 //!
 //! - `raw-parse`: calamine's streaming cell reader over the xlsx, every cell looked at.
+//! - `reader` (only with `--phases …,reader`): the app's own reader
+//!   (`kehu::imports::read::read`) over the xlsx, for comparison with `raw-parse`.
 //! - `raw-copy`: one `COPY companies (…) FROM STDIN` of the same rows with the values the
 //!   import stores (category by id, custom fields as JSON), into a fresh database with
 //!   every production index and trigger, in one transaction. The COPY text is made before
@@ -110,7 +112,7 @@ struct Options {
 fn usage() -> &'static str {
     "kehu-bench-import [--rows 1000000] [--repeat 1] [--work /tmp/kehu-bench-import] \
      [--connections 2 (the worker's IMPORT_CONNECTIONS)] \
-     [--phases raw-parse,raw-copy,raw-copy-parallel,import-xlsx,import-csv]   (DATABASE_URL, \
+     [--phases raw-parse,reader,raw-copy,raw-copy-parallel,import-xlsx,import-csv]   (DATABASE_URL, \
      DATABASE_OWNER_URL and REDIS_URL as for the tests)"
 }
 
@@ -278,6 +280,26 @@ fn peak_kb(pid: &str) -> u64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// The app's reader (`kehu::imports::read::read`: checks, pre-scan, a `String` per cell) over
+/// the xlsx, as the worker runs it but without the checks of the fields and the database.
+fn reader(o: &Options) -> anyhow::Result<(f64, u64)> {
+    use kehu::imports::read::{self, Format, Limits};
+    let started = Instant::now();
+    let mut cells = 0u64;
+    read::read(
+        &file_path(o, "xlsx"),
+        Format::Xlsx,
+        &Limits::default(),
+        &mut |_| std::ops::ControlFlow::Continue(()),
+        &mut |row| {
+            cells += row.cells.iter().filter(|c| !c.is_empty()).count() as u64;
+            std::ops::ControlFlow::Continue(())
+        },
+    )
+    .map_err(|e| anyhow::anyhow!(e.message("en")))?;
+    Ok((started.elapsed().as_secs_f64(), cells))
 }
 
 fn raw_parse(o: &Options) -> anyhow::Result<(f64, u64)> {
@@ -705,6 +727,10 @@ fn main() -> anyhow::Result<()> {
             let (s, cells) = raw_parse(&o)?;
             println!("  raw-parse    {s:8.2} s  ({cells} cells)");
             parse.push(s);
+        }
+        if wants("reader") {
+            let (s, cells) = reader(&o)?;
+            println!("  reader       {s:8.2} s  ({cells} non-empty cells below the header)");
         }
         if wants("raw-copy") {
             let s = raw_copy(&o, 1)?;
