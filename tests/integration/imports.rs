@@ -826,6 +826,24 @@ async fn imported_companies_get_the_chosen_visibility_and_owner() {
     );
 }
 
+/// Uploads a CSV of names and phones, starts it with `policy` and waits until it is done.
+async fn import_names_and_phones(app: &TestApp, admin: &Client, csv: String, policy: &str) -> i64 {
+    let page = upload(admin, "company", "客户.csv", CSV, csv.into_bytes(), &[]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let path = page.location.expect("the mapping screen");
+    let id = id_of(&path);
+    let page = start(
+        admin,
+        &path,
+        &["name", "phone"],
+        &[("on_duplicate", policy)],
+    )
+    .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    assert_eq!(wait_for(app, id, &["done"]).await, "done");
+    id
+}
+
 /// Chunks are merged on two connections at once: a name repeated in another chunk (as
 /// another spelling of the same key) is still created once, whichever chunk commits
 /// first, and the counts add up.
@@ -846,19 +864,7 @@ async fn a_key_repeated_across_chunks_merged_at_once_is_created_once() {
         };
         csv.push_str(&format!("{name},010-{i}\n"));
     }
-    let page = upload(&admin, "company", "并发.csv", CSV, csv.into_bytes(), &[]).await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    let path = page.location.expect("the mapping screen");
-    let id = id_of(&path);
-    let page = start(
-        &admin,
-        &path,
-        &["name", "phone"],
-        &[("on_duplicate", "skip")],
-    )
-    .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(wait_for(&app, id, &["done"]).await, "done");
+    let id = import_names_and_phones(&app, &admin, csv, "skip").await;
 
     let total = rows as i64;
     assert_eq!(counts(&app, id).await, [total, total - 2, 0, 2, 0]);
@@ -899,19 +905,7 @@ async fn a_later_chunk_updates_what_an_earlier_chunk_created_in_file_order() {
         };
         csv.push_str(&format!("{name},{phone}\n"));
     }
-    let page = upload(&admin, "company", "更新.csv", CSV, csv.into_bytes(), &[]).await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    let path = page.location.expect("the mapping screen");
-    let id = id_of(&path);
-    let page = start(
-        &admin,
-        &path,
-        &["name", "phone"],
-        &[("on_duplicate", "update")],
-    )
-    .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(wait_for(&app, id, &["done"]).await, "done");
+    let id = import_names_and_phones(&app, &admin, csv, "update").await;
 
     let total = rows as i64;
     assert_eq!(counts(&app, id).await, [total, total - 1, 1, 1, 0]);

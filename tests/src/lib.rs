@@ -4,6 +4,7 @@
 //! carries the CSRF token of the last page it loaded.
 
 pub mod app;
+pub mod bench;
 pub mod browser;
 pub mod client;
 pub mod db;

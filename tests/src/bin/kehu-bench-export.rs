@@ -39,8 +39,9 @@ use anyhow::{Context, bail};
 use bytes::Bytes;
 use chrono::{DateTime, TimeZone, Utc};
 use futures::SinkExt;
+use kehu_tests::bench::{connect, copy_row, load_average, median};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::Client;
 
 const PASSWORD: &str = "Kehu-Bench-2026";
 const ADMIN_EMAIL: &str = "admin@export.bench.kehu.cn";
@@ -143,18 +144,6 @@ fn with_db(url: &str, db: &str) -> anyhow::Result<String> {
     let mut parsed = url::Url::parse(url).context("database URL")?;
     parsed.set_path(&format!("/{db}"));
     Ok(parsed.to_string())
-}
-
-async fn connect(url: &str) -> anyhow::Result<Client> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .with_context(|| format!("connecting to {}", url.split('@').next_back().unwrap_or("")))?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            eprintln!("connection error: {e}");
-        }
-    });
-    Ok(client)
 }
 
 /// Peak and current resident memory of this process, in kB (`VmHWM`, `VmRSS`).
@@ -400,30 +389,6 @@ fn mobile(rng: &mut StdRng) -> String {
         rng.random_range(3..=9),
         rng.random_range(0..1_000_000_000u32)
     )
-}
-
-/// COPY text format: backslash, tab, newline and CR escaped; `None` is NULL.
-fn copy_row(out: &mut String, fields: &[Option<&str>]) {
-    for (i, f) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push('\t');
-        }
-        match f {
-            Some(v) => {
-                for ch in v.chars() {
-                    match ch {
-                        '\\' => out.push_str("\\\\"),
-                        '\t' => out.push_str("\\t"),
-                        '\n' => out.push_str("\\n"),
-                        '\r' => out.push_str("\\r"),
-                        c => out.push(c),
-                    }
-                }
-            }
-            None => out.push_str("\\N"),
-        }
-    }
-    out.push('\n');
 }
 
 async fn copy(client: &Client, sql: &str, data: String) -> anyhow::Result<u64> {
@@ -1355,27 +1320,6 @@ fn same_cells(o: &Options) -> anyhow::Result<u64> {
         bail!("the raw read has rows the export lacks (after {rows})");
     }
     Ok(rows)
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn driver(o: &Options) -> anyhow::Result<()> {

@@ -45,9 +45,11 @@ use std::{
 use anyhow::{Context, bail};
 use bytes::Bytes;
 use futures::SinkExt;
-use kehu_tests::{TestApp, TestOptions};
+use kehu_tests::{
+    TestApp, TestOptions,
+    bench::{connect, copy_row, load_average, median},
+};
 use rand::{Rng, SeedableRng, rngs::StdRng, seq::IndexedRandom};
-use tokio_postgres::NoTls;
 
 const HEADERS: [&str; 10] = [
     "公司名称",
@@ -383,34 +385,6 @@ async fn owner_client(app: &TestApp) -> anyhow::Result<tokio_postgres::Client> {
     connect(&url).await
 }
 
-async fn connect(url: &str) -> anyhow::Result<tokio_postgres::Client> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await?;
-    tokio::spawn(async move {
-        if let Err(e) = conn.await {
-            eprintln!("connection error: {e}");
-        }
-    });
-    Ok(client)
-}
-
-/// COPY text format: backslash, tab, newline and CR escaped; `None` is NULL.
-fn copy_field(out: &mut String, value: Option<&str>) {
-    match value {
-        Some(v) => {
-            for ch in v.chars() {
-                match ch {
-                    '\\' => out.push_str("\\\\"),
-                    '\t' => out.push_str("\\t"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    c => out.push(c),
-                }
-            }
-        }
-        None => out.push_str("\\N"),
-    }
-}
-
 fn raw_copy(o: &Options, connections: usize) -> anyhow::Result<f64> {
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
@@ -464,13 +438,7 @@ fn raw_copy(o: &Options, connections: usize) -> anyhow::Result<f64> {
                 Some(&custom),
                 Some(&user_s),
             ];
-            for (i, f) in fields.iter().enumerate() {
-                if i > 0 {
-                    data.push('\t');
-                }
-                copy_field(&mut data, *f);
-            }
-            data.push('\n');
+            copy_row(&mut data, &fields);
         }
         let data = Bytes::from(data);
         // `connections` parts of about equal size, each ending at a line end.
@@ -690,28 +658,6 @@ fn import(o: &Options, ext: &str) -> anyhow::Result<Imported> {
             upload_seconds,
         })
     })
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .unwrap_or_default()
-        .split_whitespace()
-        .take(3)
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 fn main() -> anyhow::Result<()> {
