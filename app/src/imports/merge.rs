@@ -92,8 +92,8 @@ const CONTACT_EXISTING: &str = "UPDATE import_keyed k SET existing_id =
 const RELEASE: &str = "DELETE FROM import_keys
     WHERE tenant_id = $1 AND import_id = $2 AND key = ANY($3::text[])";
 
-/// Lets the chunks of one load claim their keys in the order they were read: the chunk
-/// read `seq`-th claims after the one read before it has claimed.
+/// Lets the chunks of one load claim their keys in the order they were read (the chunk
+/// read `seq`-th claims after the one read before it has claimed), and stops the load.
 pub(super) struct ClaimOrder {
     turn: tokio::sync::watch::Sender<u64>,
 }
@@ -119,9 +119,13 @@ impl ClaimOrder {
         });
     }
 
-    /// Nobody waits any more (the load is stopping).
-    pub(super) fn open(&self) {
+    /// Stops the load: nobody waits for a turn any more, and [`Self::stopped`] says so.
+    pub(super) fn stop(&self) {
         self.turn.send_replace(u64::MAX);
+    }
+
+    pub(super) fn stopped(&self) -> bool {
+        *self.turn.borrow() == u64::MAX
     }
 }
 

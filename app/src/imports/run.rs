@@ -20,10 +20,7 @@ use std::{
     collections::HashSet,
     ops::ControlFlow,
     path::PathBuf,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -35,6 +32,7 @@ use diesel_async::RunQueryDsl;
 use super::{
     CHUNK_ROWS, Import,
     fields::{self, Checker, Lookups},
+    merge::{self, ClaimOrder},
     read::{self, Format, Limits},
 };
 use crate::{
@@ -272,9 +270,9 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     let entity_name = import.entity.clone();
     let mapping = import.mapping_keys();
     let headers = import.header_row();
-    // Set when the mergers stop early (error or cancel); the reader checks it every row.
-    let stop = Arc::new(AtomicBool::new(false));
-    let reader_stop = stop.clone();
+    // Stopped when the mergers stop early (error or cancel); the reader checks every row.
+    let order = Arc::new(ClaimOrder::new());
+    let reader_order = order.clone();
     let reader = tokio::task::spawn_blocking(move || {
         let slots = fields::resolve(&entity_name, &mapping, &custom);
         let checker = Checker {
@@ -294,7 +292,7 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
         };
         let mut stopped = false;
         let mut on_row = |row: read::Row| {
-            if AtomicBool::load(&reader_stop, Ordering::Relaxed) {
+            if reader_order.stopped() {
                 stopped = true;
                 return ControlFlow::Break(());
             }
@@ -339,79 +337,20 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
     });
 
     // Chunks are merged on several connections at once (the database does most of the
-    // work); each merger takes the next chunk the reader made. A key repeated across
-    // chunks in flight is settled by the claims in `merge` (migration 000020).
-    // Chunks are numbered in the order they are received, for the order of their claims.
-    let receiver = Arc::new(tokio::sync::Mutex::new((receiver, 0u64)));
-    let order = Arc::new(super::merge::ClaimOrder::new());
+    // work); each merger takes the next chunk the reader made, numbered in the order
+    // received, which is the order of their claims (see `merge`).
+    let chunks = Arc::new(tokio::sync::Mutex::new((receiver, 0u64)));
     let shared = Arc::new(import.clone());
     let mut mergers = tokio::task::JoinSet::new();
     for _ in 0..env.connections.max(1) {
-        let (receiver, stop, import) = (receiver.clone(), stop.clone(), shared.clone());
-        let order = order.clone();
-        let (url, lease) = (env.database_url.to_owned(), env.lease);
-        mergers.spawn(async move {
-            let stopped = || AtomicBool::load(&stop, Ordering::Relaxed);
-            let halt = || {
-                stop.store(true, Ordering::Relaxed);
-                order.open();
-            };
-            let mut client = match super::merge::connect(&url).await {
-                Ok(client) => client,
-                Err(err) => {
-                    halt();
-                    return Err(err);
-                }
-            };
-            // Time spent waiting for the reader and merging: which side is the bottleneck.
-            let (mut waited, mut merging) = (Duration::ZERO, Duration::ZERO);
-            while !stopped() {
-                let at = Instant::now();
-                let (chunk, seq) = {
-                    let mut guard = receiver.lock().await;
-                    let (chunks, next) = &mut *guard;
-                    let Some(chunk) = chunks.recv().await else {
-                        break;
-                    };
-                    *next += 1;
-                    (chunk, *next - 1)
-                };
-                if stopped() {
-                    break;
-                }
-                let merged_at = Instant::now();
-                waited += merged_at - at;
-                let merged = super::merge::merge_chunk(
-                    &mut client,
-                    tenant,
-                    &import,
-                    chunk,
-                    (&order, seq),
-                    lease,
-                    locale,
-                )
-                .await;
-                merging += merged_at.elapsed();
-                match merged {
-                    Ok(true) => {}
-                    Ok(false) => {
-                        halt();
-                        return Ok(Merged::Cancelled);
-                    }
-                    Err(err) => {
-                        halt();
-                        return Err(err);
-                    }
-                }
-            }
-            tracing::debug!(
-                import = %import.id,
-                waited_for_reader_ms = waited.as_millis() as u64,
-                merging_ms = merging.as_millis() as u64,
-                "import merger finished"
-            );
-            anyhow::Ok(Merged::Done)
-        });
+        mergers.spawn(merger(
+            env.database_url.to_owned(),
+            tenant,
+            shared.clone(),
+            chunks.clone(),
+            order.clone(),
+            (env.lease, locale),
+        ));
     }
     let mut cancelled = false;
     let mut failed = None;
@@ -420,14 +359,13 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
             Ok(Ok(Merged::Done)) => {}
             Ok(Ok(Merged::Cancelled)) => cancelled = true,
             Ok(Err(err)) | Err(err) => {
-                stop.store(true, Ordering::Relaxed);
-                order.open();
+                order.stop();
                 failed.get_or_insert(err);
             }
         }
     }
     // The reader stops at its next row once the mergers stop, or once nobody receives.
-    drop(receiver);
+    drop(chunks);
     let read_result = reader.await.context("the import reader panicked")?;
     if let Some(err) = failed {
         return Err(err);
@@ -439,6 +377,77 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
         Ok(_) => Outcome::Done,
         Err(reason) => Outcome::BadFile(reason),
     })
+}
+
+/// Chunks received in order, numbered.
+type Chunks = Arc<tokio::sync::Mutex<(tokio::sync::mpsc::Receiver<Chunk>, u64)>>;
+
+/// One merger on its own connection: merges the chunks it takes until there are none
+/// left or the load stops; stops the load unless it ran out of chunks.
+async fn merger(
+    url: String,
+    tenant: TenantId,
+    import: Arc<Import>,
+    chunks: Chunks,
+    order: Arc<ClaimOrder>,
+    (lease, locale): (Duration, Locale),
+) -> anyhow::Result<Merged> {
+    let merged = merge_chunks(&url, tenant, &import, &chunks, &order, (lease, locale)).await;
+    if !matches!(merged, Ok(Merged::Done)) {
+        order.stop();
+    }
+    merged
+}
+
+async fn merge_chunks(
+    url: &str,
+    tenant: TenantId,
+    import: &Import,
+    chunks: &Chunks,
+    order: &ClaimOrder,
+    (lease, locale): (Duration, Locale),
+) -> anyhow::Result<Merged> {
+    let mut client = merge::connect(url).await?;
+    // Time spent waiting for the reader and merging: which side is the bottleneck.
+    let (mut waited, mut merging) = (Duration::ZERO, Duration::ZERO);
+    while !order.stopped() {
+        let at = Instant::now();
+        let (chunk, seq) = {
+            let mut guard = chunks.lock().await;
+            let (receiver, next) = &mut *guard;
+            let Some(chunk) = receiver.recv().await else {
+                break;
+            };
+            *next += 1;
+            (chunk, *next - 1)
+        };
+        if order.stopped() {
+            break;
+        }
+        let merged_at = Instant::now();
+        waited += merged_at - at;
+        let merged = merge::merge_chunk(
+            &mut client,
+            tenant,
+            import,
+            chunk,
+            (order, seq),
+            lease,
+            locale,
+        )
+        .await?;
+        merging += merged_at.elapsed();
+        if !merged {
+            return Ok(Merged::Cancelled);
+        }
+    }
+    tracing::debug!(
+        import = %import.id,
+        waited_for_reader_ms = waited.as_millis() as u64,
+        merging_ms = merging.as_millis() as u64,
+        "import merger finished"
+    );
+    Ok(Merged::Done)
 }
 
 /// Removes what the import created and restores what it updated, in one transaction;
