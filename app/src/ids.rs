@@ -93,3 +93,23 @@ id_type!(
     /// An import (导入) of companies or contacts.
     ImportId
 );
+id_type!(
+    /// A sales opportunity (销售机会).
+    OpportunityId
+);
+id_type!(
+    /// A stage of the tenant's sales pipeline (阶段).
+    StageId
+);
+id_type!(
+    /// An opportunity category (分类).
+    OpportunityCategoryId
+);
+id_type!(
+    /// A reason an opportunity was lost (失败原因).
+    LostReasonId
+);
+id_type!(
+    /// A row of an opportunity's stage/status history.
+    OpportunityEventId
+);

@@ -239,6 +239,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    lost_reasons (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     note_attachments (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -261,6 +271,72 @@ diesel::table! {
         author_id -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        opportunity_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    opportunities (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        company_id -> Int8,
+        name -> Text,
+        name_grams -> Array<Text>,
+        description -> Text,
+        amount -> Int8,
+        currency -> Text,
+        category_id -> Nullable<Int8>,
+        stage_id -> Int8,
+        status -> Text,
+        lost_reason_id -> Nullable<Int8>,
+        lost_note -> Text,
+        expected_close -> Nullable<Date>,
+        closed_at -> Nullable<Timestamptz>,
+        owner_id -> Int8,
+        visibility -> Text,
+        custom -> Jsonb,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_activity_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    opportunity_categories (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    opportunity_events (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        opportunity_id -> Int8,
+        actor_id -> Nullable<Int8>,
+        action -> Text,
+        from_stage_id -> Nullable<Int8>,
+        to_stage_id -> Nullable<Int8>,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        changes -> Jsonb,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    opportunity_stages (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        probability -> Int2,
+        position -> Int4,
+        retired -> Bool,
+        created_at -> Timestamptz,
     }
 }
 
@@ -334,8 +410,13 @@ diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(exports -> tenants (tenant_id));
 diesel::joinable!(imports -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(lost_reasons -> tenants (tenant_id));
 diesel::joinable!(note_attachments -> tenants (tenant_id));
 diesel::joinable!(notes -> tenants (tenant_id));
+diesel::joinable!(opportunities -> tenants (tenant_id));
+diesel::joinable!(opportunity_categories -> tenants (tenant_id));
+diesel::joinable!(opportunity_events -> tenants (tenant_id));
+diesel::joinable!(opportunity_stages -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -356,8 +437,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_undo,
     imports,
     invitations,
+    lost_reasons,
     note_attachments,
     notes,
+    opportunities,
+    opportunity_categories,
+    opportunity_events,
+    opportunity_stages,
     saved_filters,
     tags,
     tenants,

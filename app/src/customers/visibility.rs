@@ -18,7 +18,7 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use crate::{
-    auth::ctx::Ctx, db::TenantTx, error::AppResult, ids::UserId, schema::companies,
+    auth::ctx::Ctx, db::TenantTx, error::AppResult, ids::UserId, schema::{companies, opportunities},
     users::model::Role,
 };
 
@@ -70,6 +70,10 @@ pub enum Scope {
 /// A boxed SQL condition on `companies`.
 pub type CompanyFilter = Box<dyn BoxableExpression<companies::table, Pg, SqlType = Bool>>;
 
+/// A boxed SQL condition on `opportunities`.
+pub type OpportunityFilter =
+    Box<dyn BoxableExpression<opportunities::table, Pg, SqlType = Bool>>;
+
 impl Scope {
     /// Resolves the scope of `ctx`. A non-admin's `view` is ignored.
     pub async fn resolve(tx: &mut TenantTx, ctx: &Ctx, view: View) -> AppResult<Self> {
@@ -100,6 +104,21 @@ impl Scope {
                 companies::visibility
                     .eq("public")
                     .or(companies::owner_id.eq_any(owners.clone())),
+            ),
+        }
+    }
+
+    /// The condition a visible opportunity meets (the same rule as for companies: an
+    /// opportunity has its own owner and visibility).
+    pub fn opportunities(&self) -> OpportunityFilter {
+        match self {
+            Self::Admin(View::All) => Box::new(sql::<Bool>("TRUE")),
+            Self::Admin(View::Public) => Box::new(opportunities::visibility.eq("public")),
+            Self::Admin(View::Employee(id)) => Box::new(opportunities::owner_id.eq(*id)),
+            Self::Owners(owners) => Box::new(
+                opportunities::visibility
+                    .eq("public")
+                    .or(opportunities::owner_id.eq_any(owners.clone())),
             ),
         }
     }
