@@ -106,6 +106,8 @@ mod tests {
             "exports.",
             "imports.",
             "notes.",
+            "opportunities.",
+            "money.",
             "contact.",
             "company.",
             "visibility.",
@@ -181,6 +183,28 @@ mod tests {
         }
         for status in ["queued", "running", "sent", "failed"] {
             keys.push(format!("jobs.status_{status}"));
+        }
+        for status in ["tracking", "won", "lost"] {
+            keys.push(format!("opportunities.status_{status}"));
+        }
+        for status in ["won", "lost"] {
+            keys.push(format!("opportunities.closed_{status}"));
+        }
+        for list in [
+            "categories",
+            "opportunities.categories",
+            "opportunities.lost_reasons",
+        ] {
+            for text in [
+                "new_name",
+                "add",
+                "empty",
+                "rename",
+                "confirm_delete",
+                "taken",
+            ] {
+                keys.push(format!("{list}.{text}"));
+            }
         }
         for visibility in ["public", "private"] {
             keys.push(format!("visibility.{visibility}"));
