@@ -25,6 +25,7 @@ pub mod mail;
 pub mod notes;
 pub mod schema;
 pub mod state;
+pub mod statistics;
 pub mod tags;
 pub mod users;
 pub mod web;

@@ -17,6 +17,8 @@ pub enum Module {
     Home,
     /// 客户管理: companies.
     Customers,
+    /// 统计分析: distribution, ranking, funnel.
+    Statistics,
     /// 系统设置: users, audit log, background jobs (admins only).
     Settings,
     /// 个人设置: profile, language and password.
@@ -28,6 +30,7 @@ impl Module {
         match self {
             Self::Home => "/",
             Self::Customers => "/customers",
+            Self::Statistics => "/statistics/distribution",
             Self::Settings => "/admin/users",
             Self::Account => "/account",
         }
@@ -37,6 +40,7 @@ impl Module {
         match self {
             Self::Home => "menu.home",
             Self::Customers => "menu.customers",
+            Self::Statistics => "statistics.menu",
             Self::Settings => "menu.settings",
             Self::Account => "menu.account",
         }
@@ -46,6 +50,7 @@ impl Module {
         match self {
             Self::Home => "▦",
             Self::Customers => "☰",
+            Self::Statistics => "◔",
             Self::Settings => "⚙",
             Self::Account => "☺",
         }
@@ -54,7 +59,7 @@ impl Module {
     fn visible_to(self, ctx: &Ctx) -> bool {
         match self {
             Self::Settings => ctx.is_admin(),
-            Self::Home | Self::Customers | Self::Account => true,
+            Self::Home | Self::Customers | Self::Statistics | Self::Account => true,
         }
     }
 }
@@ -112,6 +117,20 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             },
         ])
         .collect(),
+        Module::Statistics => vec![
+            Tab {
+                label_key: "statistics.tab_distribution",
+                href: "/statistics/distribution",
+            },
+            Tab {
+                label_key: "statistics.tab_ranking",
+                href: "/statistics/ranking",
+            },
+            Tab {
+                label_key: "statistics.tab_funnel",
+                href: "/statistics/funnel",
+            },
+        ],
         Module::Settings if ctx.is_admin() => vec![
             Tab {
                 label_key: "tab.users",
@@ -215,7 +234,7 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                         a.app-brand href="/" { (ctx.t("app.name")) }
                         div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
                         ul.nav.flex-column {
-                            @for m in [Module::Home, Module::Customers, Module::Settings, Module::Account] {
+                            @for m in [Module::Home, Module::Customers, Module::Statistics, Module::Settings, Module::Account] {
                                 @if m.visible_to(ctx) {
                                     li.nav-item {
                                         a.nav-link.active[m == module] href=(m.href())

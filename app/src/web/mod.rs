@@ -31,7 +31,7 @@ use crate::{
     i18n::{LANG_COOKIE, Locale},
     imports, notes,
     state::State,
-    tags, users,
+    statistics, tags, users,
 };
 
 /// The static files (htmx, CSS), compiled into the binary.
@@ -136,6 +136,12 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(imports::routes::undo_confirm).post(imports::routes::undo),
         )
         .at("/imports/:id/errors", get(imports::routes::errors))
+        .at(
+            "/statistics/distribution",
+            get(statistics::distribution::index),
+        )
+        .at("/statistics/ranking", get(statistics::ranking::index))
+        .at("/statistics/funnel", get(statistics::funnel::index))
         .at("/contacts", get(contacts::list::index))
         .at(
             "/contacts/new",
