@@ -166,6 +166,7 @@ impl TestApp {
             ("JOB_REQUEUE_SECONDS".into(), "1".into()),
             ("RECONCILE_SECONDS".into(), "1".into()),
             ("WORKER_CONCURRENCY_IMPORT".into(), "1".into()),
+            ("RANKING_ROLLUP_SCHEDULE".into(), "off".into()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

@@ -12,6 +12,7 @@
 //! no kind is listed twice. Every job is idempotent: Redis delivers at least once, cron
 //! ticks fire on every worker process, and a killed worker's work is done again.
 
+pub mod ranking_rollup;
 pub mod run_export;
 pub mod run_import;
 pub mod send_email;
@@ -43,6 +44,7 @@ pub fn registry() -> Registry {
         .queued::<SendEmail>()
         .queued::<RunExport>()
         .queued::<RunImport>()
+        .cron::<ranking_rollup::RankingRollup>()
 }
 
 /// A queued job: the kind (its queue), how due rows are claimed, and how one is run.
