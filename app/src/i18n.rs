@@ -129,6 +129,7 @@ mod tests {
             "email.",
             "error.",
             "import_errors.",
+            "list.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(

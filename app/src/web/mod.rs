@@ -1,5 +1,6 @@
 //! The HTTP layer: every route in one place, the middleware stack, and error pages.
 
+pub mod flash;
 pub mod forms;
 pub mod layout;
 pub mod security;
@@ -87,6 +88,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/customers/columns", post(customers::prefs::save_columns))
         .at("/customers/autocomplete", get(contacts::form::autocomplete))
         .at("/customers/bulk-tag", post(tags::routes::bulk))
+        .at("/customers/bulk", post(customers::bulk::bulk))
         .at("/customers/:id", get(customers::form::show))
         .at(
             "/customers/:id/inline",
@@ -297,6 +299,11 @@ async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
         }
         _ => None,
     };
+    // An error page leaves a waiting flash message for the next real page.
+    let ctx = ctx.map(|ctx| Ctx {
+        flash: crate::web::flash::Slot::default(),
+        ..ctx
+    });
     let locale = ctx.as_ref().map_or(locale, |c| c.locale);
     let body = html! {
         div.error-page {
