@@ -156,6 +156,7 @@ mod tests {
             "error.",
             "import_errors.",
             "statistics.",
+            "list.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(

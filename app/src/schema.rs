@@ -239,6 +239,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    list_columns (tenant_id, user_id, list) {
+        tenant_id -> Int8,
+        user_id -> Int8,
+        list -> Text,
+        shown -> Array<Nullable<Text>>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     lost_reasons (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -384,6 +394,7 @@ diesel::table! {
         shared -> Bool,
         query -> Text,
         created_at -> Timestamptz,
+        list -> Text,
     }
 }
 
@@ -430,7 +441,6 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
-        customer_columns -> Nullable<Array<Nullable<Text>>>,
     }
 }
 
@@ -445,6 +455,7 @@ diesel::joinable!(emails -> tenants (tenant_id));
 diesel::joinable!(exports -> tenants (tenant_id));
 diesel::joinable!(imports -> tenants (tenant_id));
 diesel::joinable!(invitations -> tenants (tenant_id));
+diesel::joinable!(list_columns -> tenants (tenant_id));
 diesel::joinable!(lost_reasons -> tenants (tenant_id));
 diesel::joinable!(note_attachments -> tenants (tenant_id));
 diesel::joinable!(notes -> tenants (tenant_id));
@@ -475,6 +486,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     import_undo,
     imports,
     invitations,
+    list_columns,
     lost_reasons,
     note_attachments,
     notes,

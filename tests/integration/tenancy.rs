@@ -223,6 +223,14 @@ pub const ROUTES: &[RouteCase] = &[
         Target::None,
         &[("tag", "矩阵批量标签"), ("op", "add")],
     ),
+    case(
+        "POST",
+        "/customers/bulk",
+        SignedIn,
+        303,
+        Target::None,
+        &[("action", "visibility"), ("visibility", "public")],
+    ),
     case("GET", "/customers/:id", SignedIn, 200, Target::Company, &[]),
     case(
         "POST",

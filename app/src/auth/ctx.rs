@@ -60,6 +60,8 @@ pub struct Ctx {
     pub locale: Locale,
     /// CSRF token for forms and htmx.
     pub csrf: String,
+    /// Where flash messages wait for the next page (see [`crate::web::flash`]).
+    pub flash: crate::web::flash::Slot,
 }
 
 impl Ctx {
@@ -128,6 +130,7 @@ impl<'a> FromRequest<'a> for Ctx {
             role: user.role,
             locale: Locale::from_code(&user.locale).unwrap_or_default(),
             csrf: csrf_token(req),
+            flash: crate::web::flash::Slot::new(Some(session.clone())),
         })
     }
 }

@@ -1,310 +1,434 @@
-//! GET /customers — 客户一览: visible companies in keyset pages of 50, with quick
-//! filters (built-in and saved), name search, multi-condition search, tag filter,
-//! sortable columns, a column chooser and, for admins, the switch between all data,
-//! public data and one employee's data.
+//! GET /customers — 客户一览, on the shared list machinery ([`crate::listing`]): the
+//! customer list declares its fields, columns, quick filters and bulk actions in
+//! [`CUSTOMERS`]; its own parts are the main-contact and tag columns, the tag filter and
+//! bulk tagging.
+//!
+//! The name column sorts in the database's order (code points), as it always has: the
+//! export test and bookmarks rely on it. Owners and categories sort by name in pinyin
+//! order.
 
 use std::collections::HashMap;
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use maud::{Markup, html};
-use poem::{
-    Request, handler,
-    web::{Data, Query},
-};
-use serde::Deserialize;
+use poem::{Request, handler, web::Data};
 
 use crate::{
     auth::ctx::Ctx,
-    custom_fields::{self as cf, Entity, Field},
-    customers::{
-        filter::{
-            self, BUILTIN, Condition, FieldType, ListFilter, Lookups, Op, Problem, Quick, Sort,
-        },
-        model::{self, Company, Cursor, ListQuery},
-        prefs::{self, SavedFilter},
-        visibility::{Scope, View},
-    },
+    custom_fields::Entity,
+    customers::model::{self, Company},
     db::TenantTx,
     error::AppResult,
-    ids::{CategoryId, CompanyId, TagId, UserId},
+    ids::CompanyId,
+    listing::{
+        self, BulkChoice, BulkDef, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Lookups, Options,
+        PEOPLE, ParamDef, QuickDef, SortKey, Source, Texts, VISIBILITY,
+        filter::{self as lf, FieldType, Op, Problem},
+        sql::Sql,
+        views::{self, Parts},
+    },
     schema::contacts,
     state::State,
     tags::model as tags,
-    users::model as users,
-    web::layout::{self, Module, csrf_field},
+    web::layout::Module,
 };
 
-/// Rows per page.
-pub const PAGE: i64 = 50;
+/// The tenant's customer categories, by name in pinyin order.
+pub const CATEGORIES: Source = Source {
+    key: "customer_categories",
+    sql: "SELECT id, name FROM customer_categories WHERE tenant_id = $1 \
+          ORDER BY name COLLATE \"zh-x-icu\", id",
+};
 
-/// The optional columns, in display order: (key, locale key).
-const COLUMNS: [(&str, &str); 12] = [
-    ("contact", "customers.main_contact"),
-    ("phone", "company.phone"),
-    ("email", "field.email"),
-    ("category", "company.category"),
-    ("tags", "tags.title"),
-    ("owner", "company.owner"),
-    ("visibility", "company.visibility"),
-    ("website", "company.website"),
-    ("address", "company.address"),
-    ("created", "company.created_at"),
-    ("updated", "company.updated_at"),
-    ("activity", "company.last_activity_at"),
-];
+/// The tenant's tags, by name.
+pub const TAGS: Source = Source {
+    key: "tags",
+    sql: "SELECT id, name FROM tags WHERE tenant_id = $1 ORDER BY name, id LIMIT 1000",
+};
 
-/// Shown until a user chooses.
-const DEFAULT_COLUMNS: [&str; 6] = ["contact", "phone", "email", "category", "tags", "owner"];
+/// Users records can be given to (not the disabled ones), in pinyin order.
+pub const ACTIVE_PEOPLE: Source = Source {
+    key: "active_people",
+    sql: "SELECT id, name FROM users WHERE tenant_id = $1 AND status <> 'disabled' \
+          ORDER BY name COLLATE \"zh-x-icu\", id",
+};
 
-/// Columns that sort, and their order.
-const SORTABLE: [(&str, Sort); 3] = [
-    ("created", Sort::Created),
-    ("updated", Sort::Updated),
-    ("activity", Sort::Activity),
-];
-
-/// Everything the page needs besides the rows.
-struct Lists {
-    people: Vec<users::User>,
-    categories: Vec<(CategoryId, String)>,
-    tags: Vec<(TagId, String)>,
-    fields: Vec<Field>,
-    saved: Vec<SavedFilter>,
-    columns: Vec<String>,
+/// Companies with one of the tags.
+fn with_tags(ids: Vec<i64>) -> Sql {
+    Sql::new(
+        "companies.id IN (SELECT company_tags.company_id FROM company_tags \
+         WHERE company_tags.tenant_id = companies.tenant_id AND company_tags.tag_id = ANY(",
+    )
+    .ints(ids)
+    .sql("))")
 }
+
+fn tag_condition(op: Op, value: &str, look: &Lookups<'_>) -> Result<Sql, fn(usize) -> Problem> {
+    const TAGGED: &str = "EXISTS (SELECT 1 FROM company_tags t WHERE t.tenant_id = companies.tenant_id AND t.company_id = companies.id)";
+    match op {
+        Op::Empty => Ok(Sql::new(format!("NOT {TAGGED}"))),
+        Op::NotEmpty => Ok(Sql::new(TAGGED)),
+        _ => Ok(with_tags(lf::resolve(value, op, look.sources.rows(TAGS))?)),
+    }
+}
+
+const fn text(name: &'static str, label: &'static str, sql: &'static str) -> FieldDef {
+    FieldDef {
+        name,
+        label,
+        kind: FieldType::Text,
+        sql,
+        nullable: false,
+        how: How::Text,
+    }
+}
+
+const fn plain(key: &'static str, label: &'static str) -> ColumnDef {
+    ColumnDef {
+        key,
+        label,
+        sort: None,
+        source: None,
+        class: None,
+    }
+}
+
+/// 客户一览.
+pub static CUSTOMERS: ListSpec = ListSpec {
+    key: "customers",
+    path: "/customers",
+    module: Module::Customers,
+    title: "customers.title",
+    table: "companies",
+    select: model::COLUMNS,
+    entity: Entity::Company,
+    dom: Dom {
+        search: "customer-search",
+        table: "companies",
+        row: "company",
+        id_field: "company_id",
+    },
+    name_search: model::name_contains,
+    fields: &[
+        FieldDef {
+            name: "name",
+            label: "company.name",
+            kind: FieldType::Text,
+            sql: "companies.name",
+            nullable: false,
+            how: How::Name,
+        },
+        text("phone", "company.phone", "companies.phone"),
+        text("email", "field.email", "companies.email"),
+        text("website", "company.website", "companies.website"),
+        text("address", "company.address", "companies.address"),
+        text(
+            "introduction",
+            "company.introduction",
+            "companies.introduction",
+        ),
+        FieldDef {
+            name: "category",
+            label: "company.category",
+            kind: FieldType::Choice,
+            sql: "companies.category_id",
+            nullable: true,
+            how: How::Choice(Options::Source(CATEGORIES)),
+        },
+        FieldDef {
+            name: "owner",
+            label: "company.owner",
+            kind: FieldType::Choice,
+            sql: "companies.owner_id",
+            nullable: false,
+            how: How::Choice(Options::Source(PEOPLE)),
+        },
+        FieldDef {
+            name: "visibility",
+            label: "company.visibility",
+            kind: FieldType::Choice,
+            sql: "companies.visibility",
+            nullable: false,
+            how: How::Choice(Options::Fixed(VISIBILITY)),
+        },
+        FieldDef {
+            name: "tag",
+            label: "tags.title",
+            kind: FieldType::Choices,
+            sql: "companies.id",
+            nullable: false,
+            how: How::Special {
+                source: Some(TAGS),
+                compile: tag_condition,
+            },
+        },
+        FieldDef {
+            name: "created",
+            label: "company.created_at",
+            kind: FieldType::Date,
+            sql: "companies.created_at",
+            nullable: false,
+            how: How::Day,
+        },
+        FieldDef {
+            name: "updated",
+            label: "company.updated_at",
+            kind: FieldType::Date,
+            sql: "companies.updated_at",
+            nullable: false,
+            how: How::Day,
+        },
+    ],
+    name_column: ColumnDef {
+        key: "name",
+        label: "company.name",
+        sort: Some(SortKey::Expr {
+            sql: "companies.name",
+            cast: Cast::Text,
+            asc: true,
+        }),
+        source: None,
+        class: None,
+    },
+    columns: &[
+        plain("contact", "customers.main_contact"),
+        plain("phone", "company.phone"),
+        plain("email", "field.email"),
+        ColumnDef {
+            key: "category",
+            label: "company.category",
+            sort: Some(SortKey::Rank {
+                sql: "coalesce(companies.category_id, 0)",
+                source: CATEGORIES,
+                none: true,
+            }),
+            source: Some(CATEGORIES),
+            class: None,
+        },
+        ColumnDef {
+            key: "tags",
+            label: "tags.title",
+            sort: None,
+            source: None,
+            class: Some("company-tags"),
+        },
+        ColumnDef {
+            key: "owner",
+            label: "company.owner",
+            sort: Some(SortKey::Rank {
+                sql: "companies.owner_id",
+                source: PEOPLE,
+                none: false,
+            }),
+            source: Some(PEOPLE),
+            class: None,
+        },
+        ColumnDef {
+            key: "visibility",
+            label: "company.visibility",
+            sort: Some(SortKey::Expr {
+                sql: "companies.visibility",
+                cast: Cast::Text,
+                asc: true,
+            }),
+            source: None,
+            class: None,
+        },
+        plain("website", "company.website"),
+        plain("address", "company.address"),
+        ColumnDef {
+            key: "created",
+            label: "company.created_at",
+            sort: Some(SortKey::Id),
+            source: None,
+            class: None,
+        },
+        ColumnDef {
+            key: "updated",
+            label: "company.updated_at",
+            sort: Some(SortKey::Expr {
+                sql: "companies.updated_at",
+                cast: Cast::Time,
+                asc: false,
+            }),
+            source: None,
+            class: None,
+        },
+        ColumnDef {
+            key: "activity",
+            label: "company.last_activity_at",
+            sort: Some(SortKey::Expr {
+                sql: "companies.last_activity_at",
+                cast: Cast::Time,
+                asc: false,
+            }),
+            source: None,
+            class: None,
+        },
+    ],
+    default_columns: &["contact", "phone", "email", "category", "tags", "owner"],
+    default_sort: "created",
+    quick: &[
+        QuickDef {
+            key: "mine",
+            label: "filters.quick_mine",
+            sql: |a| Some(Sql::new("companies.owner_id = ").int(a.me.0)),
+            input: None,
+        },
+        QuickDef {
+            key: "public",
+            label: "filters.quick_public",
+            sql: |_| Some(Sql::new("companies.visibility = 'public'")),
+            input: None,
+        },
+        QuickDef {
+            key: "recent",
+            label: "filters.quick_recent",
+            sql: |_| Some(Sql::new("companies.created_at > now() - interval '7 days'")),
+            input: None,
+        },
+        QuickDef {
+            key: "idle",
+            label: "filters.quick_idle",
+            sql: |_| {
+                Some(Sql::new(
+                    "companies.last_activity_at < now() - interval '30 days'",
+                ))
+            },
+            input: None,
+        },
+    ],
+    params: &[ParamDef {
+        name: "tag",
+        parse: |v| v.parse::<i64>().ok().map(|id| id.to_string()),
+        sql: Some(|v| with_tags(v.parse().map(|id| vec![id]).unwrap_or_default())),
+    }],
+    tabs: None,
+    bulk: &[
+        BulkDef {
+            action: "owner",
+            label: "list.bulk_owner",
+            choice: BulkChoice::Source {
+                source: ACTIVE_PEOPLE,
+                field: "owner_id",
+                none: None,
+            },
+        },
+        BulkDef {
+            action: "category",
+            label: "list.bulk_category",
+            choice: BulkChoice::Source {
+                source: CATEGORIES,
+                field: "category_id",
+                none: Some("company.no_category"),
+            },
+        },
+        BulkDef {
+            action: "visibility",
+            label: "list.bulk_visibility",
+            choice: BulkChoice::Fixed {
+                options: VISIBILITY,
+                field: "visibility",
+            },
+        },
+        BulkDef {
+            action: "delete",
+            label: "list.bulk_delete",
+            choice: BulkChoice::Nothing,
+        },
+    ],
+    texts: Texts {
+        new: "customers.new",
+        new_href: "/customers/new",
+        search: "customers.name_contains",
+        empty: "customers.empty",
+        no_match: "customers.no_match",
+        counted: "list.customers_counted",
+        noun: "list.customers_noun",
+        all: "filters.all",
+        filters_empty: "filters.empty",
+    },
+    export: Some("company"),
+};
 
 /// GET /customers
 #[handler]
 pub async fn index(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Markup> {
     let raw = req.uri().query().unwrap_or("");
-    let filter = ListFilter::from_query(raw);
-    let mut view = None;
-    let mut before = String::new();
-    for (key, value) in url::form_urlencoded::parse(raw.as_bytes()) {
-        match key.as_ref() {
-            "view" => view = Some(value.into_owned()),
-            "before" => before = value.into_owned(),
-            _ => {}
-        }
-    }
-    let view = View::parse(view.as_deref());
-    let after = Cursor::decode(&before, filter.sort);
-
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let scope = Scope::resolve(&mut tx, &ctx, view).await?;
-    let lists = Lists {
-        people: users::list(&mut tx).await?,
-        categories: model::categories(&mut tx).await?,
-        // Only a tag filter or condition needs the names: not loaded for plain pages.
-        tags: if filter.uses_tags() {
-            tags::all(&mut tx).await?
-        } else {
-            vec![]
-        },
-        fields: cf::of_entity(&mut tx, Entity::Company).await?,
-        saved: prefs::usable(&mut tx, ctx.user).await?,
-        columns: prefs::columns(&mut tx, ctx.user)
-            .await?
-            .unwrap_or_else(|| DEFAULT_COLUMNS.map(str::to_owned).to_vec()),
+    let mut list = listing::load::<Company>(&mut tx, &ctx, &CUSTOMERS, raw).await?;
+    let ids: Vec<CompanyId> = list.rows.iter().map(|c| c.id).collect();
+    let shows = |col: &str| list.columns.iter().any(|c| c == col);
+    let row_tags = if shows("tags") {
+        tags::of_companies(&mut tx, &ids).await?
+    } else {
+        HashMap::new()
     };
-    let people: Vec<(UserId, String)> = lists
-        .people
-        .iter()
-        .map(|u| (u.id, u.name.clone()))
-        .collect();
-    let look = Lookups {
-        me: ctx.user,
-        time_zone: ctx.time_zone.name(),
-        categories: &lists.categories,
-        people: &people,
-        tags: &lists.tags,
-        fields: &lists.fields,
-        visibility_names: [
-            ("public", ctx.t("visibility.public")),
-            ("private", ctx.t("visibility.private")),
-        ],
+    let mains = if shows("contact") {
+        main_contacts(&mut tx, &ids).await?
+    } else {
+        HashMap::new()
     };
-    let q = model::search_text(&mut tx, &filter.q).await?;
-    let (filters, problems) = filter::compile(&filter, &q, &look);
-    let mut rows = model::list(
-        &mut tx,
-        &scope,
-        ListQuery {
-            filters,
-            sort: filter.sort,
-            asc: filter.asc,
-            after,
-            // One more than a page tells whether a next page exists.
-            limit: PAGE + 1,
-        },
-    )
-    .await?;
-    let more = rows.len() as i64 > PAGE;
-    rows.truncate(PAGE as usize);
-    let ids: Vec<CompanyId> = rows.iter().map(|c| c.id).collect();
-    let row_tags = tags::of_companies(&mut tx, &ids).await?;
-    let main_contacts = main_contacts(&mut tx, &ids).await?;
+    if list.filter.param("tag").is_some() {
+        list.sources.fetch(&mut tx, TAGS).await?;
+    }
     tx.commit().await?;
 
-    let next = more
-        .then(|| rows.last().map(|c| Cursor::after(c, filter.sort).encode()))
-        .flatten();
-    let base = filter.to_query();
-    let view_param = view.as_param();
-    let with_view = |query: &str| -> String {
-        match (query.is_empty(), view_param.is_empty()) {
-            (_, true) => query.to_owned(),
-            (true, false) => format!("view={view_param}"),
-            (false, false) => format!("{query}&view={view_param}"),
-        }
-    };
-    let names: HashMap<UserId, &str> = lists
-        .people
-        .iter()
-        .map(|u| (u.id, u.name.as_str()))
-        .collect();
-    let categories: HashMap<CategoryId, &str> = lists
-        .categories
-        .iter()
-        .map(|(id, n)| (*id, n.as_str()))
-        .collect();
-    let columns: Vec<&str> = lists
-        .columns
-        .iter()
-        .map(String::as_str)
-        .filter(|c| column_label(&ctx, c, &lists.fields).is_some())
-        .collect();
-
-    let content = html! {
-        div.d-flex.flex-wrap.gap-2.mb-3.align-items-end {
-            a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
-            form.d-flex.gap-2.ms-auto.customer-search #customer-search method="get" action="/customers" role="search" {
-                @if ctx.is_admin() {
-                    label.visually-hidden for="f-view" { (ctx.t("customers.view")) }
-                    select.form-select #f-view name="view" {
-                        option value="" selected[view == View::All] { (ctx.t("customers.view_all")) }
-                        option value="public" selected[view == View::Public] { (ctx.t("customers.view_public")) }
-                        @for u in &lists.people {
-                            @let value = View::Employee(u.id).as_param();
-                            option value=(value) selected[view == View::Employee(u.id)] { (u.name) }
-                        }
-                    }
-                }
-                label.visually-hidden for="f-q" { (ctx.t("customers.name_contains")) }
-                input.form-control #f-q type="search" name="q" value=(filter.q)
-                    placeholder=(ctx.t("customers.name_contains"));
-                @if let Some(quick) = filter.quick { input type="hidden" name="quick" value=(quick.as_str()); }
-                @if let Some(tag) = filter.tag { input type="hidden" name="tag" value=(tag); }
-                (conditions_hidden(&filter.conditions))
-                button.btn.btn-outline-secondary.text-nowrap type="submit" { (ctx.t("common.search")) }
-            }
-        }
-        (quick_panel(&ctx, &filter, &lists.saved, &with_view))
-        (advanced(&ctx, &filter, &lists.fields, &view_param))
-        @if !problems.is_empty() {
-            div.alert.alert-warning #filter-problems role="alert" {
-                @for p in &problems { div { (problem_text(&ctx, p)) } }
-            }
-        }
-        @if let Some(tag) = filter.tag {
-            @let tag_name = lists.tags.iter().find(|(id, _)| *id == tag).map_or("", |(_, n)| n.as_str());
+    let tag_notice = list.filter.param("tag").map(|tag| {
+        let id: i64 = tag.parse().unwrap_or_default();
+        let without = list.filter.with_param("tag", None);
+        html! {
             div.alert.alert-info.d-flex.align-items-center.gap-2.py-2 #tag-filter {
-                (ctx.t("tags.filtered_by")) " " span.badge.text-bg-info { (tag_name) }
-                @let without = ListFilter { tag: None, ..filter.clone() };
-                a.ms-auto href={"/customers?" (with_view(&without.to_query()))} { (ctx.t("tags.clear_filter")) }
+                (ctx.t("tags.filtered_by")) " " span.badge.text-bg-info { (list.sources.name(TAGS, id)) }
+                a.ms-auto href=(views::href(&CUSTOMERS, &without.to_query(&CUSTOMERS), list.view)) { (ctx.t("tags.clear_filter")) }
             }
         }
-        @if rows.is_empty() {
-            div.empty-state {
-                @if filter.is_unfiltered() && before.is_empty() && view == View::All {
-                    p { (ctx.t("customers.empty")) }
-                    a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) }
-                } @else {
-                    p { (ctx.t("customers.no_match")) }
-                }
-            }
-        } @else {
-            div.d-flex.flex-wrap.gap-2.mb-2.align-items-center {
-                // Bulk tagging: the row checkboxes belong to this form through `form="bulk"`.
-                form.d-flex.flex-wrap.gap-2.align-items-center #bulk method="post" action="/customers/bulk-tag" {
-                    (csrf_field(&ctx.csrf))
-                    label.form-label.mb-0.text-secondary for="f-bulk-tag" { (ctx.t("tags.bulk_label")) }
-                    input.form-control.form-control-sm.w-auto #f-bulk-tag name="tag" maxlength="30" required
-                        placeholder=(ctx.t("tags.name"));
-                    button.btn.btn-sm.btn-outline-primary.text-nowrap type="submit" name="op" value="add" { (ctx.t("tags.add")) }
-                    button.btn.btn-sm.btn-outline-secondary.text-nowrap type="submit" name="op" value="remove" { (ctx.t("tags.remove")) }
-                }
-                (crate::exports::routes::form(&ctx, "company", &base, &view_param))
-                (column_chooser(&ctx, &columns, &lists.fields, &with_view(&base)))
-            }
-            div.table-responsive {
-                table.table.table-hover.align-middle #companies {
-                    thead {
-                        tr {
-                            th scope="col" { span.visually-hidden { (ctx.t("tags.select")) } }
-                            th scope="col" data-col="name" { (sort_link(&ctx, &filter, "name", Sort::Name, &with_view)) }
-                            @for col in &columns {
-                                th scope="col" data-col=(col) {
-                                    @match SORTABLE.iter().find(|(c, _)| c == col) {
-                                        Some((_, sort)) => (sort_link(&ctx, &filter, col, *sort, &with_view)),
-                                        None => (column_label(&ctx, col, &lists.fields).unwrap_or_default()),
-                                    }
-                                }
-                            }
-                        }
-                    }
-                    tbody {
-                        @for c in &rows {
-                            tr id={"company-" (c.id)} {
-                                td {
-                                    input.form-check-input type="checkbox" form="bulk" name="company_id" value=(c.id)
-                                        aria-label=(ctx.locale.tf("tags.select_one", &[("name", &c.name)]));
-                                }
-                                td { a href={"/customers/" (c.id)} { (c.name) } }
-                                @for col in &columns {
-                                    td data-col=(col) class=[(*col == "tags").then_some("company-tags")] {
-                                        @match *col {
-                                            "contact" => (main_contacts.get(&c.id).map_or("", String::as_str)),
-                                            "phone" => (c.phone),
-                                            "email" => (c.email),
-                                            "category" => (c.category_id.and_then(|id| categories.get(&id).copied()).unwrap_or("")),
-                                            "tags" => {
-                                                @for (id, name) in row_tags.get(&c.id).map(Vec::as_slice).unwrap_or_default() {
-                                                    a.badge.text-bg-info.me-1.text-decoration-none href={"/customers?tag=" (id)} { (name) }
-                                                }
-                                            }
-                                            "owner" => (names.get(&c.owner_id).copied().unwrap_or("")),
-                                            "visibility" => (ctx.t(&format!("visibility.{}", c.visibility))),
-                                            "website" => (c.website),
-                                            "address" => (c.address),
-                                            "created" => (ctx.datetime(c.created_at)),
-                                            "updated" => (ctx.datetime(c.updated_at)),
-                                            "activity" => (ctx.datetime(c.last_activity_at)),
-                                            other => (custom_cell(other, &lists.fields, c)),
-                                        }
-                                    }
-                                }
-                            }
-                        }
+    });
+    let sources = &list.sources;
+    let name = |c: &Company| html! { a href={"/customers/" (c.id)} { (c.name) } };
+    let cell = |c: &Company, col: &str| -> Markup {
+        html! {
+            @match col {
+                "contact" => (mains.get(&c.id).map_or("", String::as_str)),
+                "phone" => (c.phone),
+                "email" => (c.email),
+                "category" => (c.category_id.map_or("", |id| sources.name(CATEGORIES, id.0))),
+                "tags" => {
+                    @for (id, name) in row_tags.get(&c.id).map(Vec::as_slice).unwrap_or_default() {
+                        a.badge.text-bg-info.me-1.text-decoration-none href={"/customers?tag=" (id)} { (name) }
                     }
                 }
-            }
-            @if let Some(next) = next {
-                @let query = with_view(&base);
-                a.btn.btn-outline-secondary #next-page href={"/customers?" (query) @if !query.is_empty() { "&" } "before=" (urlencode(&next))} {
-                    (ctx.t("common.next_page"))
-                }
+                "owner" => (sources.name(PEOPLE, c.owner_id.0)),
+                "visibility" => (ctx.t(&format!("visibility.{}", c.visibility))),
+                "website" => (c.website),
+                "address" => (c.address),
+                "created" => (ctx.datetime(c.created_at)),
+                "updated" => (ctx.datetime(c.updated_at)),
+                "activity" => (ctx.datetime(c.last_activity_at)),
+                _ => {}
             }
         }
     };
-    Ok(layout::page(
-        &ctx,
-        Module::Customers,
-        "/customers",
-        &ctx.t("customers.title"),
-        content,
-    ))
+    let parts = Parts {
+        buttons: html! { a.btn.btn-primary href="/customers/new" { (ctx.t("customers.new")) } },
+        notices: tag_notice.unwrap_or_default(),
+        name: &name,
+        cell: &cell,
+        bulk: bulk_tags(&ctx),
+    };
+    Ok(views::page(&ctx, &list, parts))
+}
+
+/// Bulk tagging in the bulk bar: a tag name and add / remove.
+fn bulk_tags(ctx: &Ctx) -> Markup {
+    html! {
+        label.form-label.mb-0.text-secondary for="f-bulk-tag" { (ctx.t("tags.bulk_label")) }
+        input.form-control.form-control-sm.w-auto #f-bulk-tag name="tag" maxlength="30"
+            placeholder=(ctx.t("tags.name"));
+        button.btn.btn-sm.btn-outline-primary.text-nowrap type="submit" formaction="/customers/bulk-tag" name="op" value="add" { (ctx.t("tags.add")) }
+        button.btn.btn-sm.btn-outline-secondary.text-nowrap type="submit" formaction="/customers/bulk-tag" name="op" value="remove" formnovalidate { (ctx.t("tags.remove")) }
+    }
 }
 
 /// The first contact of each company (its main contact), with a way to reach them.
@@ -340,283 +464,49 @@ pub(crate) async fn main_contacts(
         .collect())
 }
 
-fn column_label(ctx: &Ctx, col: &str, fields: &[Field]) -> Option<String> {
-    if let Some((_, key)) = COLUMNS.iter().find(|(c, _)| *c == col) {
-        return Some(ctx.t(key));
-    }
-    fields
-        .iter()
-        .find(|f| f.input_name() == col)
-        .map(|f| f.label.clone())
-}
-
-fn custom_cell(col: &str, fields: &[Field], c: &Company) -> String {
-    fields
-        .iter()
-        .find(|f| f.input_name() == col)
-        .map(|f| cf::text_of(f, &c.custom))
-        .unwrap_or_default()
-}
-
-/// A header that sorts by its column; clicking the active one flips the direction.
-fn sort_link(
-    ctx: &Ctx,
-    filter: &ListFilter,
-    col: &str,
-    sort: Sort,
-    with_view: &dyn Fn(&str) -> String,
-) -> Markup {
-    let label = if col == "name" {
-        ctx.t("company.name")
-    } else {
-        COLUMNS
-            .iter()
-            .find(|(c, _)| *c == col)
-            .map_or_else(String::new, |(_, key)| ctx.t(key))
-    };
-    let active = filter.sort == sort;
-    let next = ListFilter {
-        sort,
-        asc: if active {
-            !filter.asc
-        } else {
-            sort == Sort::Name
-        },
-        ..filter.clone()
-    };
-    let arrow = match (active, filter.asc) {
-        (false, _) => "",
-        (true, true) => " ▲",
-        (true, false) => " ▼",
-    };
-    html! {
-        a.sort-link.text-reset href={"/customers?" (with_view(&next.to_query()))}
-            aria-sort=[active.then_some(if filter.asc { "ascending" } else { "descending" })] {
-            (label) (arrow)
-        }
-    }
-}
-
-/// 快速过滤: the built-in filters, the saved ones, and the way to save the current view.
-fn quick_panel(
-    ctx: &Ctx,
-    filter: &ListFilter,
-    saved: &[SavedFilter],
-    with_view: &dyn Fn(&str) -> String,
-) -> Markup {
-    let current = filter.to_query();
-    html! {
-        nav.quick-filters.d-flex.flex-wrap.gap-2.align-items-center.mb-3 #quick-filters aria-label=(ctx.t("filters.quick")) {
-            span.text-secondary.small { (ctx.t("filters.quick_label")) }
-            a.btn.btn-sm.btn-outline-secondary.active[filter.is_unfiltered()] href={"/customers?" (with_view(""))} { (ctx.t("filters.all")) }
-            @for quick in Quick::ALL {
-                @let target = ListFilter { quick: Some(quick), ..ListFilter::default() };
-                a.btn.btn-sm.btn-outline-secondary.active[filter.quick == Some(quick)] data-quick=(quick.as_str())
-                    href={"/customers?" (with_view(&target.to_query()))} {
-                    (ctx.t(&format!("filters.quick_{}", quick.as_str())))
-                }
-            }
-            @for f in saved {
-                a.btn.btn-sm.btn-outline-primary.active[f.query == current] data-saved=(f.id)
-                    href={"/customers?" (with_view(&f.query))} {
-                    (f.name) @if f.shared { " ·" span.visually-hidden { (ctx.t("filters.shared_label")) } }
-                }
-            }
-            span.ms-auto {}
-            @if !filter.is_unfiltered() {
-                a.btn.btn-sm.btn-link #save-filter href={"/customers/filters?query=" (urlencode(&current))} { (ctx.t("filters.save_view")) }
-            }
-            a.btn.btn-sm.btn-link href="/customers/filters" { (ctx.t("filters.manage")) }
-        }
-    }
-}
-
-/// The conditions as hidden fields, so the simple search keeps them.
-fn conditions_hidden(conditions: &[Condition]) -> Markup {
-    html! {
-        @for (i, c) in conditions.iter().enumerate() {
-            @let n = i + 1;
-            input type="hidden" name={"f" (n)} value=(c.field);
-            input type="hidden" name={"o" (n)} value=(c.op);
-            input type="hidden" name={"v" (n)} value=(c.value);
-        }
-    }
-}
-
-/// The searchable fields: built-ins and custom fields, as (name, label, type).
-fn searchable(ctx: &Ctx, fields: &[Field]) -> Vec<(String, String, FieldType)> {
-    let mut out: Vec<(String, String, FieldType)> = BUILTIN
-        .iter()
-        .map(|(name, key, kind)| ((*name).to_owned(), ctx.t(key), *kind))
-        .collect();
-    out.extend(
-        fields
-            .iter()
-            .map(|f| (f.input_name(), f.label.clone(), filter::custom_type(f.kind))),
-    );
-    out
-}
-
-/// 高级搜索: one row per condition plus an empty one, up to the limit.
-fn advanced(ctx: &Ctx, filter: &ListFilter, fields: &[Field], view_param: &str) -> Markup {
-    let searchable = searchable(ctx, fields);
-    let mut rows = filter.conditions.clone();
-    if rows.len() < filter::MAX_CONDITIONS {
-        rows.push(Condition::default());
-    }
-    html! {
-        details.advanced-search.mb-3 #advanced-search open[!filter.conditions.is_empty()] {
-            summary.small.text-secondary { (ctx.t("filters.advanced")) }
-            form.mt-2 method="get" action="/customers" {
-                @if !view_param.is_empty() { input type="hidden" name="view" value=(view_param); }
-                @if !filter.q.is_empty() { input type="hidden" name="q" value=(filter.q); }
-                @for (i, c) in rows.iter().enumerate() {
-                    (condition_row(ctx, i + 1, c, &searchable))
-                }
-                p.form-text { (ctx.t("filters.any_of_help")) }
-                button.btn.btn-sm.btn-primary type="submit" { (ctx.t("common.search")) }
-                @if !filter.conditions.is_empty() {
-                    a.btn.btn-sm.btn-link href="/customers" { (ctx.t("filters.clear")) }
-                }
-            }
-        }
-    }
-}
-
-/// One condition row: field, operator (narrowed to the field's type) and value.
-fn condition_row(
-    ctx: &Ctx,
-    n: usize,
-    c: &Condition,
-    searchable: &[(String, String, FieldType)],
-) -> Markup {
-    let kind = searchable
-        .iter()
-        .find(|(name, _, _)| *name == c.field)
-        .map(|(_, _, k)| *k);
-    let ops: &[Op] = kind.map_or(&Op::ALL, FieldType::ops);
-    let row_id = format!("condition-{n}");
-    html! {
-        div.row.g-2.mb-2.condition id=(row_id) {
-            div.col-sm-4 {
-                label.visually-hidden for={"f-f" (n)} { (ctx.t("filters.field")) }
-                select.form-select.form-select-sm id={"f-f" (n)} name={"f" (n)}
-                    hx-get="/customers/condition" hx-trigger="change" hx-target={"#" (row_id)} hx-swap="outerHTML"
-                    hx-include={"#" (row_id)} hx-vals=(format!(r#"{{"n":"{n}"}}"#)) {
-                    option value="" { (ctx.t("filters.choose_field")) }
-                    @for (name, label, _) in searchable {
-                        option value=(name) selected[*name == c.field] { (label) }
-                    }
-                }
-            }
-            div.col-sm-3 {
-                label.visually-hidden for={"f-o" (n)} { (ctx.t("filters.operator")) }
-                select.form-select.form-select-sm id={"f-o" (n)} name={"o" (n)} {
-                    @for op in ops {
-                        option value=(op.as_str()) selected[op.as_str() == c.op] {
-                            (op_label(ctx, *op, kind))
-                        }
-                    }
-                }
-            }
-            div.col-sm-5 {
-                label.visually-hidden for={"f-v" (n)} { (ctx.t("filters.value")) }
-                input.form-control.form-control-sm id={"f-v" (n)} name={"v" (n)} value=(c.value)
-                    type=(if kind == Some(FieldType::Date) { "date" } else { "text" });
-            }
-        }
-    }
-}
-
-/// Query of the condition-row fragment.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct ConditionParams {
-    n: usize,
-    #[serde(flatten)]
-    rest: HashMap<String, String>,
-}
-
-/// GET /customers/condition — one condition row for the chosen field (htmx swaps it in
-/// when the field changes, so the operators fit the field's type).
+/// GET /customers/condition — one condition row (see [`views::condition`]).
 #[handler]
-pub async fn condition(
-    ctx: Ctx,
-    state: Data<&State>,
-    Query(params): Query<ConditionParams>,
-) -> AppResult<Markup> {
-    let n = params.n.clamp(1, filter::MAX_CONDITIONS);
-    let get = |p: &str| {
-        params
-            .rest
-            .get(&format!("{p}{n}"))
-            .cloned()
-            .unwrap_or_default()
-    };
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let fields = cf::of_entity(&mut tx, Entity::Company).await?;
-    tx.commit().await?;
-    let searchable = searchable(&ctx, &fields);
-    let mut c = Condition {
-        field: get("f"),
-        op: get("o"),
-        value: get("v"),
-    };
-    // Keep the operator only when it fits the new field.
-    if let Some((_, _, kind)) = searchable.iter().find(|(name, _, _)| *name == c.field)
-        && !kind.ops().iter().any(|o| o.as_str() == c.op)
-    {
-        c.op = kind.ops()[0].as_str().to_owned();
+pub async fn condition(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Markup> {
+    views::condition(&ctx, &state.db, &CUSTOMERS, req.uri().query().unwrap_or("")).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CUSTOMERS;
+    use crate::listing::filter::ListFilter;
+
+    #[test]
+    fn a_filter_round_trips_through_its_query_string() {
+        let raw = "q=%E5%8C%97%E4%BA%AC&quick=mine&f2=cf_7&o2=after&v2=2026-01-01&f1=name&o1=contains&v1=%E7%A7%91%E6%8A%80&sort=name&dir=desc&before=99";
+        let filter = ListFilter::from_query(&CUSTOMERS, raw);
+        assert_eq!(filter.q, "北京");
+        assert_eq!(filter.quick, Some("mine"));
+        assert_eq!(filter.sort, "name");
+        assert!(!filter.asc);
+        assert_eq!(filter.conditions.len(), 2);
+        assert_eq!(
+            filter.conditions[0].field, "name",
+            "ordered by their number"
+        );
+        assert_eq!(filter.conditions[1].value, "2026-01-01");
+        assert_eq!(
+            ListFilter::from_query(&CUSTOMERS, &filter.to_query(&CUSTOMERS)),
+            filter
+        );
+        assert!(ListFilter::from_query(&CUSTOMERS, "").is_unfiltered(&CUSTOMERS));
+        assert!(
+            ListFilter::from_query(&CUSTOMERS, "f99=name&o99=contains&v99=x")
+                .is_unfiltered(&CUSTOMERS)
+        );
+        // Unknown sorts and malformed tags are dropped, the default sort is not spelled.
+        assert_eq!(
+            ListFilter::from_query(&CUSTOMERS, "sort=bogus&tag=abc&sort=created")
+                .to_query(&CUSTOMERS),
+            ""
+        );
+        assert_eq!(
+            ListFilter::from_query(&CUSTOMERS, "tag=7&sort=owner").to_query(&CUSTOMERS),
+            "tag=7&sort=owner"
+        );
     }
-    Ok(condition_row(&ctx, n, &c, &searchable))
-}
-
-fn op_label(ctx: &Ctx, op: Op, kind: Option<FieldType>) -> String {
-    match (op, kind) {
-        (Op::Before, Some(FieldType::Number)) => ctx.t("filters.op_less"),
-        (Op::After, Some(FieldType::Number)) => ctx.t("filters.op_greater"),
-        _ => ctx.t(&format!("filters.op_{}", op.as_str())),
-    }
-}
-
-fn problem_text(ctx: &Ctx, p: &Problem) -> String {
-    let (key, i) = match p {
-        Problem::UnknownField(i) => ("filters.problem_field", i),
-        Problem::BadOperator(i) => ("filters.problem_operator", i),
-        Problem::BadValue(i) => ("filters.problem_value", i),
-    };
-    ctx.locale.tf(key, &[("n", &(i + 1).to_string())])
-}
-
-/// 显示列: which optional columns the list shows, remembered per user.
-fn column_chooser(ctx: &Ctx, shown: &[&str], fields: &[Field], back: &str) -> Markup {
-    let all: Vec<(String, String)> = COLUMNS
-        .iter()
-        .map(|(c, key)| ((*c).to_owned(), ctx.t(key)))
-        .chain(fields.iter().map(|f| (f.input_name(), f.label.clone())))
-        .collect();
-    html! {
-        details.column-chooser.ms-auto #column-chooser {
-            summary.btn.btn-sm.btn-outline-secondary { (ctx.t("customers.columns")) }
-            form.card.card-body.mt-1.shadow-sm method="post" action="/customers/columns" {
-                (csrf_field(&ctx.csrf))
-                input type="hidden" name="back" value=(back);
-                @for (col, label) in &all {
-                    div.form-check {
-                        input.form-check-input type="checkbox" name="col" value=(col) id={"col-" (col)}
-                            checked[shown.contains(&col.as_str())];
-                        label.form-check-label for={"col-" (col)} { (label) }
-                    }
-                }
-                div.d-flex.gap-2.mt-2 {
-                    button.btn.btn-sm.btn-primary type="submit" { (ctx.t("common.save")) }
-                    button.btn.btn-sm.btn-link type="submit" name="reset" value="1" { (ctx.t("customers.columns_reset")) }
-                }
-            }
-        }
-    }
-}
-
-fn urlencode(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }

@@ -1,6 +1,6 @@
 //! Customers (客户管理): companies, their list and search, detail pages and visibility.
 
-pub mod filter;
+pub mod bulk;
 pub mod form;
 pub mod inline;
 pub mod list;

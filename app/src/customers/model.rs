@@ -2,27 +2,25 @@
 //! may not; every function filters on the transaction's tenant explicitly.
 
 use chrono::{DateTime, Utc};
-use diesel::{
-    dsl::sql,
-    prelude::*,
-    sql_types::{BigInt, Bool, Text, Timestamptz},
-};
+use diesel::{prelude::*, sql_types::Text};
 use diesel_async::RunQueryDsl;
 
 use crate::{
-    customers::{
-        filter::Sort,
-        visibility::{CompanyFilter, Scope},
-    },
     db::TenantTx,
     error::AppResult,
     files::DeletedFiles,
     ids::{CategoryId, CompanyId, UserId},
+    listing::{
+        Row,
+        query::{self, Cursor},
+        sql::Sql,
+    },
     schema::{companies, customer_categories},
+    visibility::Scope,
 };
 
 /// A company as pages show it.
-#[derive(Clone, Debug, Queryable, Selectable)]
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName)]
 #[diesel(table_name = companies)]
 pub struct Company {
     /// Id.
@@ -55,6 +53,26 @@ pub struct Company {
     pub last_activity_at: DateTime<Utc>,
 }
 
+/// The columns of [`Company`], as the list machinery selects them.
+pub const COLUMNS: &str = "companies.id, companies.name, companies.phone, companies.email, \
+    companies.website, companies.address, companies.introduction, companies.category_id, \
+    companies.owner_id, companies.visibility, companies.custom, companies.created_at, \
+    companies.updated_at, companies.last_activity_at";
+
+impl Row for Company {
+    fn id(&self) -> i64 {
+        self.id.0
+    }
+
+    fn label(&self) -> &str {
+        &self.name
+    }
+
+    fn custom(&self) -> &serde_json::Value {
+        &self.custom
+    }
+}
+
 /// The editable fields of a company.
 #[derive(Clone, Debug)]
 pub struct CompanyFields {
@@ -80,85 +98,43 @@ pub struct CompanyFields {
     pub custom: serde_json::Value,
 }
 
+pub use crate::listing::text::{escape_like, term_grams};
+
 /// Normalises a search term the way `kehu_search_text` normalises names, in SQL so both
 /// sides agree.
 pub async fn search_text(tx: &mut TenantTx, term: &str) -> AppResult<String> {
-    #[derive(QueryableByName)]
-    struct T {
-        #[diesel(sql_type = Text)]
-        t: String,
-    }
-    let row: T = diesel::sql_query("SELECT kehu_search_text($1) AS t")
-        .bind::<Text, _>(term)
-        .get_result(&mut **tx)
-        .await?;
-    Ok(row.t)
+    crate::listing::text::normalise(tx, term).await
 }
 
-/// The grams a term must contain: itself when one character long, else its bigrams.
-pub fn term_grams(text: &str) -> Vec<String> {
-    let chars: Vec<char> = text.chars().collect();
-    match chars.len() {
-        0 => vec![],
-        1 => vec![text.to_owned()],
-        _ => chars.windows(2).map(|w| w.iter().collect()).collect(),
+/// The name-contains conditions for an already normalised term.
+///
+/// A term of 1 or 2 characters is exactly "the name's grams include it", so the grams
+/// filter alone decides, and the planner walks the newest rows until it has a page. A
+/// longer term goes through `kehu_company_name_matches` (migration 000015): under forced
+/// RLS the planner cannot use `@>` as an index condition (it is not leakproof), so the
+/// function runs the indexed gram search for the transaction's tenant only, with the
+/// LIKE recheck of the order.
+pub fn name_contains(term: &str) -> Vec<Sql> {
+    let grams = term_grams(term);
+    if term.chars().count() <= 2 {
+        return vec![Sql::new("companies.name_grams @> ").texts(grams)];
     }
+    let pattern = format!("%{}%", escape_like(term));
+    vec![
+        Sql::new("companies.id IN (SELECT kehu_company_name_matches(")
+            .texts(grams)
+            .sql(", ")
+            .text(pattern)
+            .sql("))"),
+    ]
 }
 
-/// Where a keyset page starts: the last row of the previous page.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Cursor {
-    /// Creation order.
-    Id(CompanyId),
-    /// Name order.
-    Name(String, CompanyId),
-    /// A timestamp order (last edit or last activity).
-    Time(DateTime<Utc>, CompanyId),
-}
-
-impl Cursor {
-    /// The cursor after `c` in `sort` order.
-    pub fn after(c: &Company, sort: Sort) -> Self {
-        match sort {
-            Sort::Created => Self::Id(c.id),
-            Sort::Name => Self::Name(c.name.clone(), c.id),
-            Sort::Updated => Self::Time(c.updated_at, c.id),
-            Sort::Activity => Self::Time(c.last_activity_at, c.id),
-        }
-    }
-
-    /// The URL form: `<id>` or `<id>~<value>`.
-    pub fn encode(&self) -> String {
-        match self {
-            Self::Id(id) => id.to_string(),
-            Self::Name(name, id) => format!("{id}~{name}"),
-            Self::Time(at, id) => format!("{id}~{}", at.to_rfc3339()),
-        }
-    }
-
-    /// Parses the URL form for `sort`; anything malformed means "first page".
-    pub fn decode(raw: &str, sort: Sort) -> Option<Self> {
-        let (id, value) = match raw.split_once('~') {
-            Some((id, value)) => (id.trim().parse().ok().map(CompanyId)?, Some(value)),
-            None => (raw.trim().parse().ok().map(CompanyId)?, None),
-        };
-        match (sort, value) {
-            (Sort::Created, _) => Some(Self::Id(id)),
-            (Sort::Name, Some(name)) => Some(Self::Name(name.to_owned(), id)),
-            (Sort::Updated | Sort::Activity, Some(at)) => DateTime::parse_from_rfc3339(at)
-                .ok()
-                .map(|at| Self::Time(at.with_timezone(&Utc), id)),
-            _ => None,
-        }
-    }
-}
-
-/// One page of the company list.
+/// A page of companies outside the list page (autocomplete, benchmarks).
 pub struct ListQuery {
-    /// Conditions besides visibility (see `customers::filter`).
-    pub filters: Vec<CompanyFilter>,
-    /// Order.
-    pub sort: Sort,
+    /// Conditions besides visibility.
+    pub filters: Vec<Sql>,
+    /// The sort column of the customer list.
+    pub sort: &'static str,
     /// Ascending.
     pub asc: bool,
     /// Keyset cursor: the page starts after this row.
@@ -176,9 +152,9 @@ impl ListQuery {
             filters: if term.is_empty() {
                 vec![]
             } else {
-                crate::customers::filter::name_contains(&term)
+                name_contains(&term)
             },
-            sort: Sort::Created,
+            sort: "created",
             asc: false,
             after: None,
             limit,
@@ -186,69 +162,15 @@ impl ListQuery {
     }
 }
 
-/// Visible companies matching the query, one keyset page.
+/// Visible companies matching the query, one keyset page (the customer list's query).
 pub async fn list(tx: &mut TenantTx, scope: &Scope, q: ListQuery) -> AppResult<Vec<Company>> {
-    let tenant = tx.tenant();
-    let mut query = companies::table
-        .filter(companies::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(Company::as_select())
-        .limit(q.limit)
-        .into_boxed();
-    for f in q.filters {
-        query = query.filter(f);
-    }
-    let cmp = if q.asc { ">" } else { "<" };
-    if let Some(after) = q.after {
-        query = match after {
-            Cursor::Id(id) => {
-                query.filter(sql::<Bool>(&format!("companies.id {cmp} ")).bind::<BigInt, _>(id))
-            }
-            Cursor::Name(name, id) => query.filter(
-                sql::<Bool>(&format!("(companies.name, companies.id) {cmp} ("))
-                    .bind::<Text, _>(name)
-                    .sql(", ")
-                    .bind::<BigInt, _>(id)
-                    .sql(")"),
-            ),
-            Cursor::Time(at, id) => {
-                let column = if q.sort == Sort::Updated {
-                    "companies.updated_at"
-                } else {
-                    "companies.last_activity_at"
-                };
-                query.filter(
-                    sql::<Bool>(&format!("({column}, companies.id) {cmp} ("))
-                        .bind::<Timestamptz, _>(at)
-                        .sql(", ")
-                        .bind::<BigInt, _>(id)
-                        .sql(")"),
-                )
-            }
-        };
-    }
-    query = match (q.sort, q.asc) {
-        (Sort::Created, false) => query.order(companies::id.desc()),
-        (Sort::Created, true) => query.order(companies::id.asc()),
-        (Sort::Name, false) => query.order((companies::name.desc(), companies::id.desc())),
-        (Sort::Name, true) => query.order((companies::name.asc(), companies::id.asc())),
-        (Sort::Updated, false) => query.order((companies::updated_at.desc(), companies::id.desc())),
-        (Sort::Updated, true) => query.order((companies::updated_at.asc(), companies::id.asc())),
-        (Sort::Activity, false) => {
-            query.order((companies::last_activity_at.desc(), companies::id.desc()))
-        }
-        (Sort::Activity, true) => {
-            query.order((companies::last_activity_at.asc(), companies::id.asc()))
-        }
-    };
-    Ok(query.load(&mut **tx).await?)
-}
-
-/// Escapes `%`, `_` and `\` for a LIKE pattern.
-pub fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    let spec = &crate::customers::list::CUSTOMERS;
+    let mut conditions = vec![scope.owned(spec.table)];
+    conditions.extend(q.filters);
+    let sort = crate::listing::sort_key(spec, q.sort);
+    let rows =
+        query::rows::<Company>(tx, spec, conditions, (sort, q.asc), q.after, q.limit).await?;
+    Ok(rows.into_iter().map(|k| k.row).collect())
 }
 
 /// A visible company, or `NotFound` (also when it exists but is not visible).
@@ -387,22 +309,35 @@ pub async fn update(tx: &mut TenantTx, id: CompanyId, fields: &CompanyFields) ->
 }
 
 /// Deletes a company and, through the foreign-key cascades, everything under it (contacts,
-/// tags, notes and their attachment rows). Returns the company's stored files, to be
-/// removed once the transaction has committed.
+/// tags, notes and their attachment rows, opportunities). Returns the company's stored
+/// files, to be removed once the transaction has committed.
 pub async fn delete(tx: &mut TenantTx, id: CompanyId) -> AppResult<DeletedFiles> {
+    delete_many(tx, &[id]).await
+}
+
+/// Deletes companies as [`delete`] deletes one (the bulk delete).
+pub async fn delete_many(tx: &mut TenantTx, ids: &[CompanyId]) -> AppResult<DeletedFiles> {
     let tenant = tx.tenant();
-    // Lock the company before collecting its files: a note being added concurrently has
-    // either committed already (its files are collected) or fails on its foreign key.
+    // Lock the companies before collecting their files: a note being added concurrently
+    // has either committed already (its files are collected) or fails on its foreign key.
     companies::table
-        .filter(companies::tenant_id.eq(tenant).and(companies::id.eq(id)))
+        .filter(
+            companies::tenant_id
+                .eq(tenant)
+                .and(companies::id.eq_any(ids)),
+        )
         .select(companies::id)
+        .order(companies::id)
         .for_update()
-        .first::<CompanyId>(&mut **tx)
-        .await
-        .optional()?;
-    let files = crate::notes::model::company_files(tx, id).await?;
+        .load::<CompanyId>(&mut **tx)
+        .await?;
+    let files = crate::notes::model::companies_files(tx, ids).await?;
     diesel::delete(companies::table)
-        .filter(companies::tenant_id.eq(tenant).and(companies::id.eq(id)))
+        .filter(
+            companies::tenant_id
+                .eq(tenant)
+                .and(companies::id.eq_any(ids)),
+        )
         .execute(&mut **tx)
         .await?;
     Ok(files)
@@ -420,18 +355,4 @@ pub async fn categories(tx: &mut TenantTx) -> AppResult<Vec<(CategoryId, String)
         .select((customer_categories::id, customer_categories::name))
         .load(&mut **tx)
         .await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{escape_like, term_grams};
-
-    #[test]
-    fn one_character_terms_use_their_unigram_and_longer_ones_their_bigrams() {
-        assert_eq!(term_grams("京"), vec!["京"]);
-        assert_eq!(term_grams("北京"), vec!["北京"]);
-        assert_eq!(term_grams("北京市"), vec!["北京", "京市"]);
-        assert!(term_grams("").is_empty());
-        assert_eq!(escape_like("50%_a\\b"), "50\\%\\_a\\\\b");
-    }
 }

@@ -11,14 +11,16 @@ use serde::Deserialize;
 use super::{Export, NewExport};
 use crate::{
     auth::ctx::Ctx,
-    customers::{filter::ListFilter, visibility::View},
+    customers::list::CUSTOMERS,
     db::TenantTx,
     error::{AppError, AppResult},
     files::FileKey,
     ids::ExportId,
     jobs::RunExport,
+    listing::filter::ListFilter,
     notes::download::content_disposition,
     state::State,
+    visibility::View,
     web::{
         forms::RawForm,
         layout::{self, Module, csrf_field},
@@ -67,7 +69,7 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
     };
     // Keep only what the lists understand; a non-admin's view is ignored by the scope.
     let query = match entity {
-        "company" => ListFilter::from_query(&input.query).to_query(),
+        "company" => ListFilter::from_query(&CUSTOMERS, &input.query).to_query(&CUSTOMERS),
         _ => url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(
                 url::form_urlencoded::parse(input.query.as_bytes())

@@ -22,22 +22,27 @@ use crate::{
     contacts::model as contacts,
     custom_fields::{self as cf, Entity, Field},
     customers::{
-        filter::{self, ListFilter, Lookups},
-        list::main_contacts,
-        model::{self as companies, Cursor, ListQuery, escape_like, term_grams},
-        visibility::{CompanyFilter, Scope, View},
+        list::{CUSTOMERS, main_contacts},
+        model::{self as companies, escape_like, term_grams},
     },
     db::{DbPool, TenantTx},
     files::{FileKey, FileStore},
     i18n::Locale,
-    ids::{CategoryId, CompanyId, ContactId, TagId, TenantId, UserId},
+    ids::{CategoryId, CompanyId, ContactId, TenantId, UserId},
     jobs::RunExport,
+    listing::{
+        self, ListSpec,
+        filter::ListFilter,
+        query::{self, Cursor},
+        sql::Sql,
+    },
     schema::{
         companies as company_table, company_tags, contacts as contact_table, tags as tag_table,
         tenants,
     },
     tags::model as tags,
     users::model as users,
+    visibility::{Scope, View},
 };
 
 /// Rows read per query (and per progress update).
@@ -171,18 +176,26 @@ async fn produce(
         Entity::Company
     };
     let fields = cf::of_entity(&mut tx, entity).await?;
+    // The view's conditions, compiled once as the list page compiles them.
+    let conditions = match list_of(entity) {
+        Some(spec) => {
+            let filter = ListFilter::from_query(spec, &export.query);
+            let conditions =
+                listing::compiled(&mut tx, spec, &scope, &filter, user.id, &time_zone, locale)
+                    .await?;
+            Some((spec, filter, conditions))
+        }
+        None => None,
+    };
     let context = Arc::new(Context_ {
         locale,
         tz,
-        time_zone,
-        user: user.id,
         people: users::list(&mut tx)
             .await?
             .into_iter()
             .map(|u| (u.id, u.name))
             .collect(),
         categories: companies::categories(&mut tx).await?,
-        tags: tags::all(&mut tx).await?,
         fields,
     });
     tx.commit().await?;
@@ -213,10 +226,9 @@ async fn produce(
     // The total is counted alongside the first pages (its own transaction), so it costs
     // no wall time; a failed count only leaves the total unknown.
     let count = async {
-        let counted = match entity {
-            Entity::Company => count_companies(db, tenant, export, &scope, &context).await,
-            Entity::Contact => count_contacts(db, tenant, export, &scope, &context).await,
-            Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
+        let counted = match &conditions {
+            Some((spec, _, conditions)) => count_view(db, tenant, spec, conditions.clone()).await,
+            None => count_contacts(db, tenant, export, &scope, &context).await,
         };
         let stored = async {
             let total = counted?;
@@ -231,7 +243,19 @@ async fn produce(
     };
     let read = async {
         match entity {
-            Entity::Company => read_companies(db, tenant, export, &scope, &context, sender).await,
+            Entity::Company => {
+                let (_, filter, conditions) =
+                    conditions.clone().context("the view's conditions")?;
+                read_companies(
+                    db,
+                    tenant,
+                    export.id,
+                    (&filter, conditions),
+                    &context,
+                    sender,
+                )
+                .await
+            }
             Entity::Contact => read_contacts(db, tenant, export, &scope, &context, sender).await,
             Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
         }
@@ -261,28 +285,17 @@ async fn produce(
 struct Context_ {
     locale: Locale,
     tz: chrono_tz::Tz,
-    time_zone: String,
-    user: UserId,
     people: Vec<(UserId, String)>,
     categories: Vec<(CategoryId, String)>,
-    tags: Vec<(TagId, String)>,
     fields: Vec<Field>,
 }
 
-impl Context_ {
-    fn lookups(&self) -> Lookups<'_> {
-        Lookups {
-            me: self.user,
-            time_zone: &self.time_zone,
-            categories: &self.categories,
-            people: &self.people,
-            tags: &self.tags,
-            fields: &self.fields,
-            visibility_names: [
-                ("public", self.locale.t("visibility.public")),
-                ("private", self.locale.t("visibility.private")),
-            ],
-        }
+/// The list an entity's exports are views of (contacts have their own simple list).
+fn list_of(entity: Entity) -> Option<&'static ListSpec> {
+    match entity {
+        Entity::Company => Some(&CUSTOMERS),
+        // Exports of opportunities are not offered yet (exports.kind allows none).
+        Entity::Contact | Entity::Opportunity => None,
     }
 }
 
@@ -366,11 +379,6 @@ fn push_custom_text(out: &mut String, value: Option<&Value>) {
     }
 }
 
-/// The list's filters for the export's query, compiled as the list page compiles them.
-fn company_filters(filter: &ListFilter, q: &str, c: &Context_) -> Vec<CompanyFilter> {
-    filter::compile(filter, q, &c.lookups()).0
-}
-
 async fn normalised_term(db: &DbPool, tenant: TenantId, term: &str) -> anyhow::Result<String> {
     let mut tx = TenantTx::begin(db, tenant).await?;
     let q = companies::search_text(&mut tx, term).await?;
@@ -378,26 +386,15 @@ async fn normalised_term(db: &DbPool, tenant: TenantId, term: &str) -> anyhow::R
     Ok(q)
 }
 
-/// Companies in the view: the list's conditions, without order or page.
-async fn count_companies(
+/// Rows in a list view: its conditions, without order or page.
+async fn count_view(
     db: &DbPool,
     tenant: TenantId,
-    export: &Export,
-    scope: &Scope,
-    c: &Context_,
+    spec: &ListSpec,
+    conditions: Vec<Sql>,
 ) -> anyhow::Result<i64> {
-    let filter = ListFilter::from_query(&export.query);
-    let q = normalised_term(db, tenant, &filter.q).await?;
     let mut tx = TenantTx::begin(db, tenant).await?;
-    let mut query = company_table::table
-        .filter(company_table::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(count_star())
-        .into_boxed::<Pg>();
-    for f in company_filters(&filter, &q, c) {
-        query = query.filter(f);
-    }
-    let n: i64 = query.get_result(&mut *tx).await?;
+    let n = query::count_exact(&mut tx, spec, conditions).await?;
     tx.commit().await?;
     Ok(n)
 }
@@ -415,45 +412,38 @@ type CompanyPage = (
 async fn read_companies(
     db: &DbPool,
     tenant: TenantId,
-    export: &Export,
-    scope: &Scope,
+    id: crate::ids::ExportId,
+    (filter, conditions): (&ListFilter, Vec<Sql>),
     c: &Arc<Context_>,
     sender: tokio::sync::mpsc::Sender<Rows>,
 ) -> anyhow::Result<i64> {
-    let filter = ListFilter::from_query(&export.query);
-    let q = normalised_term(db, tenant, &filter.q).await?;
     let (pages_in, mut pages) = tokio::sync::mpsc::channel::<CompanyPage>(1);
     let fetcher = tokio::spawn({
-        let (db, scope, c, filter, id) = (
-            db.clone(),
-            scope.clone(),
-            c.clone(),
-            filter.clone(),
-            export.id,
-        );
+        let db = db.clone();
+        let sort = (listing::sort_key(&CUSTOMERS, &filter.sort), filter.asc);
         async move {
             let mut after: Option<Cursor> = None;
             let mut rows = 0i64;
             loop {
                 let mut tx = TenantTx::begin(&db, tenant).await?;
-                let page = companies::list(
+                let mut keyed = query::rows::<companies::Company>(
                     &mut tx,
-                    &scope,
-                    ListQuery {
-                        filters: company_filters(&filter, &q, &c),
-                        sort: filter.sort,
-                        asc: filter.asc,
-                        after: after.clone(),
-                        limit: PAGE,
-                    },
+                    &CUSTOMERS,
+                    conditions.clone(),
+                    sort,
+                    after.take(),
+                    PAGE,
                 )
                 .await?;
+                after = keyed.last().map(|k| k.cursor(sort.0));
+                let page: Vec<companies::Company> = keyed.drain(..).map(|k| k.row).collect();
                 let (row_tags, mains) = page_extras(&mut tx, &page).await?;
                 rows += page.len() as i64;
                 super::progress(&mut tx, id, rows).await?;
                 tx.commit().await?;
-                let Some(last) = page.last() else { break };
-                after = Some(Cursor::after(last, filter.sort));
+                if page.is_empty() {
+                    break;
+                }
                 let full = page.len() as i64 == PAGE;
                 if pages_in.send((page, row_tags, mains)).await.is_err() || !full {
                     break;

@@ -332,12 +332,20 @@ pub async fn find_attachment(
 /// company's deletion commits. Call it after locking the company row, so no note can be
 /// added to it in between.
 pub async fn company_files(tx: &mut TenantTx, company: CompanyId) -> AppResult<DeletedFiles> {
+    companies_files(tx, &[company]).await
+}
+
+/// Every stored file of the notes of several companies (see [`company_files`]).
+pub async fn companies_files(
+    tx: &mut TenantTx,
+    companies: &[CompanyId],
+) -> AppResult<DeletedFiles> {
     let tenant = tx.tenant();
     let keys: Vec<String> = note_attachments::table
         .filter(
             note_attachments::tenant_id
                 .eq(tenant)
-                .and(note_attachments::company_id.eq(company)),
+                .and(note_attachments::company_id.eq_any(companies)),
         )
         .select(note_attachments::storage_key)
         .load(&mut **tx)

@@ -11,16 +11,20 @@ use crate::{
     auth::ctx::Ctx,
     customers::{
         form::managed,
-        model as companies,
+        list::CUSTOMERS,
         visibility::{Scope, View},
     },
     db::TenantTx,
     error::{AppError, AppResult},
     history::{self, Action},
     ids::{CompanyId, TagId},
+    listing::bulk::{self as lb, BulkRequest, Picked},
     state::State,
     tags::model::{self, MAX_LEN},
-    web::layout::{self, Module},
+    web::{
+        forms::RawForm,
+        layout::{self, Module},
+    },
 };
 
 /// GET /tags — 标签列表: every tag with how many visible companies carry it.
@@ -132,51 +136,59 @@ pub async fn untag_one(
     Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
 }
 
-/// POST /customers/bulk-tag — adds or removes a tag on the selected companies. The form
-/// repeats `company_id`, so the body is parsed here rather than into a struct. Companies
-/// the user may not change are left alone.
+/// POST /customers/bulk-tag — adds or removes a tag on the selected companies (the bulk
+/// bar's selection: checked rows, this page or all that match). Companies the user may
+/// not change are left alone; the list says what was done.
 #[handler]
-pub async fn bulk(ctx: Ctx, state: Data<&State>, body: String) -> AppResult<Response> {
-    let mut ids = Vec::new();
-    let (mut name, mut op) = (String::new(), String::new());
-    for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
-        match key.as_ref() {
-            "company_id" => ids.extend(value.parse().ok().map(CompanyId)),
-            "tag" => name = value.into_owned(),
-            "op" => op = value.into_owned(),
-            _ => {}
-        }
-    }
-    let Some(name) = tag_name(&name) else {
-        return Ok(Redirect::see_other("/customers").into_response());
+pub async fn bulk(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<Response> {
+    let spec = &CUSTOMERS;
+    let req = BulkRequest::parse(spec, &form);
+    let remove = req.value("op") == Some("remove");
+    let Some(name) = tag_name(req.value("tag").unwrap_or_default()) else {
+        return Ok(req.refuse(&ctx, spec, ctx.t("list.tag_missing")));
     };
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let mut allowed = Vec::new();
-    for id in ids.into_iter().take(500) {
-        match companies::find(&mut tx, &scope, id).await {
-            Ok(c) if scope.can_manage(c.owner_id) => allowed.push(c.id),
-            Ok(_) | Err(AppError::NotFound) => {}
-            Err(e) => return Err(e),
-        }
+    let picked = req.pick(&mut tx, &ctx, spec).await?;
+    if let Some(refused) = req.refuse_picked(&ctx, spec, &picked) {
+        tx.commit().await?;
+        return Ok(refused);
     }
-    if !allowed.is_empty() {
-        let action = if op == "remove" {
-            let Some(tag) = model::by_name(&mut tx, &name).await? else {
-                tx.commit().await?;
-                return Ok(Redirect::see_other("/customers").into_response());
-            };
-            model::remove(&mut tx, &allowed, tag).await?;
-            Action::Untagged
-        } else {
-            let tag = model::ensure(&mut tx, &name).await?;
-            model::add(&mut tx, &allowed, tag).await?;
-            Action::Tagged
+    let Picked::Rows(ids) = picked else {
+        return Err(AppError::BadRequest);
+    };
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let (allowed, skipped) = lb::manageable(&mut tx, spec, &scope, &ids).await?;
+    if allowed.is_empty() {
+        tx.commit().await?;
+        return Ok(req.refuse(&ctx, spec, ctx.t("list.bulk_not_yours")));
+    }
+    let allowed: Vec<CompanyId> = allowed.into_iter().map(|(id, _)| CompanyId(id)).collect();
+    let action = if remove {
+        let Some(tag) = model::by_name(&mut tx, &name).await? else {
+            tx.commit().await?;
+            return Ok(req.refuse(
+                &ctx,
+                spec,
+                ctx.locale.tf("list.tag_unknown", &[("name", &name)]),
+            ));
         };
-        for company in &allowed {
-            history::record(&mut tx, *company, Some(ctx.user), action, &name, vec![]).await?;
-        }
+        model::remove(&mut tx, &allowed, tag).await?;
+        Action::Untagged
+    } else {
+        let tag = model::ensure(&mut tx, &name).await?;
+        model::add(&mut tx, &allowed, tag).await?;
+        Action::Tagged
+    };
+    for company in &allowed {
+        history::record(&mut tx, *company, Some(ctx.user), action, &name, vec![]).await?;
     }
     tx.commit().await?;
-    Ok(Redirect::see_other("/customers").into_response())
+    let what = lb::counted(&ctx, spec, allowed.len());
+    let key = if remove {
+        "list.tag_removed"
+    } else {
+        "list.tag_added"
+    };
+    let text = ctx.locale.tf(key, &[("what", &what), ("name", &name)]);
+    Ok(req.done(&ctx, spec, lb::with_skipped(&ctx, text, skipped)))
 }

@@ -7,7 +7,10 @@ use maud::{DOCTYPE, Markup, html};
 use crate::{
     auth::ctx::{Ctx, PublicCtx},
     i18n::Locale,
-    web::security::{CSRF_FIELD, CSRF_HEADER},
+    web::{
+        flash,
+        security::{CSRF_FIELD, CSRF_HEADER},
+    },
 };
 
 /// A module in the left menu. Modules that are not built yet are not listed.
@@ -308,6 +311,7 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                         }
                         main #content.app-content {
                             h1.h4.mb-3 { (title) }
+                            @if let Some(flash) = flash::take(ctx) { (flash::render(&flash)) }
                             (content)
                         }
                     }

@@ -1,5 +1,6 @@
 //! The HTTP layer: every route in one place, the middleware stack, and error pages.
 
+pub mod flash;
 pub mod forms;
 pub mod inline;
 pub mod layout;
@@ -95,6 +96,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(customers::picker::autocomplete),
         )
         .at("/customers/bulk-tag", post(tags::routes::bulk))
+        .at("/customers/bulk", post(customers::bulk::bulk))
         .at("/customers/:id", get(customers::form::show))
         .at(
             "/customers/:id/inline",
@@ -397,6 +399,11 @@ async fn error_pages<E: Endpoint>(ep: E, req: Request) -> poem::Result<Response>
         }
         _ => None,
     };
+    // An error page leaves a waiting flash message for the next real page.
+    let ctx = ctx.map(|ctx| Ctx {
+        flash: crate::web::flash::Slot::default(),
+        ..ctx
+    });
     let locale = ctx.as_ref().map_or(locale, |c| c.locale);
     let body = html! {
         div.error-page {

@@ -129,7 +129,10 @@ async fn direct_page(pool: &DbPool, tenant: TenantId, case: &Case) -> anyhow::Re
     let mut tx = TenantTx::begin(pool, tenant).await?;
     // The page's query: the term's conditions, newest first, after the cursor.
     let mut query = ListQuery::search(&mut tx, &case.q, LIMIT).await?;
-    query.after = case.before.map(model::Cursor::Id);
+    query.after = case.before.map(|id| kehu::listing::query::Cursor {
+        id: id.0,
+        value: None,
+    });
     let rows = model::list(&mut tx, &Scope::Admin(View::All), query).await?;
     tx.commit().await?;
     Ok(rows.len())
