@@ -359,3 +359,47 @@ kehu_ensure_chromium() {
     [[ -x /usr/bin/chromium && -x /usr/bin/chromedriver ]] || kehu_die "chromium install did not provide /usr/bin/chromium and /usr/bin/chromedriver"
     kehu_say "chromium: installed ${want[*]}"
 }
+
+# ---------------------------------------------------------------------------------------
+# Benchmarks (infra/bench-*)
+# ---------------------------------------------------------------------------------------
+
+# Points DATABASE_URL and DATABASE_OWNER_URL at the benchmark database $BENCH_DB
+# (default kehu_bench) and checks that infra/seed filled table $1.
+kehu_bench_db() {
+    BENCH_DB=${BENCH_DB:-kehu_bench}
+    DATABASE_URL=${DATABASE_URL%/*}/$BENCH_DB
+    DATABASE_OWNER_URL=${DATABASE_OWNER_URL%/*}/$BENCH_DB
+    export DATABASE_URL DATABASE_OWNER_URL BENCH_DB
+    psql -X -w -qtA "$DATABASE_URL" -c "SELECT 1 FROM $1 LIMIT 1" >/dev/null 2>&1 ||
+        kehu_die "database $BENCH_DB has no $1; run infra/seed first"
+}
+
+# Starts the release app against the benchmark database on a free port, sets $port,
+# and stops it when the script exits.
+kehu_bench_start_app() {
+    # A free port; the app must not collide with infra/run's.
+    port=''
+    local p
+    for p in $(seq 18080 18180); do
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
+    done
+    [[ -n $port ]] || kehu_die "no free port in 18080-18180"
+
+    mkdir -p var/log
+    local log=var/log/bench-app.log
+    app_pid=''
+    # shellcheck disable=SC2329 # called from the EXIT trap
+    stop_app() { [[ -z $app_pid ]] || { kill "$app_pid" 2>/dev/null; wait "$app_pid" 2>/dev/null; } || true; }
+    trap stop_app EXIT
+
+    # One client IP logs in for every run: lift the per-IP login throttle. Its own Redis
+    # prefix keeps its sessions apart from the dev app's. The request log stays on,
+    # as in production.
+    APP_ADDR=127.0.0.1:$port BASE_URL=http://127.0.0.1:$port \
+        LOGIN_IP_LIMIT_PER_MINUTE=1000000 REDIS_PREFIX=kehu-bench: \
+        target/release/kehu serve >"$log" 2>&1 &
+    app_pid=$!
+    kehu_wait_for 60 "the app on port $port" curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$port/healthz"
+    kehu_say "app: serving $BENCH_DB on 127.0.0.1:$port (log $log)"
+}

@@ -8,9 +8,10 @@
 //!   days a write touches in `opportunity_dirty_days` (old and new days on an update, one
 //!   mark per day and transaction). A run recomputes the marked days that are over in the
 //!   tenant's time zone (today keeps changing, so it stays marked) and nothing else.
-//! - **Idempotent per (tenant, day).** A day is recomputed in one transaction: take the
-//!   day's advisory lock (two workers never recompute the same day at once), delete the
-//!   marks it can see, delete the day's rows, insert them again from the opportunities.
+//! - **Idempotent per (tenant, day).** A tenant's due days are recomputed in batches (up
+//!   to 500 days), each in one transaction with set-based statements: take each day's
+//!   advisory lock (two workers never recompute the same day at once), delete the marks
+//!   it can see, delete those days' rows, insert them again from the opportunities.
 //!   Running twice gives the same rows; a run killed halfway leaves each day either done
 //!   (marks gone) or untouched (marks there), and the next run does the rest. A change
 //!   committed while a day is recomputed has its own mark, which the recompute cannot see
@@ -26,7 +27,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{
     QueryableByName,
-    sql_types::{BigInt, Date, Integer, Timestamptz},
+    sql_types::{Array, BigInt, Date, Integer, Timestamptz},
 };
 use diesel_async::RunQueryDsl;
 
@@ -142,13 +143,22 @@ pub async fn run(db: &DbPool, now: DateTime<Utc>, limit: Option<usize>) -> anyho
             return Ok(report);
         };
         after = (last.tenant_id, last.day);
-        for d in &due {
-            if let Some(rows) = recompute_day(db, d.tenant_id, d.day).await? {
-                report.days += 1;
-                report.rows += rows;
-            }
+        // One transaction per tenant and batch: a full rollup (every day dirty) is a few
+        // set-based statements per tenant, not one round of them per day.
+        for days in due.chunk_by(|a, b| a.tenant_id == b.tenant_id) {
+            let tenant = days[0].tenant_id;
+            let days: Vec<NaiveDate> = days.iter().map(|d| d.day).collect();
+            let (done, rows) = recompute_days(db, tenant, &days).await?;
+            report.days += done;
+            report.rows += rows;
         }
     }
+}
+
+#[derive(QueryableByName)]
+struct Marked {
+    #[diesel(sql_type = Date)]
+    day: NaiveDate,
 }
 
 /// Recomputes one (tenant, day) in one transaction; `None` when its marks were gone (a
@@ -158,35 +168,57 @@ pub async fn recompute_day(
     tenant: TenantId,
     day: NaiveDate,
 ) -> AppResult<Option<usize>> {
+    let (done, rows) = recompute_days(db, tenant, &[day]).await?;
+    Ok((done > 0).then_some(rows))
+}
+
+/// Recomputes some days of one tenant in one transaction: each day's lock is taken in
+/// day order (so two runs cannot deadlock), then only the days whose marks it could
+/// still delete are rebuilt (the others a concurrent run did). Returns the days rebuilt
+/// and the rows written.
+pub async fn recompute_days(
+    db: &DbPool,
+    tenant: TenantId,
+    days: &[NaiveDate],
+) -> AppResult<(usize, usize)> {
+    let mut days = days.to_vec();
+    days.sort_unstable();
+    days.dedup();
     let mut tx = TenantTx::begin(db, tenant).await?;
     diesel::sql_query(
-        "SELECT pg_advisory_xact_lock(hashtextextended('kehu_rollup:' || $1 || ':' || $2, 0))",
+        "SELECT pg_advisory_xact_lock(hashtextextended('kehu_rollup:' || $1 || ':' || d, 0))
+           FROM unnest($2::date[]) AS d ORDER BY d",
     )
     .bind::<BigInt, _>(tenant)
-    .bind::<Date, _>(day)
+    .bind::<Array<Date>, _>(&days)
     .execute(&mut *tx)
     .await?;
-    let marks =
-        diesel::sql_query("DELETE FROM opportunity_dirty_days WHERE tenant_id = $1 AND day = $2")
-            .bind::<BigInt, _>(tenant)
-            .bind::<Date, _>(day)
-            .execute(&mut *tx)
-            .await?;
-    if marks == 0 {
+    let marked: Vec<Marked> = diesel::sql_query(
+        "DELETE FROM opportunity_dirty_days WHERE tenant_id = $1 AND day = ANY($2)
+         RETURNING day",
+    )
+    .bind::<BigInt, _>(tenant)
+    .bind::<Array<Date>, _>(&days)
+    .load(&mut *tx)
+    .await?;
+    let mut days: Vec<NaiveDate> = marked.into_iter().map(|m| m.day).collect();
+    days.sort_unstable();
+    days.dedup();
+    if days.is_empty() {
         tx.commit().await?;
-        return Ok(None);
+        return Ok((0, 0));
     }
     for table in ["opportunity_daily", "opportunity_stage_daily"] {
         diesel::sql_query(format!(
-            "DELETE FROM {table} WHERE tenant_id = $1 AND day = $2"
+            "DELETE FROM {table} WHERE tenant_id = $1 AND day = ANY($2)"
         ))
         .bind::<BigInt, _>(tenant)
-        .bind::<Date, _>(day)
+        .bind::<Array<Date>, _>(&days)
         .execute(&mut *tx)
         .await?;
     }
     let daily = diesel::sql_query(format!(
-        "WITH fact_days AS (SELECT $2::date AS day), {FACT_WINDOWS}, {LIVE_DAILY}
+        "WITH fact_days AS (SELECT unnest($2::date[]) AS day), {FACT_WINDOWS}, {LIVE_DAILY}
          INSERT INTO opportunity_daily (tenant_id, day, owner_id, visibility, created_count,
                 created_amount, won_count, won_amount, lost_count, lost_amount)
          SELECT $1, day, owner_id, visibility, created_count, created_amount,
@@ -194,20 +226,20 @@ pub async fn recompute_day(
            FROM live_daily"
     ))
     .bind::<BigInt, _>(tenant)
-    .bind::<Date, _>(day)
+    .bind::<Array<Date>, _>(&days)
     .execute(&mut *tx)
     .await?;
     let stages = diesel::sql_query(format!(
-        "WITH fact_days AS (SELECT $2::date AS day), {FACT_WINDOWS}, {LIVE_STAGES}
+        "WITH fact_days AS (SELECT unnest($2::date[]) AS day), {FACT_WINDOWS}, {LIVE_STAGES}
          INSERT INTO opportunity_stage_daily (tenant_id, day, owner_id, visibility, stage_id,
                 entered, entered_amount)
          SELECT $1, day, owner_id, visibility, stage_id, entered, entered_amount
            FROM live_stages"
     ))
     .bind::<BigInt, _>(tenant)
-    .bind::<Date, _>(day)
+    .bind::<Array<Date>, _>(&days)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(Some(daily + stages))
+    Ok((days.len(), daily + stages))
 }
