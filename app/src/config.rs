@@ -49,6 +49,11 @@ pub struct Config {
     pub reconcile_every: Duration,
     /// Attempts before a job is marked failed.
     pub job_max_attempts: i32,
+    /// When the worker runs the sales-ranking rollup: a cron expression, seconds first
+    /// (`0 5 * * * *` is five past every hour); `None` (`off`) turns it off.
+    pub ranking_rollup_schedule: Option<String>,
+    /// The time zone cron schedules are read in.
+    pub cron_time_zone: chrono_tz::Tz,
     /// Where uploaded and generated files are kept (see [`crate::files`]): empty for
     /// `./var/files`, a folder, or `s3://bucket/prefix`.
     pub file_store_url: String,
@@ -87,6 +92,8 @@ impl Config {
             job_requeue_after: Duration::from_secs(parse("JOB_REQUEUE_SECONDS", 60)?),
             reconcile_every: Duration::from_secs(parse("RECONCILE_SECONDS", 5)?),
             job_max_attempts: parse("JOB_MAX_ATTEMPTS", 5)?,
+            ranking_rollup_schedule: schedule("RANKING_ROLLUP_SCHEDULE", "0 5 * * * *"),
+            cron_time_zone: parse("CRON_TIME_ZONE", chrono_tz::Asia::Shanghai)?,
             file_store_url: std::env::var("FILE_STORE_URL")
                 .unwrap_or_default()
                 .trim()
@@ -112,6 +119,14 @@ fn var_or(name: &str, default: &str) -> String {
         .ok()
         .filter(|v| !v.is_empty())
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// A cron schedule variable: unset for `default`, `off` (or `none`) for no schedule.
+fn schedule(name: &str, default: &str) -> Option<String> {
+    let value = var_or(name, default);
+    let value = value.trim();
+    (!value.eq_ignore_ascii_case("off") && !value.eq_ignore_ascii_case("none"))
+        .then(|| value.to_owned())
 }
 
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {

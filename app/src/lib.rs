@@ -27,6 +27,7 @@ pub mod notes;
 pub mod opportunities;
 pub mod schema;
 pub mod state;
+pub mod statistics;
 pub mod tags;
 pub mod users;
 pub mod web;

@@ -281,7 +281,7 @@ diesel::table! {
         id -> Int8,
         company_id -> Int8,
         name -> Text,
-        name_grams -> Array<Text>,
+        name_grams -> Array<Nullable<Text>>,
         description -> Text,
         amount -> Int8,
         currency -> Text,
@@ -313,6 +313,29 @@ diesel::table! {
 }
 
 diesel::table! {
+    opportunity_daily (tenant_id, day, owner_id, visibility) {
+        tenant_id -> Int8,
+        day -> Date,
+        owner_id -> Int8,
+        visibility -> Text,
+        created_count -> Int4,
+        created_amount -> Int8,
+        won_count -> Int4,
+        won_amount -> Int8,
+        lost_count -> Int4,
+        lost_amount -> Int8,
+    }
+}
+
+diesel::table! {
+    opportunity_dirty_days (tenant_id, day, xact) {
+        tenant_id -> Int8,
+        day -> Date,
+        xact -> Int8,
+    }
+}
+
+diesel::table! {
     opportunity_events (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -325,6 +348,18 @@ diesel::table! {
         to_status -> Nullable<Text>,
         changes -> Jsonb,
         created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    opportunity_stage_daily (tenant_id, day, owner_id, visibility, stage_id) {
+        tenant_id -> Int8,
+        day -> Date,
+        owner_id -> Int8,
+        visibility -> Text,
+        stage_id -> Int8,
+        entered -> Int4,
+        entered_amount -> Int8,
     }
 }
 
@@ -415,7 +450,10 @@ diesel::joinable!(note_attachments -> tenants (tenant_id));
 diesel::joinable!(notes -> tenants (tenant_id));
 diesel::joinable!(opportunities -> tenants (tenant_id));
 diesel::joinable!(opportunity_categories -> tenants (tenant_id));
+diesel::joinable!(opportunity_daily -> tenants (tenant_id));
+diesel::joinable!(opportunity_dirty_days -> tenants (tenant_id));
 diesel::joinable!(opportunity_events -> tenants (tenant_id));
+diesel::joinable!(opportunity_stage_daily -> tenants (tenant_id));
 diesel::joinable!(opportunity_stages -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
@@ -442,7 +480,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     notes,
     opportunities,
     opportunity_categories,
+    opportunity_daily,
+    opportunity_dirty_days,
     opportunity_events,
+    opportunity_stage_daily,
     opportunity_stages,
     saved_filters,
     tags,

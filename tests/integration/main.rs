@@ -21,6 +21,7 @@ mod sessions;
 mod signup;
 mod smoke;
 mod startup;
+mod statistics;
 mod support;
 mod tags;
 mod tenancy;

@@ -32,6 +32,9 @@ pub struct TestOptions {
     pub import_max_bytes: u64,
     /// `REDIS_URL` instead of the shared server's.
     pub redis_url: Option<String>,
+    /// `RANKING_ROLLUP_SCHEDULE`; off by default, so that only the tests that want it
+    /// see the cron job run (the others call the rollup with a clock they choose).
+    pub ranking_rollup_schedule: Option<String>,
 }
 
 impl Default for TestOptions {
@@ -43,6 +46,7 @@ impl Default for TestOptions {
             worker: true,
             import_max_bytes: 50 * 1024 * 1024,
             redis_url: None,
+            ranking_rollup_schedule: None,
         }
     }
 }
@@ -111,6 +115,8 @@ impl TestApp {
             job_requeue_after: Duration::from_secs(2),
             reconcile_every: Duration::from_millis(300),
             job_max_attempts: opts.job_max_attempts,
+            ranking_rollup_schedule: opts.ranking_rollup_schedule.clone(),
+            cron_time_zone: chrono_tz::Asia::Shanghai,
             file_store_url: std::env::temp_dir()
                 .join(&db_name)
                 .join("files")
@@ -160,6 +166,7 @@ impl TestApp {
             ("JOB_REQUEUE_SECONDS".into(), "1".into()),
             ("RECONCILE_SECONDS".into(), "1".into()),
             ("WORKER_CONCURRENCY_IMPORT".into(), "1".into()),
+            ("RANKING_ROLLUP_SCHEDULE".into(), "off".into()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

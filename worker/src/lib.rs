@@ -1,7 +1,8 @@
 //! The Kehu worker: apalis workers on Redis queues, plus the reconciler that re-pushes
 //! jobs whose Redis message was lost or whose worker died.
 //!
-//! Every job is listed in [`jobs`]; payloads are ids only and every job is idempotent.
+//! Every job, queued or cron, is listed once in [`jobs::registry`]; payloads are ids only
+//! and every job is idempotent.
 
 pub mod jobs;
 pub mod reconciler;
@@ -73,10 +74,11 @@ pub async fn run(
         files,
     });
 
+    let registry = Arc::new(jobs::registry());
+    let monitor = registry.register(Monitor::new(), &state, &name)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let reconciler = tokio::spawn(reconciler::run(state.clone(), stop_rx));
+    let reconciler = tokio::spawn(reconciler::run(state.clone(), registry, stop_rx));
 
-    let monitor = jobs::register(Monitor::new(), state.clone(), &name);
     let signal = async move {
         shutdown.await;
         let _ = stop_tx.send(true);

@@ -138,7 +138,7 @@ pub async fn submit(
     tx.commit().await?;
     state
         .queues
-        .push_email(SendEmail {
+        .push(SendEmail {
             tenant_id: tenant,
             email_id,
         })

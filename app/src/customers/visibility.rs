@@ -126,6 +126,35 @@ impl Scope {
         }
     }
 
+    /// The same rule as three values for raw SQL over rows that carry an opportunity's
+    /// `owner_id` and `visibility` (the statistics rollup, which sums rows of several
+    /// owners): a row is visible when
+    /// `$everything OR (visibility = 'public' AND $public) OR owner_id = ANY($owners)`.
+    pub fn rule(&self) -> Rule {
+        match self {
+            Self::Admin(View::All) => Rule {
+                everything: true,
+                public: true,
+                owners: vec![],
+            },
+            Self::Admin(View::Public) => Rule {
+                everything: false,
+                public: true,
+                owners: vec![],
+            },
+            Self::Admin(View::Employee(id)) => Rule {
+                everything: false,
+                public: false,
+                owners: vec![*id],
+            },
+            Self::Owners(owners) => Rule {
+                everything: false,
+                public: true,
+                owners: owners.clone(),
+            },
+        }
+    }
+
     /// True when the user may edit or delete a record owned by `owner`: admins always;
     /// others for their own records and their reports'.
     pub fn can_manage(&self, owner: UserId) -> bool {
@@ -136,8 +165,26 @@ impl Scope {
     }
 }
 
+/// [`Scope`] as bind values; see [`Scope::rule`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// Every row is visible.
+    pub everything: bool,
+    /// Public rows are visible.
+    pub public: bool,
+    /// Rows of these owners are visible.
+    pub owners: Vec<UserId>,
+}
+
+impl Rule {
+    /// True when a row with this owner and visibility is visible.
+    pub fn allows(&self, owner: UserId, visibility: &str) -> bool {
+        self.everything || (self.public && visibility == "public") || self.owners.contains(&owner)
+    }
+}
+
 /// The user and everyone who reports to them, directly or indirectly.
-async fn team_of(tx: &mut TenantTx, manager: UserId) -> AppResult<Vec<UserId>> {
+pub async fn team_of(tx: &mut TenantTx, manager: UserId) -> AppResult<Vec<UserId>> {
     #[derive(QueryableByName)]
     struct Member {
         #[diesel(sql_type = BigInt)]
@@ -162,8 +209,36 @@ async fn team_of(tx: &mut TenantTx, manager: UserId) -> AppResult<Vec<UserId>> {
 
 #[cfg(test)]
 mod tests {
-    use super::View;
+    use super::{Scope, View};
     use crate::ids::UserId;
+
+    #[test]
+    fn the_sql_rule_says_what_the_scope_says() {
+        let (me, report, stranger) = (UserId(1), UserId(2), UserId(3));
+        let team = Scope::Owners(vec![me, report]);
+        let cases = [
+            (Scope::Admin(View::All), stranger, "private", true),
+            (Scope::Admin(View::Public), stranger, "public", true),
+            (Scope::Admin(View::Public), stranger, "private", false),
+            (
+                Scope::Admin(View::Employee(stranger)),
+                stranger,
+                "private",
+                true,
+            ),
+            (Scope::Admin(View::Employee(stranger)), me, "public", false),
+            (team.clone(), report, "private", true),
+            (team.clone(), stranger, "public", true),
+            (team, stranger, "private", false),
+        ];
+        for (scope, owner, visibility, visible) in cases {
+            assert_eq!(
+                scope.rule().allows(owner, visibility),
+                visible,
+                "{scope:?} {owner} {visibility}"
+            );
+        }
+    }
 
     #[test]
     fn the_view_parameter_round_trips() {

@@ -92,7 +92,7 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
     tx.commit().await?;
     state
         .queues
-        .push_export(RunExport {
+        .push(RunExport {
             tenant_id: ctx.tenant,
             export_id: id,
         })

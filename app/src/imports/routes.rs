@@ -959,7 +959,7 @@ pub async fn start(
     tx.commit().await?;
     state
         .queues
-        .push_import(RunImport {
+        .push(RunImport {
             tenant_id: ctx.tenant,
             import_id: import.id,
         })
@@ -1162,7 +1162,7 @@ pub async fn undo(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
     if queued {
         state
             .queues
-            .push_import(RunImport {
+            .push(RunImport {
                 tenant_id: ctx.tenant,
                 import_id: ImportId(id),
             })

@@ -10,7 +10,7 @@ pub mod email;
 use apalis::prelude::TaskSink;
 use apalis_redis::RedisStorage;
 use redis::aio::ConnectionManager;
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use crate::ids::{EmailId, ExportId, ImportId, TenantId};
 
@@ -41,50 +41,59 @@ pub struct RunImport {
     pub import_id: ImportId,
 }
 
-/// The apalis queues, one per job kind.
+/// A job that travels through a Redis queue. Its payload is ids only; the worker reloads
+/// the row it names. One queue per kind, named `{prefix}jobs:{KIND}`.
+pub trait QueuedJob:
+    Serialize + DeserializeOwned + Clone + std::fmt::Debug + Send + Sync + Unpin + 'static
+{
+    /// The kind: names the queue, the worker and the log lines.
+    const KIND: &'static str;
+}
+
+impl QueuedJob for SendEmail {
+    const KIND: &'static str = "email";
+}
+
+impl QueuedJob for RunExport {
+    const KIND: &'static str = "export";
+}
+
+impl QueuedJob for RunImport {
+    const KIND: &'static str = "import";
+}
+
+/// The apalis queues: one per [`QueuedJob`] kind, on one Redis connection.
 #[derive(Clone)]
 pub struct Queues {
-    /// Outgoing email.
-    pub email: RedisStorage<SendEmail>,
-    /// Exports.
-    pub export: RedisStorage<RunExport>,
-    /// Imports.
-    pub import: RedisStorage<RunImport>,
+    conn: ConnectionManager,
+    prefix: String,
 }
 
 impl Queues {
     /// Queues on `conn`, namespaced by `prefix` so deployments and tests don't mix.
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
-            email: RedisStorage::new(conn.clone()).with_config(queue_config(prefix, "email")),
-            export: RedisStorage::new(conn.clone()).with_config(queue_config(prefix, "export")),
-            import: RedisStorage::new(conn).with_config(queue_config(prefix, "import")),
+            conn,
+            prefix: prefix.to_owned(),
         }
     }
 
-    /// Pushes an email job. A failure is logged, not returned: the row is already
-    /// committed and the reconciler will push it again.
+    /// The queue of job kind `J` (a handle: cheap, no round trip).
+    pub fn queue<J: QueuedJob>(&self) -> RedisStorage<J> {
+        RedisStorage::new(self.conn.clone()).with_config(queue_config(&self.prefix, J::KIND))
+    }
+
+    /// Pushes a job. A failure is logged, not returned: the row is already committed and
+    /// the reconciler will push it again.
+    pub async fn push<J: QueuedJob>(&self, job: J) {
+        if let Err(err) = self.queue::<J>().push(job.clone()).await {
+            tracing::warn!(kind = J::KIND, ?job, error = %err, "could not enqueue; the reconciler will retry");
+        }
+    }
+
+    /// Pushes an email job ([`Queues::push`] for the email queue).
     pub async fn push_email(&self, job: SendEmail) {
-        if let Err(err) = self.email.clone().push(job.clone()).await {
-            tracing::warn!(?job, error = %err, "could not enqueue email; the reconciler will retry");
-        }
-    }
-}
-
-/// Pushes an export job; like [`Queues::push_email`], a failure is left to the reconciler.
-impl Queues {
-    /// See above.
-    pub async fn push_export(&self, job: RunExport) {
-        if let Err(err) = self.export.clone().push(job.clone()).await {
-            tracing::warn!(?job, error = %err, "could not enqueue export; the reconciler will retry");
-        }
-    }
-
-    /// Pushes an import job; a failure is left to the reconciler.
-    pub async fn push_import(&self, job: RunImport) {
-        if let Err(err) = self.import.clone().push(job.clone()).await {
-            tracing::warn!(?job, error = %err, "could not enqueue import; the reconciler will retry");
-        }
+        self.push(job).await;
     }
 }
 

@@ -163,7 +163,7 @@ pub async fn reinvite(
     let resp = respond(&ctx, tx, id, htmx).await?;
     state
         .queues
-        .push_email(SendEmail {
+        .push(SendEmail {
             tenant_id: ctx.tenant,
             email_id,
         })

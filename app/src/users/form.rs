@@ -295,7 +295,7 @@ async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppRes
     if let Some(email_id) = queued {
         state
             .queues
-            .push_email(SendEmail {
+            .push(SendEmail {
                 tenant_id: ctx.tenant,
                 email_id,
             })

@@ -19,6 +19,8 @@ pub enum Module {
     Customers,
     /// 销售机会: opportunities, their list and board.
     Opportunities,
+    /// 统计分析: distribution, ranking, funnel.
+    Statistics,
     /// 系统设置: users, audit log, background jobs (admins only).
     Settings,
     /// 个人设置: profile, language and password.
@@ -31,6 +33,7 @@ impl Module {
             Self::Home => "/",
             Self::Customers => "/customers",
             Self::Opportunities => "/opportunities",
+            Self::Statistics => "/statistics/distribution",
             Self::Settings => "/admin/users",
             Self::Account => "/account",
         }
@@ -41,6 +44,7 @@ impl Module {
             Self::Home => "menu.home",
             Self::Customers => "menu.customers",
             Self::Opportunities => "menu.opportunities",
+            Self::Statistics => "statistics.menu",
             Self::Settings => "menu.settings",
             Self::Account => "menu.account",
         }
@@ -51,6 +55,7 @@ impl Module {
             Self::Home => "▦",
             Self::Customers => "☰",
             Self::Opportunities => "◆",
+            Self::Statistics => "◔",
             Self::Settings => "⚙",
             Self::Account => "☺",
         }
@@ -59,7 +64,11 @@ impl Module {
     fn visible_to(self, ctx: &Ctx) -> bool {
         match self {
             Self::Settings => ctx.is_admin(),
-            Self::Home | Self::Customers | Self::Opportunities | Self::Account => true,
+            Self::Home
+            | Self::Customers
+            | Self::Opportunities
+            | Self::Statistics
+            | Self::Account => true,
         }
     }
 }
@@ -129,6 +138,20 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             Tab {
                 label_key: "tab.new_opportunity",
                 href: "/opportunities/new",
+            },
+        ],
+        Module::Statistics => vec![
+            Tab {
+                label_key: "statistics.tab_distribution",
+                href: "/statistics/distribution",
+            },
+            Tab {
+                label_key: "statistics.tab_ranking",
+                href: "/statistics/ranking",
+            },
+            Tab {
+                label_key: "statistics.tab_funnel",
+                href: "/statistics/funnel",
             },
         ],
         Module::Settings if ctx.is_admin() => vec![
@@ -246,7 +269,7 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                         a.app-brand href="/" { (ctx.t("app.name")) }
                         div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
                         ul.nav.flex-column {
-                            @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Settings, Module::Account] {
+                            @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Statistics, Module::Settings, Module::Account] {
                                 @if m.visible_to(ctx) {
                                     li.nav-item {
                                         a.nav-link.active[m == module] href=(m.href())

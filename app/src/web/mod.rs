@@ -36,7 +36,7 @@ use crate::{
     i18n::{LANG_COOKIE, Locale},
     imports, notes, opportunities,
     state::State,
-    tags, users,
+    statistics, tags, users,
 };
 
 /// The static files (htmx, CSS), compiled into the binary.
@@ -182,6 +182,12 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             "/opportunities/:id/files/:attachment_id",
             get(notes::download::download_of_opportunity),
         )
+        .at(
+            "/statistics/distribution",
+            get(statistics::distribution::index),
+        )
+        .at("/statistics/ranking", get(statistics::ranking::index))
+        .at("/statistics/funnel", get(statistics::funnel::index))
         .at("/contacts", get(contacts::list::index))
         .at(
             "/contacts/new",

@@ -1,19 +1,28 @@
 //! Runs one export (see `kehu::exports`): claim the row, write the file, record the outcome.
 
-use std::sync::Arc;
+use kehu::{config::Config, ids::ExportId, ids::TenantId, jobs::RunExport};
 
-use apalis::prelude::{BoxDynError, Data};
-use kehu::jobs::RunExport;
-
+use super::{Claim, Job};
 use crate::WorkerState;
 
-/// The apalis handler. `Ok` once the outcome is recorded in PostgreSQL; an `Err` means
-/// the database itself failed, and the reconciler will push the job again.
-pub async fn run(job: RunExport, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
-    kehu::exports::write::run(&state.db, &state.files, state.config.job_lease, &job)
-        .await
-        .map_err(|e| {
-            tracing::warn!(?job, error = %format!("{e:#}"), "export job could not record its outcome");
-            e.into()
-        })
+impl Job for RunExport {
+    const CLAIM: Claim = Claim {
+        function: "kehu_claim_due_exports",
+        batch: 100,
+    };
+
+    fn from_claim(tenant_id: TenantId, id: i64) -> Self {
+        Self {
+            tenant_id,
+            export_id: ExportId(id),
+        }
+    }
+
+    fn concurrency(config: &Config) -> usize {
+        config.worker_concurrency_export
+    }
+
+    async fn run(self, state: &WorkerState) -> anyhow::Result<()> {
+        kehu::exports::write::run(&state.db, &state.files, state.config.job_lease, &self).await
+    }
 }

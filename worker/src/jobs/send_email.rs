@@ -5,23 +5,36 @@
 //! end as `failed` with the reason after `max_attempts`. A worker killed between the SMTP
 //! send and the "sent" mark sends that email again, at most once more per lease.
 
-use std::sync::Arc;
-
-use apalis::prelude::{BoxDynError, Data};
 use kehu::{
+    config::Config,
     db::TenantTx,
+    ids::{EmailId, TenantId},
     jobs::{SendEmail, email},
 };
 
+use super::{Claim, Job};
 use crate::WorkerState;
 
-/// The apalis handler. It returns `Ok` once the outcome is recorded in PostgreSQL, so
-/// apalis never retries on its own; an `Err` means the database itself failed.
-pub async fn run(job: SendEmail, state: Data<Arc<WorkerState>>) -> Result<(), BoxDynError> {
-    send(&state, &job).await.map_err(|e| {
-        tracing::warn!(?job, error = %e, "email job could not record its outcome");
-        e.into()
-    })
+impl Job for SendEmail {
+    const CLAIM: Claim = Claim {
+        function: "kehu_claim_due_emails",
+        batch: 500,
+    };
+
+    fn from_claim(tenant_id: TenantId, id: i64) -> Self {
+        Self {
+            tenant_id,
+            email_id: EmailId(id),
+        }
+    }
+
+    fn concurrency(config: &Config) -> usize {
+        config.worker_concurrency_email
+    }
+
+    async fn run(self, state: &WorkerState) -> anyhow::Result<()> {
+        send(state, &self).await
+    }
 }
 
 /// Claims, sends and records one email.

@@ -1,0 +1,15 @@
+DROP FUNCTION kehu_rollup_due_days(timestamptz, bigint, date, integer);
+DROP TRIGGER tenants_time_zone_rollup ON tenants;
+DROP FUNCTION kehu_tenant_time_zone_dirty();
+DROP TRIGGER opportunity_events_rollup_delete ON opportunity_events;
+DROP TRIGGER opportunity_events_rollup_insert ON opportunity_events;
+DROP TRIGGER opportunities_rollup_update ON opportunities;
+DROP TRIGGER opportunities_rollup_delete ON opportunities;
+DROP TRIGGER opportunities_rollup_insert ON opportunities;
+DROP FUNCTION kehu_opportunity_event_rows_dirty();
+DROP FUNCTION kehu_opportunity_updates_dirty();
+DROP FUNCTION kehu_opportunity_rows_dirty();
+DROP INDEX opportunities_tenant_created_idx;
+DROP TABLE opportunity_dirty_days;
+DROP TABLE opportunity_stage_daily;
+DROP TABLE opportunity_daily;
