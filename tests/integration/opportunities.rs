@@ -794,6 +794,10 @@ async fn the_board_counts_and_totals_visible_tracking_opportunities_and_moves_ca
         .await,
         contact
     );
+    // The manager sees the team's cards and the public one, not the admin's private one.
+    let board = t.manager.get("/opportunities/board").await;
+    assert_eq!(column(&board, contact, "count"), ["3"]);
+    assert_eq!(column(&board, needs, "count"), ["0"]);
     // The outsider sees only the public card.
     let board = t.outsider.get("/opportunities/board").await;
     assert_eq!(column(&board, contact, "count"), ["1"]);

@@ -174,7 +174,7 @@ pub fn page(
                     label.form-label for="f-description" { (ctx.t("opportunities.description")) }
                     textarea.form-control.is-invalid[errors.get("description").is_some()] #f-description
                         name="description" rows="4" maxlength=(DESCRIPTION_MAX) { (input.description) }
-                    @if let Some(error) = errors.get("description") { div.invalid-feedback { (error) } }
+                    @if let Some(error) = errors.get("description") { div.invalid-feedback #f-description-error { (error) } }
                 }
             }
             fieldset.form-section {
@@ -225,11 +225,13 @@ pub fn amount_input(ctx: &Ctx, value: &str, error: Option<&str>) -> Markup {
 /// A labelled date input with its error.
 pub fn date_input(name: &str, label: &str, value: &str, error: Option<&str>) -> Markup {
     let id = format!("f-{name}");
+    let error_id = format!("{id}-error");
     html! {
         div.mb-3 {
             label.form-label for=(id) { (label) }
-            input.form-control.is-invalid[error.is_some()] id=(id) name=(name) type="date" value=(value);
-            @if let Some(error) = error { div.invalid-feedback { (error) } }
+            input.form-control.is-invalid[error.is_some()] id=(id) name=(name) type="date" value=(value)
+                aria-describedby=[error.map(|_| error_id.as_str())];
+            @if let Some(error) = error { div.invalid-feedback id=(error_id) { (error) } }
         }
     }
 }
