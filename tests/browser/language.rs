@@ -66,7 +66,7 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
     assert_eq!(b.text_of(LOGOUT).await, "退出登录");
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "系统设置", "个人设置"]
+        ["工作桌面", "客户管理", "统计分析", "系统设置", "个人设置"]
     );
     assert_eq!(b.text_of(".app-user .badge").await, "管理员");
     b.screenshot("workspace-zh").await;
@@ -80,7 +80,13 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
     assert_eq!(b.text_of(LOGOUT).await, "Sign out");
     assert_eq!(
         menu(&b).await,
-        ["Workspace", "Customers", "Settings", "My account"]
+        [
+            "Workspace",
+            "Customers",
+            "Statistics",
+            "Settings",
+            "My account"
+        ]
     );
     assert_eq!(b.text_of(".app-user .badge").await, "Admin");
     b.wait_for_text("Welcome back to Acme Trading Ltd's workspace, Alex Chen.")
@@ -153,11 +159,11 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
         .await;
     let b = Browser::start(&app, TEST).await;
 
-    // Admin: 工作桌面, 系统设置, 个人设置 — nothing that is not built yet.
+    // Admin: 工作桌面, 客户管理, 统计分析, 系统设置, 个人设置 — nothing that is not built yet.
     sign_in(&b, "chen.jing@example.com", PASSWORD).await;
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "系统设置", "个人设置"]
+        ["工作桌面", "客户管理", "统计分析", "系统设置", "个人设置"]
     );
     assert_eq!(
         b.attr("nav.app-menu .nav-link.active", "href")
@@ -184,18 +190,27 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
     // Member: no 系统设置, and no link into /admin anywhere on the page.
     sign_in(&b, "liu.yang@example.com", PASSWORD).await;
     assert_eq!(b.text_of(".app-user .badge").await, "普通员工");
-    assert_eq!(menu(&b).await, ["工作桌面", "客户管理", "个人设置"]);
+    assert_eq!(
+        menu(&b).await,
+        ["工作桌面", "客户管理", "统计分析", "个人设置"]
+    );
     assert!(!b.exists("a[href^='/admin']").await, "no admin links");
     b.screenshot("member-menu").await;
     b.click_and_load("nav.app-menu a[href='/account']").await;
     assert_eq!(tabs(&b).await, ["个人资料", "修改密码"]);
-    assert_eq!(menu(&b).await, ["工作桌面", "客户管理", "个人设置"]);
+    assert_eq!(
+        menu(&b).await,
+        ["工作桌面", "客户管理", "统计分析", "个人设置"]
+    );
     b.screenshot("member-account").await;
 
-    // The member in English: still only two modules.
+    // The member in English: still no settings.
     b.click_and_load(".app-topbar .lang-switch button[lang='en']")
         .await;
-    assert_eq!(menu(&b).await, ["Workspace", "Customers", "My account"]);
+    assert_eq!(
+        menu(&b).await,
+        ["Workspace", "Customers", "Statistics", "My account"]
+    );
     assert_eq!(tabs(&b).await, ["Profile", "Password"]);
     b.screenshot("member-menu-en").await;
     sign_out(&b).await;
@@ -203,7 +218,10 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
     // A manager is not an admin either.
     sign_in(&b, "zhao.min@example.com", PASSWORD).await;
     assert_eq!(b.text_of(".app-user .badge").await, "经理");
-    assert_eq!(menu(&b).await, ["工作桌面", "客户管理", "个人设置"]);
+    assert_eq!(
+        menu(&b).await,
+        ["工作桌面", "客户管理", "统计分析", "个人设置"]
+    );
     assert!(!b.exists("a[href^='/admin']").await, "no admin links");
     b.screenshot("manager-menu").await;
 

@@ -11,4 +11,5 @@ mod harness;
 mod imports;
 mod language;
 mod notes;
+mod statistics;
 mod steps;

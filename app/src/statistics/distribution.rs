@@ -216,7 +216,7 @@ fn split(ctx: &Ctx, id: &str, title_key: &str, rows: &[Row], by_amount: bool) ->
             div.card-header { (title) }
             div.card-body.row.g-3 {
                 div.col-lg-6 {
-                    (views::chart(&format!("chart-{id}"), &chart_title, &views::donut(&chart_title, &slices)))
+                    (views::chart(&format!("chart-{id}"), &chart_title, &views::donut(&slices)))
                 }
                 div.col-lg-6 {
                     table.table.table-sm.stats-table id={"table-" (id)} {

@@ -186,7 +186,7 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, ranking: &Ranking) -> M
         "ranking",
         html! {
             (form)
-            div.d-flex.mb-2 {
+            div.d-flex.align-items-center.mb-2 {
                 p.text-secondary.small.mb-0 { (views::period_shown(ctx, span)) }
                 a.btn.btn-sm.btn-outline-secondary.ms-auto #ranking-xlsx href={"/statistics/ranking?format=xlsx&" (query)} hx-boost="false" {
                     (ctx.t("statistics.export_xlsx"))
@@ -196,10 +196,10 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, ranking: &Ranking) -> M
                 p.empty-state #stats-empty { (ctx.t("statistics.empty")) }
             } @else {
                 div.row.g-3 {
-                    div.col-xl-5 {
+                    div.col-xl-4 {
                         (views::chart("chart-ranking", &title, &views::bars(&title, &ctx.t("statistics.won_amount"), &bars)))
                     }
-                    div.col-xl-7.table-responsive {
+                    div.col-xl-8.table-responsive {
                         table.table.table-sm.table-hover.stats-table #table-ranking {
                             (views::head(ctx, &["statistics.rank", "statistics.employee"], &["statistics.won_amount", "statistics.won_count", "statistics.open_count", "statistics.open_amount", "statistics.new_count", "statistics.new_amount", "statistics.lost_count"]))
                             tbody {
