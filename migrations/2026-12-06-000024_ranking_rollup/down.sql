@@ -9,7 +9,6 @@ DROP TRIGGER opportunities_rollup_insert ON opportunities;
 DROP FUNCTION kehu_opportunity_event_rows_dirty();
 DROP FUNCTION kehu_opportunity_updates_dirty();
 DROP FUNCTION kehu_opportunity_rows_dirty();
-DROP INDEX opportunities_tenant_open_idx;
 DROP INDEX opportunities_tenant_created_idx;
 DROP TABLE opportunity_dirty_days;
 DROP TABLE opportunity_stage_daily;

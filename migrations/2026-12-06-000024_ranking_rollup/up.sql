@@ -50,9 +50,6 @@ CREATE TABLE opportunity_dirty_days (
 
 -- New opportunities by creation time (the rollup and the live days).
 CREATE INDEX opportunities_tenant_created_idx ON opportunities (tenant_id, created_at);
--- The ranking's tracking (跟踪中) count and amount per owner, from the index alone.
-CREATE INDEX opportunities_tenant_open_idx ON opportunities (tenant_id, owner_id, visibility)
-    INCLUDE (amount) WHERE status = 'tracking';
 
 DO $$
 DECLARE t text;
