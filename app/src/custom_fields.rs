@@ -1,4 +1,4 @@
-//! 自定义字段: fields a tenant admin defines per entity (company or contact).
+//! 自定义字段: fields a tenant admin defines per entity (company, contact or opportunity).
 //!
 //! Definitions live in `custom_fields`; values in the entity's `custom` jsonb column,
 //! keyed by the field id, so a renamed field keeps its values. This module reads the
@@ -28,6 +28,13 @@ pub enum Entity {
     Company,
     /// 联系人.
     Contact,
+    /// 销售机会.
+    Opportunity,
+}
+
+impl Entity {
+    /// Every entity, in the order the admin page offers them.
+    pub const ALL: [Self; 3] = [Self::Company, Self::Contact, Self::Opportunity];
 }
 
 impl Entity {
@@ -36,6 +43,7 @@ impl Entity {
         match self {
             Self::Company => "company",
             Self::Contact => "contact",
+            Self::Opportunity => "opportunity",
         }
     }
 
@@ -43,6 +51,7 @@ impl Entity {
     pub fn parse(raw: &str) -> Self {
         match raw {
             "contact" => Self::Contact,
+            "opportunity" => Self::Opportunity,
             _ => Self::Company,
         }
     }

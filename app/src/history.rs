@@ -1,6 +1,6 @@
 //! Record history (变更记录) and the 最新动态 feed.
 //!
-//! Every change to a company, its contacts and its notes is written here in the same
+//! Every change to a company, its contacts, its notes and its opportunities is written here in the same
 //! transaction as the change, with who, when and the values before and after. The
 //! company's detail page shows its history; the home page shows the newest events of
 //! the companies the user may see (through [`Scope`], like everything else).
@@ -41,6 +41,16 @@ pub enum Action {
     Tagged,
     /// A tag was removed.
     Untagged,
+    /// An opportunity was added (subject: its name).
+    OpportunityAdded,
+    /// An opportunity changed: fields, stage, or back to tracking.
+    OpportunityUpdated,
+    /// An opportunity was deleted.
+    OpportunityDeleted,
+    /// An opportunity was won.
+    OpportunityWon,
+    /// An opportunity was lost.
+    OpportunityLost,
 }
 
 impl Action {
@@ -56,6 +66,11 @@ impl Action {
             Self::ContactDeleted => "contact_deleted",
             Self::Tagged => "tagged",
             Self::Untagged => "untagged",
+            Self::OpportunityAdded => "opportunity_added",
+            Self::OpportunityUpdated => "opportunity_updated",
+            Self::OpportunityDeleted => "opportunity_deleted",
+            Self::OpportunityWon => "opportunity_won",
+            Self::OpportunityLost => "opportunity_lost",
         }
     }
 }
@@ -311,7 +326,9 @@ fn change_label(ctx: &Ctx, change: &Change) -> String {
 fn change_value(ctx: &Ctx, change: &Change, value: &str) -> String {
     match (change.field.as_str(), value) {
         (_, "") => "—".to_owned(),
-        ("company.visibility", v @ ("public" | "private")) => ctx.t(&format!("visibility.{v}")),
+        ("company.visibility" | "opportunities.visibility", v @ ("public" | "private")) => {
+            ctx.t(&format!("visibility.{v}"))
+        }
         (_, v) => v.to_owned(),
     }
 }
@@ -332,17 +349,24 @@ pub fn render(ctx: &Ctx, events: &[Event], with_company: bool) -> Markup {
                         @if !e.subject.is_empty() { span.text-secondary.event-subject { "“" (e.subject) "”" } }
                         time.ms-auto.small.text-secondary datetime=(e.at.to_rfc3339()) { (ctx.datetime(e.at)) }
                     }
-                    @if !e.changes.is_empty() {
-                        ul.small.mb-0.mt-1.event-changes {
-                            @for c in &e.changes {
-                                li {
-                                    span.fw-semibold { (change_label(ctx, c)) } (ctx.t("history.separator"))
-                                    del.text-secondary { (change_value(ctx, c, &c.before)) }
-                                    " → "
-                                    ins.text-decoration-none { (change_value(ctx, c, &c.after)) }
-                                }
-                            }
-                        }
+                    (changes_list(ctx, &e.changes))
+                }
+            }
+        }
+    }
+}
+
+/// The changed fields of an event, before → after (nothing when none).
+pub fn changes_list(ctx: &Ctx, changes: &[Change]) -> Markup {
+    html! {
+        @if !changes.is_empty() {
+            ul.small.mb-0.mt-1.event-changes {
+                @for c in changes {
+                    li {
+                        span.fw-semibold { (change_label(ctx, c)) } (ctx.t("history.separator"))
+                        del.text-secondary { (change_value(ctx, c, &c.before)) }
+                        " → "
+                        ins.text-decoration-none { (change_value(ctx, c, &c.after)) }
                     }
                 }
             }

@@ -281,7 +281,7 @@ diesel::table! {
         id -> Int8,
         company_id -> Int8,
         name -> Text,
-        name_grams -> Array<Text>,
+        name_grams -> Array<Nullable<Text>>,
         description -> Text,
         amount -> Int8,
         currency -> Text,

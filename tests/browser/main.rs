@@ -11,5 +11,6 @@ mod harness;
 mod imports;
 mod language;
 mod notes;
+mod opportunities;
 mod statistics;
 mod steps;

@@ -15,6 +15,7 @@ mod inline_edit;
 mod jobs;
 mod login;
 mod notes;
+mod opportunities;
 mod security;
 mod sessions;
 mod signup;

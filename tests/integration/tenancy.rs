@@ -64,6 +64,27 @@ pub enum Target {
     Import,
     /// An uploaded import waiting for its mapping.
     DraftImport,
+    /// A public opportunity owned by the member on [`Target::Company`], so all three
+    /// roles may see and change it.
+    Opportunity,
+    /// An opportunity the acting role deletes (one per role).
+    DoomedOpportunity,
+    /// A note by the member on [`Target::Opportunity`] (`:id` is the opportunity).
+    OpportunityNote,
+    /// A note on [`Target::Opportunity`] the acting role deletes (one per role).
+    DoomedOpportunityNote,
+    /// The file attached to [`Target::OpportunityNote`].
+    OpportunityAttachment,
+    /// An extra pipeline stage.
+    Stage,
+    /// An opportunity category.
+    OpportunityCategory,
+    /// An opportunity category the admin deletes.
+    DoomedOpportunityCategory,
+    /// A lost reason.
+    LostReason,
+    /// A lost reason the admin deletes.
+    DoomedLostReason,
 }
 
 /// One route of the app.
@@ -256,6 +277,153 @@ pub const ROUTES: &[RouteCase] = &[
         SignedIn,
         200,
         Target::Attachment,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/new",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/new",
+        SignedIn,
+        422,
+        Target::None,
+        &[("company", "矩阵不存在的公司"), ("name", "矩阵新机会")],
+    ),
+    case(
+        "GET",
+        "/opportunities/board",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id",
+        SignedIn,
+        200,
+        Target::Opportunity,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/edit",
+        SignedIn,
+        200,
+        Target::Opportunity,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/edit",
+        SignedIn,
+        303,
+        Target::Opportunity,
+        &[
+            ("name", "矩阵改名机会"),
+            ("amount", "10"),
+            ("visibility", "public"),
+        ],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/status?to=lost",
+        SignedIn,
+        200,
+        Target::Opportunity,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/status",
+        SignedIn,
+        303,
+        Target::Opportunity,
+        &[("status", "won")],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/stage",
+        SignedIn,
+        400,
+        Target::Opportunity,
+        &[("stage_id", "0")],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/inline?field=amount",
+        SignedIn,
+        200,
+        Target::Opportunity,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/inline",
+        SignedIn,
+        200,
+        Target::Opportunity,
+        &[("field", "amount"), ("amount", "12")],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/notes",
+        SignedIn,
+        200,
+        Target::Opportunity,
+        &[],
+    ),
+    upload(
+        "/opportunities/:id/notes",
+        SignedIn,
+        303,
+        Target::Opportunity,
+        &[("body", "矩阵机会备注")],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/notes/:note_id/delete",
+        SignedIn,
+        200,
+        Target::OpportunityNote,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/notes/:note_id/delete",
+        SignedIn,
+        303,
+        Target::DoomedOpportunityNote,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/files/:attachment_id",
+        SignedIn,
+        200,
+        Target::OpportunityAttachment,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/:id/delete",
+        SignedIn,
+        200,
+        Target::DoomedOpportunity,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedOpportunity,
         &[],
     ),
     case("GET", "/tags", SignedIn, 200, Target::None, &[]),
@@ -683,6 +851,112 @@ pub const ROUTES: &[RouteCase] = &[
         Target::DoomedField,
         &[],
     ),
+    case("GET", "/admin/stages", Admin, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/admin/stages",
+        Admin,
+        422,
+        Target::None,
+        &[("name", ""), ("probability", "")],
+    ),
+    case(
+        "POST",
+        "/admin/stages/:id",
+        Admin,
+        303,
+        Target::Stage,
+        &[("name", "矩阵阶段"), ("probability", "20")],
+    ),
+    case(
+        "POST",
+        "/admin/stages/:id/up",
+        Admin,
+        303,
+        Target::Stage,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/stages/:id/retire",
+        Admin,
+        303,
+        Target::Stage,
+        &[],
+    ),
+    case(
+        "GET",
+        "/admin/opportunity-categories",
+        Admin,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/opportunity-categories",
+        Admin,
+        422,
+        Target::None,
+        &[("name", "")],
+    ),
+    case(
+        "POST",
+        "/admin/opportunity-categories/:id",
+        Admin,
+        303,
+        Target::OpportunityCategory,
+        &[("name", "矩阵机会分类")],
+    ),
+    case(
+        "POST",
+        "/admin/opportunity-categories/:id/up",
+        Admin,
+        303,
+        Target::OpportunityCategory,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/opportunity-categories/:id/delete",
+        Admin,
+        303,
+        Target::DoomedOpportunityCategory,
+        &[],
+    ),
+    case("GET", "/admin/lost-reasons", Admin, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/admin/lost-reasons",
+        Admin,
+        422,
+        Target::None,
+        &[("name", "")],
+    ),
+    case(
+        "POST",
+        "/admin/lost-reasons/:id",
+        Admin,
+        303,
+        Target::LostReason,
+        &[("name", "矩阵失败原因")],
+    ),
+    case(
+        "POST",
+        "/admin/lost-reasons/:id/up",
+        Admin,
+        303,
+        Target::LostReason,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/lost-reasons/:id/delete",
+        Admin,
+        303,
+        Target::DoomedLostReason,
+        &[],
+    ),
     case("GET", "/admin/audit", Admin, 200, Target::None, &[]),
     case("GET", "/admin/jobs", Admin, 200, Target::None, &[]),
     case("POST", "/logout", Public, 303, Target::None, &[]),
@@ -804,6 +1078,26 @@ struct Users {
     import: i64,
     /// See [`Target::DraftImport`].
     draft_import: i64,
+    /// See [`Target::Opportunity`].
+    opportunity: i64,
+    /// See [`Target::DoomedOpportunity`]: for the member, the manager and the admin.
+    doomed_opportunities: [i64; 3],
+    /// See [`Target::OpportunityNote`].
+    opportunity_note: i64,
+    /// See [`Target::DoomedOpportunityNote`]: for the member, the manager and the admin.
+    doomed_opportunity_notes: [i64; 3],
+    /// See [`Target::OpportunityAttachment`].
+    opportunity_attachment: i64,
+    /// See [`Target::Stage`].
+    stage: i64,
+    /// See [`Target::OpportunityCategory`].
+    opportunity_category: i64,
+    /// See [`Target::DoomedOpportunityCategory`].
+    doomed_opportunity_category: i64,
+    /// See [`Target::LostReason`].
+    lost_reason: i64,
+    /// See [`Target::DoomedLostReason`].
+    doomed_lost_reason: i64,
 }
 
 impl Users {
@@ -842,6 +1136,24 @@ impl Users {
             }
             Target::Attachment => vec![self.attachment],
             Target::Import | Target::DraftImport => vec![self.import, self.draft_import],
+            Target::Opportunity | Target::DoomedOpportunity => {
+                let mut ids = vec![self.opportunity];
+                ids.extend(self.doomed_opportunities);
+                ids
+            }
+            Target::OpportunityNote | Target::DoomedOpportunityNote => {
+                let mut ids = vec![self.opportunity_note];
+                ids.extend(self.doomed_opportunity_notes);
+                ids
+            }
+            Target::OpportunityAttachment => vec![self.opportunity_attachment],
+            Target::Stage => vec![self.stage],
+            Target::OpportunityCategory | Target::DoomedOpportunityCategory => {
+                vec![self.opportunity_category, self.doomed_opportunity_category]
+            }
+            Target::LostReason | Target::DoomedLostReason => {
+                vec![self.lost_reason, self.doomed_lost_reason]
+            }
             _ => self.all().to_vec(),
         }
     }
@@ -868,6 +1180,26 @@ impl Users {
             Target::Attachment => self.attachment,
             Target::Import => self.import,
             Target::DraftImport => self.draft_import,
+            Target::Opportunity => self.opportunity,
+            Target::DoomedOpportunity => self.doomed_opportunities[role_slot(role)],
+            Target::OpportunityNote => self.opportunity_note,
+            Target::DoomedOpportunityNote => self.doomed_opportunity_notes[role_slot(role)],
+            Target::OpportunityAttachment => self.opportunity_attachment,
+            Target::Stage => self.stage,
+            Target::OpportunityCategory => self.opportunity_category,
+            Target::DoomedOpportunityCategory => self.doomed_opportunity_category,
+            Target::LostReason => self.lost_reason,
+            Target::DoomedLostReason => self.doomed_lost_reason,
+        }
+    }
+
+    /// The record a nested target lives under: the company or the opportunity.
+    fn parent(&self, target: Target) -> i64 {
+        match target {
+            Target::OpportunityNote
+            | Target::DoomedOpportunityNote
+            | Target::OpportunityAttachment => self.opportunity,
+            _ => self.company,
         }
     }
 
@@ -875,18 +1207,23 @@ impl Users {
     fn own_path(&self, route: &RouteCase, role: Role) -> String {
         let id = self.target(route.own, role);
         if nested(route.own) {
-            fill(route.path, self.company, id)
+            fill(route.path, self.parent(route.own), id)
         } else {
             fill(route.path, id, 0)
         }
     }
 }
 
-/// Targets that live under a company: `/customers/:id/…/:note_id`.
+/// Targets that live under a company or an opportunity: `/customers/:id/…/:note_id`.
 fn nested(target: Target) -> bool {
     matches!(
         target,
-        Target::Note | Target::DoomedNote | Target::Attachment
+        Target::Note
+            | Target::DoomedNote
+            | Target::Attachment
+            | Target::OpportunityNote
+            | Target::DoomedOpportunityNote
+            | Target::OpportunityAttachment
     )
 }
 
@@ -903,9 +1240,9 @@ fn foreign_paths(route: &RouteCase, own: Option<&Users>, other: &Users) -> Vec<S
     let mut paths = Vec::new();
     for id in other.ids_for(route.own) {
         if nested(route.own) {
-            paths.push(fill(route.path, other.company, id));
+            paths.push(fill(route.path, other.parent(route.own), id));
             if let Some(own) = own {
-                paths.push(fill(route.path, own.company, id));
+                paths.push(fill(route.path, own.parent(route.own), id));
             }
         } else {
             paths.push(fill(route.path, id, 0));
@@ -1149,7 +1486,94 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     )
     .await;
     let draft_import = crate::imports::id_of(&page.location.expect("a draft import"));
+    // Opportunities, owned by the member and public, on the company; notes on one of them.
+    let first_stage = app
+        .scalar(&format!(
+            "SELECT id FROM opportunity_stages WHERE tenant_id = {tenant} ORDER BY position LIMIT 1"
+        ))
+        .await;
+    let add_opportunity = |name: String| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO opportunities (tenant_id, company_id, name, stage_id, owner_id, created_by, visibility) \
+                 VALUES ({tenant}, {customer}, '{name}', {first_stage}, {member}, {member}, 'public')"
+            ),
+        )
+        .await;
+        app.scalar(&format!(
+            "SELECT id FROM opportunities WHERE name = '{name}'"
+        ))
+        .await
+    };
+    let opportunity_name = format!("{tag} 机会甲");
+    let opportunity = add_opportunity(opportunity_name.clone()).await;
+    let mut doomed_opportunities = [0; 3];
+    for (i, slot) in doomed_opportunities.iter_mut().enumerate() {
+        *slot = add_opportunity(format!("{tag} 待删机会{i}")).await;
+    }
+    let add_opportunity_note = |body: String, with_file: bool| {
+        let member_client = &member_client;
+        async move {
+            member_client
+                .get(&format!("/opportunities/{opportunity}"))
+                .await;
+            let files: Vec<(&str, &str, Vec<u8>)> = if with_file {
+                vec![("机会附件.txt", "text/plain", body.as_bytes().to_vec())]
+            } else {
+                vec![]
+            };
+            let page = member_client
+                .post_multipart(
+                    &format!("/opportunities/{opportunity}/notes"),
+                    &[("body", body.as_str())],
+                    &files,
+                )
+                .await;
+            assert_eq!(page.status, 303, "adding note {body}: {}", page.body);
+            app.scalar(&format!("SELECT id FROM notes WHERE body = '{body}'"))
+                .await
+        }
+    };
+    let opportunity_note = add_opportunity_note(format!("{tag} 机会备注甲"), true).await;
+    let mut doomed_opportunity_notes = [0; 3];
+    for (i, slot) in doomed_opportunity_notes.iter_mut().enumerate() {
+        *slot = add_opportunity_note(format!("{tag} 待删机会备注{i}"), false).await;
+    }
+    let opportunity_attachment = app
+        .scalar(&format!(
+            "SELECT id FROM note_attachments WHERE note_id = {opportunity_note}"
+        ))
+        .await;
+    let named = |table: &'static str, name: &'static str, position: i32| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO {table} (tenant_id, name, position) VALUES ({tenant}, '{name}', {position})"
+            ),
+        )
+        .await;
+        app.scalar(&format!(
+            "SELECT id FROM {table} WHERE tenant_id = {tenant} AND name = '{name}'"
+        ))
+        .await
+    };
+    let stage = named("opportunity_stages", "矩阵阶段", 10).await;
+    let doomed_opportunity_category = named("opportunity_categories", "矩阵待删机会分类", 0).await;
+    let opportunity_category = named("opportunity_categories", "矩阵机会分类", 1).await;
+    let doomed_lost_reason = named("lost_reasons", "矩阵待删失败原因", 0).await;
+    let lost_reason = named("lost_reasons", "矩阵失败原因", 1).await;
     let users = Users {
+        opportunity,
+        doomed_opportunities,
+        opportunity_note,
+        doomed_opportunity_notes,
+        opportunity_attachment,
+        stage,
+        opportunity_category,
+        doomed_opportunity_category,
+        lost_reason,
+        doomed_lost_reason,
         import,
         draft_import,
         admin: app.user_id(&email("admin")).await,
@@ -1179,6 +1603,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         category_name,
         field_name,
         note_text,
+        opportunity_name,
     ];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",

@@ -1,6 +1,15 @@
 //! Helpers shared by the benchmark binaries (`tests/src/bin/kehu-bench-*.rs`).
 
-use anyhow::Context;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use hdrhistogram::Histogram;
 use tokio_postgres::{Client, NoTls};
 
 /// Connects with tokio-postgres; the connection runs on its own task.
@@ -63,4 +72,101 @@ pub fn load_average() -> String {
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// Latency figures in milliseconds.
+pub struct Stats {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Slowest.
+    pub max: f64,
+    /// Throughput over the wall time.
+    pub per_second: f64,
+}
+
+impl Stats {
+    /// The figures of a histogram of microseconds.
+    pub fn of(h: &Histogram<u64>, wall: Duration) -> Self {
+        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
+        Stats {
+            p50: ms(0.50),
+            p95: ms(0.95),
+            p99: ms(0.99),
+            max: h.max() as f64 / 1000.0,
+            per_second: h.len() as f64 / wall.as_secs_f64(),
+        }
+    }
+}
+
+/// Runs `requests` calls of `one` on `clients` concurrent tasks; returns the latencies
+/// (microseconds) and the wall time.
+pub async fn measure<F, Fut>(
+    clients: usize,
+    requests: usize,
+    one: F,
+) -> anyhow::Result<(Histogram<u64>, Duration)>
+where
+    F: Fn() -> Fut + Clone + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let (next, one) = (next.clone(), one.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            while next.fetch_add(1, Ordering::Relaxed) < requests {
+                let t = Instant::now();
+                one().await?;
+                h.record(t.elapsed().as_micros().max(1) as u64)?;
+            }
+            anyhow::Ok(h)
+        }));
+    }
+    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        all.add(t.await??)?;
+    }
+    Ok((all, started.elapsed()))
+}
+
+/// Signs in like a browser (the login form with its CSRF token) and returns a client
+/// that keeps the session cookie; redirects are not followed.
+pub async fn login(base_url: &str, email: &str, password: &str) -> anyhow::Result<reqwest::Client> {
+    let http = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(256)
+        .build()?;
+    let page = http
+        .get(format!("{}/login", base_url))
+        .send()
+        .await?
+        .text()
+        .await?;
+    let doc = scraper::Html::parse_document(&page);
+    let sel = scraper::Selector::parse("input[name=_csrf]").expect("valid selector");
+    let token = doc
+        .select(&sel)
+        .find_map(|e| e.value().attr("value"))
+        .context("no CSRF token on /login")?
+        .to_owned();
+    let resp = http
+        .post(format!("{}/login", base_url))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("_csrf", token.as_str()),
+        ])
+        .send()
+        .await?;
+    if !resp.status().is_redirection() {
+        bail!("login as {} failed with status {}", email, resp.status());
+    }
+    Ok(http)
 }

@@ -1,5 +1,5 @@
 //! 系统设置 → 自定义字段: admins add, edit, reorder and delete the custom fields of
-//! companies and contacts. A field's type is fixed once created (stored values keep their
+//! companies, contacts and opportunities. A field's type is fixed once created (stored values keep their
 //! meaning); its label, options and required flag can change.
 
 use diesel::prelude::*;
@@ -18,7 +18,7 @@ use crate::{
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     ids::FieldId,
-    schema::{companies, contacts, custom_fields},
+    schema::{companies, contacts, custom_fields, opportunities},
     state::State,
     web::{
         forms::{self, Errors, Opts, RawForm},
@@ -109,7 +109,7 @@ fn list_page(
 ) -> Markup {
     let content = html! {
         ul.nav.nav-pills.mb-3 {
-            @for e in [Entity::Company, Entity::Contact] {
+            @for e in Entity::ALL {
                 li.nav-item {
                     a.nav-link.active[e == entity] href=(href(e)) aria-current=[(e == entity).then_some("page")] {
                         (ctx.t(&format!("fields.entity_{}", e.as_str())))
@@ -446,6 +446,17 @@ pub async fn delete(
                 .set(contacts::custom.eq(
                     contacts::custom.remove(key.as_str().into_sql::<diesel::sql_types::Text>()),
                 ))
+                .execute(&mut *tx)
+                .await?;
+        }
+        Entity::Opportunity => {
+            diesel::update(opportunities::table)
+                .filter(opportunities::tenant_id.eq(tenant))
+                .filter(opportunities::custom.has_key(&key))
+                .set(
+                    opportunities::custom.eq(opportunities::custom
+                        .remove(key.as_str().into_sql::<diesel::sql_types::Text>())),
+                )
                 .execute(&mut *tx)
                 .await?;
         }

@@ -128,6 +128,7 @@ pub async fn submit(
         }
         Err(e) => return Err(e.into()),
     };
+    crate::opportunities::pipeline::create_defaults(&mut tx, locale).await?;
     let email_id = email::enqueue(
         &mut tx,
         welcome_email(locale, &state.config.base_url, &name, &company, &email),

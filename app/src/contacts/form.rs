@@ -1,6 +1,6 @@
-//! Create, show, edit and delete a contact. The company is typed by name; while typing,
-//! htmx fills a `<datalist>` with matching visible companies (GET /customers/autocomplete),
-//! so the browser offers them natively and the form still works without JavaScript.
+//! Create, show, edit and delete a contact. The company is typed by name through the
+//! shared company field (`customers::picker`), which offers matching visible companies as
+//! the user types.
 
 use maud::{Markup, html};
 use poem::{
@@ -15,7 +15,8 @@ use crate::{
     contacts::model::{self, Contact, ContactFields},
     custom_fields::{self as cf, Entity, Field, Inputs},
     customers::{
-        model::{self as companies, Company, ListQuery},
+        model::{self as companies, Company},
+        picker,
         visibility::{Scope, View},
     },
     db::TenantTx,
@@ -139,20 +140,8 @@ fn render(
             }
             fieldset.form-section {
                 legend.h6 { (ctx.t("contacts.section_company")) }
-                div.mb-3 {
-                    label.form-label for="f-company" { (ctx.t("contact.company")) span.text-danger aria-hidden="true" { " *" } }
-                    input.form-control.is-invalid[errors.get("company").is_some()] #f-company name="company" type="text"
-                        value=(input.company) required autofocus[editing.is_none() && input.company.is_empty()]
-                        maxlength="200" autocomplete="off" list="company-options"
-                        hx-get="/customers/autocomplete" hx-trigger="input changed delay:250ms, focus"
-                        hx-target="#company-options"
-                        aria-describedby="f-company-help f-company-error";
-                    datalist #company-options {}
-                    div.form-text #f-company-help { (ctx.t("contacts.company_help")) }
-                    @if let Some(error) = errors.get("company") {
-                        div.invalid-feedback #f-company-error { (error) }
-                    }
-                }
+                (picker::field(ctx.locale, &ctx.t("contact.company"), &input.company, errors.get("company"),
+                    editing.is_none() && input.company.is_empty()))
             }
             fieldset.form-section {
                 legend.h6 { (ctx.t("contacts.section_person")) }
@@ -198,24 +187,13 @@ async fn validate(
 ) -> AppResult<Option<ContactFields>> {
     let locale = ctx.locale;
     let custom = cf::validate(locale, custom.fields, custom.inputs, previous, errors);
-    let company = match companies::resolve_by_name(tx, scope, &input.company).await? {
-        Some(id) => {
-            let company = companies::find(tx, scope, id).await?;
-            if scope.can_manage(company.owner_id) {
-                Some(id)
-            } else {
-                errors.add(locale, "company", "contacts.company_not_yours");
-                None
-            }
-        }
-        None if input.company.trim().is_empty() => {
-            errors.add(locale, "company", "form.required");
+    let company = match picker::resolve(tx, scope, locale, &input.company, errors).await? {
+        Some(company) if scope.can_manage(company.owner_id) => Some(company.id),
+        Some(_) => {
+            errors.add(locale, "company", "contacts.company_not_yours");
             None
         }
-        None => {
-            errors.add(locale, "company", "contacts.company_unknown");
-            None
-        }
+        None => None,
     };
     let mut values = Vec::with_capacity(FIELDS.len());
     for (name, _, max) in FIELDS {
@@ -522,35 +500,4 @@ pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppRe
     .await?;
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/customers/{}", company.id)).into_response())
-}
-
-/// Query of the company autocomplete.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct AutocompleteParams {
-    company: String,
-}
-
-/// GET /customers/autocomplete?company=… — `<option>`s of up to 10 visible companies
-/// whose name contains the typed text, for the contact form's datalist.
-#[handler]
-pub async fn autocomplete(
-    ctx: Ctx,
-    state: Data<&State>,
-    Query(params): Query<AutocompleteParams>,
-) -> AppResult<Markup> {
-    let term = params.company.trim();
-    if term.is_empty() {
-        return Ok(html! {});
-    }
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let query = ListQuery::search(&mut tx, term, 10).await?;
-    let found = companies::list(&mut tx, &scope, query).await?;
-    tx.commit().await?;
-    Ok(html! {
-        @for c in &found {
-            option value=(c.name) {}
-        }
-    })
 }

@@ -381,6 +381,9 @@ pub async fn check_name(
 /// How many history entries the detail page shows.
 const HISTORY_SHOWN: i64 = 50;
 
+/// How many opportunities the detail page lists.
+const OPPORTUNITIES_SHOWN: i64 = 20;
+
 /// Query of the detail page.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -406,7 +409,12 @@ pub async fn show(
         .remove(&company.id)
         .unwrap_or_default();
     let events = history::of_company(&mut tx, company.id, HISTORY_SHOWN).await?;
-    let notes = crate::notes::Timeline::load(&mut tx, &ctx, &scope, &company, None).await?;
+    let host = crate::notes::Host::of_company(&company);
+    let notes = crate::notes::Timeline::load(&mut tx, &ctx, &scope, &host, None).await?;
+    let opportunities =
+        crate::opportunities::model::of_company(&mut tx, &scope, company.id, OPPORTUNITIES_SHOWN)
+            .await?;
+    let pipeline = crate::opportunities::pipeline::load(&mut tx, ctx.locale).await?;
     tx.commit().await?;
     let manage = scope.can_manage(company.owner_id);
     let content = html! {
@@ -482,7 +490,7 @@ pub async fn show(
                         }
                     }
                 }
-                (crate::notes::views::section(&ctx, company.id, &notes, &Default::default()))
+                (crate::notes::views::section(&ctx, &host, &notes, &Default::default()))
             }
         }
         div.row.g-3.mt-0 {
@@ -493,10 +501,7 @@ pub async fn show(
                 }
             }
             div.col-lg-6 {
-                section.card #company-opportunities {
-                    div.card-header { (ctx.t("customers.opportunities")) }
-                    div.card-body.empty-state { (ctx.t("customers.opportunities_soon")) }
-                }
+                (crate::opportunities::views::of_company(&ctx, company.id, &opportunities, &pipeline))
             }
         }
         section.card.mt-3 #company-history {
@@ -651,10 +656,16 @@ pub(super) fn changes(choices: &Choices, old: &Company, new: &CompanyFields) -> 
 pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let opportunities = crate::opportunities::model::count_of_company(&mut tx, company.id).await?;
     tx.commit().await?;
     let content = html! {
         div.alert.alert-danger role="alert" {
             p.mb-2 { strong { (ctx.locale.tf("customers.delete_confirm", &[("name", &company.name)])) } }
+            @if opportunities > 0 {
+                p.mb-2 #delete-opportunities {
+                    (ctx.locale.tf("opportunities.company_delete_warning", &[("count", &opportunities.to_string())]))
+                }
+            }
             p.mb-0 { (ctx.t("customers.delete_warning")) }
         }
         (layout::confirm_delete_form(

@@ -21,7 +21,10 @@ use crate::{
     history::{self, Action},
     ids::CompanyId,
     state::State,
-    web::forms::{Errors, RawForm},
+    web::{
+        forms::{Errors, RawForm},
+        inline,
+    },
 };
 
 /// The built-in fields that edit in place: (form name, locale key).
@@ -63,7 +66,7 @@ fn custom_field<'a>(choices: &'a Choices, name: &str) -> Option<&'a Field> {
 }
 
 fn display(ctx: &Ctx, company: &Company, choices: &Choices, name: &str) -> String {
-    let text = match name {
+    match name {
         "phone" => company.phone.clone(),
         "email" => company.email.clone(),
         "website" => company.website.clone(),
@@ -84,25 +87,24 @@ fn display(ctx: &Ctx, company: &Company, choices: &Choices, name: &str) -> Strin
         other => custom_field(choices, other)
             .map(|f| cf::text_of(f, &company.custom))
             .unwrap_or_default(),
-    };
-    if text.is_empty() {
-        "—".to_owned()
-    } else {
-        text
     }
 }
 
 fn value_cell(ctx: &Ctx, company: &Company, choices: &Choices, name: &str, manage: bool) -> Markup {
     let label = label(ctx, choices, name).unwrap_or_default();
-    html! {
-        span.inline-value.company-intro[name == "introduction"] { (display(ctx, company, choices, name)) }
-        @if manage {
-            button.btn.btn-sm.btn-link.py-0.inline-edit type="button"
-                hx-get={"/customers/" (company.id) "/inline?field=" (name)}
-                hx-target={"#inline-" (name)}
-                aria-label=(ctx.locale.tf("customers.inline_edit", &[("field", &label)])) {}
-        }
-    }
+    let class = if name == "introduction" {
+        "company-intro"
+    } else {
+        ""
+    };
+    inline::cell(
+        ctx,
+        &format!("/customers/{}", company.id),
+        (name, &label),
+        &display(ctx, company, choices, name),
+        manage,
+        class,
+    )
 }
 
 /// The one-field form, showing `input` (or the custom `inputs`) and its error.
@@ -126,54 +128,46 @@ fn editor(
         "introduction" => input.introduction.as_str(),
         _ => "",
     };
-    html! {
-        form.inline-form hx-post={"/customers/" (company) "/inline"} hx-target={"#inline-" (name)} {
-            input type="hidden" name="field" value=(name);
-            @if let Some(field) = custom_field(choices, name) {
-                (cf::controls(ctx.locale, std::slice::from_ref(field), inputs, errors))
-            } @else {
-                label.visually-hidden for=(id) { (label) }
-                @match name {
-                    "introduction" => {
-                        textarea.form-control.form-control-sm.is-invalid[error.is_some()] id=(id) name=(name) rows="3" maxlength="5000" autofocus { (text_value) }
-                    }
-                    "category_id" => {
-                        select.form-select.form-select-sm id=(id) name=(name) autofocus {
-                            option value="" { (ctx.t("company.no_category")) }
-                            @for (cid, cname) in &choices.categories {
-                                option value=(cid) selected[cid.to_string() == input.category_id] { (cname) }
-                            }
+    let control = html! {
+        @if let Some(field) = custom_field(choices, name) {
+            (cf::controls(ctx.locale, std::slice::from_ref(field), inputs, errors))
+        } @else {
+            label.visually-hidden for=(id) { (label) }
+            @match name {
+                "introduction" => {
+                    textarea.form-control.form-control-sm.is-invalid[error.is_some()] id=(id) name=(name) rows="3" maxlength="5000" autofocus { (text_value) }
+                }
+                "category_id" => {
+                    select.form-select.form-select-sm id=(id) name=(name) autofocus {
+                        option value="" { (ctx.t("company.no_category")) }
+                        @for (cid, cname) in &choices.categories {
+                            option value=(cid) selected[cid.to_string() == input.category_id] { (cname) }
                         }
-                    }
-                    "owner_id" => {
-                        select.form-select.form-select-sm id=(id) name=(name) autofocus {
-                            @for u in choices.people.iter().filter(|u| u.status != "disabled" || u.id.to_string() == input.owner_id) {
-                                option value=(u.id) selected[u.id.to_string() == input.owner_id] { (u.name) }
-                            }
-                        }
-                    }
-                    "visibility" => {
-                        select.form-select.form-select-sm id=(id) name=(name) autofocus {
-                            @for v in ["private", "public"] {
-                                option value=(v) selected[input.visibility == v] { (ctx.t(&format!("visibility.{v}"))) }
-                            }
-                        }
-                    }
-                    _ => {
-                        input.form-control.form-control-sm.is-invalid[error.is_some()] id=(id) name=(name) type="text"
-                            value=(text_value) autofocus maxlength="300";
                     }
                 }
-                @if let Some(error) = error { div.invalid-feedback.d-block.inline-error { (error) } }
+                "owner_id" => {
+                    select.form-select.form-select-sm id=(id) name=(name) autofocus {
+                        @for u in choices.people.iter().filter(|u| u.status != "disabled" || u.id.to_string() == input.owner_id) {
+                            option value=(u.id) selected[u.id.to_string() == input.owner_id] { (u.name) }
+                        }
+                    }
+                }
+                "visibility" => {
+                    select.form-select.form-select-sm id=(id) name=(name) autofocus {
+                        @for v in ["private", "public"] {
+                            option value=(v) selected[input.visibility == v] { (ctx.t(&format!("visibility.{v}"))) }
+                        }
+                    }
+                }
+                _ => {
+                    input.form-control.form-control-sm.is-invalid[error.is_some()] id=(id) name=(name) type="text"
+                        value=(text_value) autofocus maxlength="300";
+                }
             }
-            div.d-flex.gap-2.mt-1 {
-                button.btn.btn-sm.btn-primary type="submit" { (ctx.t("common.save")) }
-                button.btn.btn-sm.btn-link type="button"
-                    hx-get={"/customers/" (company) "/inline?cancel=1&field=" (name)}
-                    hx-target={"#inline-" (name)} { (ctx.t("common.cancel")) }
-            }
+            @if let Some(error) = error { div.invalid-feedback.d-block.inline-error { (error) } }
         }
-    }
+    };
+    inline::editor(ctx, &format!("/customers/{company}"), name, control)
 }
 
 /// Query of the inline editor.
@@ -227,21 +221,10 @@ pub async fn save(
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (scope, company) = form::managed(&mut tx, &ctx, CompanyId(id)).await?;
     let choices = form::choices(&mut tx).await?;
-    let name = body
-        .pairs()
-        .iter()
-        .find(|(k, _)| k == "field")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let (name, value) = inline::submitted(&body);
     if label(&ctx, &choices, &name).is_none() {
         return Err(AppError::NotFound);
     }
-    let value = body
-        .pairs()
-        .iter()
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
     let mut input = CompanyForm::from_company(&company);
     match name.as_str() {
         "phone" => input.phone = value,

@@ -5,5 +5,6 @@ pub mod form;
 pub mod inline;
 pub mod list;
 pub mod model;
+pub mod picker;
 pub mod prefs;
 pub mod visibility;

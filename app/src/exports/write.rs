@@ -195,6 +195,7 @@ async fn produce(
     let (headers, sheet) = match entity {
         Entity::Company => (company_headers(&context), locale.t("exports.sheet_company")),
         Entity::Contact => (contact_headers(&context), locale.t("exports.sheet_contact")),
+        Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Rows>(CHANNEL_PAGES);
     let writer = {
@@ -215,6 +216,7 @@ async fn produce(
         let counted = match entity {
             Entity::Company => count_companies(db, tenant, export, &scope, &context).await,
             Entity::Contact => count_contacts(db, tenant, export, &scope, &context).await,
+            Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
         };
         let stored = async {
             let total = counted?;
@@ -231,6 +233,7 @@ async fn produce(
         match entity {
             Entity::Company => read_companies(db, tenant, export, &scope, &context, sender).await,
             Entity::Contact => read_contacts(db, tenant, export, &scope, &context, sender).await,
+            Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
         }
     };
     let ((), read) = tokio::join!(count, read);

@@ -1,4 +1,5 @@
-//! POST /customers/:id/notes — adds a note with 0..5 files to a company the user can see.
+//! POST /customers/:id/notes and /opportunities/:id/notes — adds a note with 0..5 files
+//! to a company or an opportunity the user can see.
 //!
 //! The upload is read before any transaction starts (a slow client must not hold a
 //! database connection), then the files are stored, then the rows are written; if the
@@ -14,16 +15,12 @@ use poem::{
 
 use crate::{
     auth::ctx::Ctx,
-    customers::{
-        model as companies,
-        visibility::{Scope, View},
-    },
+    customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
     files::{DeletedFiles, FileKey},
-    ids::CompanyId,
     notes::{
-        Draft, Timeline, list,
+        Draft, Host, HostKind, Timeline, list,
         model::{self, FILE_AREA, NewAttachment},
         upload::{self, MAX_BODY_CHARS, MAX_FILE_BYTES, MAX_FILES, MAX_REQUEST_BYTES, Problem},
         views::human_size,
@@ -40,11 +37,33 @@ pub async fn create(
     req: &Request,
     body: Body,
 ) -> AppResult<Response> {
-    let company_id = CompanyId(id);
-    // 404 before reading a byte of the upload when the company is not visible.
+    add(ctx, &state, HostKind::Company, id, req, body).await
+}
+
+/// POST /opportunities/:id/notes
+#[handler]
+pub async fn create_on_opportunity(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    req: &Request,
+    body: Body,
+) -> AppResult<Response> {
+    add(ctx, &state, HostKind::Opportunity, id, req, body).await
+}
+
+async fn add(
+    ctx: Ctx,
+    state: &State,
+    kind: HostKind,
+    id: i64,
+    req: &Request,
+    body: Body,
+) -> AppResult<Response> {
+    // 404 before reading a byte of the upload when the record is not visible.
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    companies::find(&mut tx, &scope, company_id).await?;
+    Host::find(&mut tx, &scope, kind, id).await?;
     tx.commit().await?;
 
     let upload = upload::read(req, body).await?;
@@ -52,14 +71,14 @@ pub async fn create(
     let errors = check(&ctx, &text, &upload);
     if !errors.is_empty() {
         let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-        let company = companies::find(&mut tx, &scope, company_id).await?;
-        let timeline = Timeline::load(&mut tx, &ctx, &scope, &company, None).await?;
+        let host = Host::find(&mut tx, &scope, kind, id).await?;
+        let timeline = Timeline::load(&mut tx, &ctx, &scope, &host, None).await?;
         tx.commit().await?;
         let draft = Draft {
             body: upload.body,
             errors,
         };
-        return Ok(list::page(&ctx, &company, &timeline, &draft)
+        return Ok(list::page(&ctx, &host, &timeline, &draft)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
     }
@@ -89,8 +108,8 @@ pub async fn create(
     let saved = async {
         let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
         // Still visible? (It may have been deleted or made private meanwhile.)
-        companies::find(&mut tx, &scope, company_id).await?;
-        let note = model::create(&mut tx, company_id, &text, ctx.user, &stored).await?;
+        let host = Host::find(&mut tx, &scope, kind, id).await?;
+        let note = model::create(&mut tx, &host, &text, ctx.user, &stored).await?;
         let subject = match text.lines().find(|l| !l.trim().is_empty()) {
             Some(line) => line.trim().to_owned(),
             None => stored
@@ -100,19 +119,24 @@ pub async fn create(
         };
         crate::history::record(
             &mut tx,
-            company_id,
+            host.company,
             Some(ctx.user),
             crate::history::Action::NoteAdded,
             &subject,
             vec![],
         )
         .await?;
+        if let Some(opportunity) = host.opportunity {
+            crate::opportunities::model::touch(&mut tx, opportunity).await?;
+        }
         tx.commit().await?;
-        AppResult::Ok(note)
+        AppResult::Ok((host, note))
     }
     .await;
     match saved {
-        Ok(note) => Ok(Redirect::see_other(format!("/customers/{id}#note-{note}")).into_response()),
+        Ok((host, note)) => {
+            Ok(Redirect::see_other(format!("{}#note-{note}", host.path())).into_response())
+        }
         Err(err) => {
             DeletedFiles::new(stored.into_iter().map(|f| f.key).collect())
                 .remove(&state.files)

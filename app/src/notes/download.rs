@@ -1,5 +1,5 @@
-//! GET /customers/:id/files/:attachment_id — sends a note's file to whoever can see the
-//! company, always as a download: `Content-Disposition: attachment` with an RFC 6266 file
+//! GET /customers/:id/files/:attachment_id (and /opportunities/:id/files/…) — sends a
+//! note's file to whoever can see the record, always as a download: `Content-Disposition: attachment` with an RFC 6266 file
 //! name (an ASCII fallback plus the UTF-8 name, so Chinese names survive), `nosniff`, and
 //! never a type a browser would render as a page of ours.
 
@@ -11,15 +11,15 @@ use poem::{
 
 use crate::{
     auth::ctx::Ctx,
-    customers::{
-        model as companies,
-        visibility::{Scope, View},
-    },
+    customers::visibility::{Scope, View},
     db::TenantTx,
     error::{AppError, AppResult},
     files::FileKey,
-    ids::{AttachmentId, CompanyId},
-    notes::model::{self, FILE_AREA},
+    ids::AttachmentId,
+    notes::{
+        Host, HostKind,
+        model::{self, FILE_AREA},
+    },
     state::State,
 };
 
@@ -30,10 +30,44 @@ pub async fn download(
     state: Data<&State>,
     Path((id, attachment_id)): Path<(i64, i64)>,
 ) -> AppResult<Response> {
+    send(
+        ctx,
+        &state,
+        HostKind::Company,
+        id,
+        AttachmentId(attachment_id),
+    )
+    .await
+}
+
+/// GET /opportunities/:id/files/:attachment_id
+#[handler]
+pub async fn download_of_opportunity(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path((id, attachment_id)): Path<(i64, i64)>,
+) -> AppResult<Response> {
+    send(
+        ctx,
+        &state,
+        HostKind::Opportunity,
+        id,
+        AttachmentId(attachment_id),
+    )
+    .await
+}
+
+async fn send(
+    ctx: Ctx,
+    state: &State,
+    kind: HostKind,
+    id: i64,
+    attachment: AttachmentId,
+) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let company = companies::find(&mut tx, &scope, CompanyId(id)).await?;
-    let file = model::find_attachment(&mut tx, company.id, AttachmentId(attachment_id)).await?;
+    let host = Host::find(&mut tx, &scope, kind, id).await?;
+    let file = model::find_attachment(&mut tx, &host, attachment).await?;
     tx.commit().await?;
     let key = FileKey::parse(ctx.tenant, FILE_AREA, &file.storage_key)?;
     let Some(stored) = state.files.get_stream(&key).await? else {

@@ -1,5 +1,6 @@
-//! GET /customers/:id/notes — the notes of one company on a page of their own: older
-//! pages of the timeline, and where the add-note form comes back with its errors.
+//! GET /customers/:id/notes and /opportunities/:id/notes — the notes of one record on a
+//! page of their own: older pages of the timeline, and where the add-note form comes
+//! back with its errors.
 
 use maud::{Markup, html};
 use poem::{
@@ -10,16 +11,13 @@ use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
-    customers::{
-        model::{self as companies, Company},
-        visibility::{Scope, View},
-    },
+    customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
-    ids::{CompanyId, NoteId},
-    notes::{Draft, Timeline, views},
+    ids::NoteId,
+    notes::{Draft, Host, HostKind, Timeline, views},
     state::State,
-    web::layout::{self, Module},
+    web::layout,
 };
 
 /// Query of the notes page.
@@ -38,27 +36,46 @@ pub async fn index(
     Path(id): Path<i64>,
     Query(params): Query<Params>,
 ) -> AppResult<Markup> {
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let company = companies::find(&mut tx, &scope, CompanyId(id)).await?;
-    let timeline =
-        Timeline::load(&mut tx, &ctx, &scope, &company, params.before.map(NoteId)).await?;
-    tx.commit().await?;
-    Ok(page(&ctx, &company, &timeline, &Draft::default()))
+    show(ctx, &state, HostKind::Company, id, params).await
 }
 
-/// The notes section of `company` in the layout, with a way back to the company.
-pub fn page(ctx: &Ctx, company: &Company, timeline: &Timeline, draft: &Draft) -> Markup {
+/// GET /opportunities/:id/notes
+#[handler]
+pub async fn index_of_opportunity(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<i64>,
+    Query(params): Query<Params>,
+) -> AppResult<Markup> {
+    show(ctx, &state, HostKind::Opportunity, id, params).await
+}
+
+async fn show(
+    ctx: Ctx,
+    state: &State,
+    kind: HostKind,
+    id: i64,
+    params: Params,
+) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let host = Host::find(&mut tx, &scope, kind, id).await?;
+    let timeline = Timeline::load(&mut tx, &ctx, &scope, &host, params.before.map(NoteId)).await?;
+    tx.commit().await?;
+    Ok(page(&ctx, &host, &timeline, &Draft::default()))
+}
+
+/// The notes section of `host` in the layout, with a way back to the record.
+pub fn page(ctx: &Ctx, host: &Host, timeline: &Timeline, draft: &Draft) -> Markup {
     let content = html! {
-        p { a href={"/customers/" (company.id)} { "← " (company.name) } }
-        (views::section(ctx, company.id, timeline, draft))
+        p { a href=(host.path()) { "← " (host.name) } }
+        (views::section(ctx, host, timeline, draft))
     };
     layout::page(
         ctx,
-        Module::Customers,
-        "/customers",
-        &ctx.locale
-            .tf("notes.page_title", &[("name", &company.name)]),
+        host.module(),
+        host.tab(),
+        &ctx.locale.tf("notes.page_title", &[("name", &host.name)]),
         content,
     )
 }

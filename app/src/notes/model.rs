@@ -1,6 +1,6 @@
 //! Notes and their attachments: queries and writes. Callers have already found the
-//! company through its visibility scope (`customers::model::find`); every query here also
-//! filters on the transaction's tenant and on that company explicitly.
+//! record through its visibility scope (a [`Host`]); every query here also filters on the
+//! transaction's tenant and on that company (and opportunity) explicitly.
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -10,8 +10,9 @@ use crate::{
     db::TenantTx,
     error::{AppError, AppResult},
     files::{DeletedFiles, FileKey},
-    ids::{AttachmentId, CompanyId, NoteId, UserId},
-    schema::{note_attachments, notes, users},
+    ids::{AttachmentId, CompanyId, NoteId, OpportunityId, UserId},
+    notes::Host,
+    schema::{note_attachments, notes, opportunities, users},
 };
 
 /// The file-store area of note attachments (`t/<tenant>/notes/<uuid>`).
@@ -30,6 +31,8 @@ pub struct Note {
     pub author_name: String,
     /// Written.
     pub created_at: DateTime<Utc>,
+    /// The opportunity it was written on, with its name.
+    pub opportunity: Option<(OpportunityId, String)>,
     /// Its files, oldest first.
     pub attachments: Vec<Attachment>,
 }
@@ -65,11 +68,22 @@ pub struct NewAttachment {
     pub key: FileKey,
 }
 
-/// One page of a company's notes, newest first, with authors and attachments; also
-/// returns whether an older page exists.
+/// A note row with its author's name and its opportunity's.
+type NoteRow = (
+    NoteId,
+    String,
+    UserId,
+    String,
+    DateTime<Utc>,
+    Option<OpportunityId>,
+    Option<String>,
+);
+
+/// One page of a record's notes, newest first, with authors and attachments; also
+/// returns whether an older page exists. A company's page has its opportunities' notes.
 pub async fn timeline(
     tx: &mut TenantTx,
-    company: CompanyId,
+    host: &Host,
     before: Option<NoteId>,
     limit: i64,
 ) -> AppResult<(Vec<Note>, bool)> {
@@ -80,10 +94,15 @@ pub async fn timeline(
                 .eq(notes::tenant_id)
                 .and(users::id.eq(notes::author_id))),
         )
+        .left_join(
+            opportunities::table.on(opportunities::tenant_id
+                .eq(notes::tenant_id)
+                .and(opportunities::id.nullable().eq(notes::opportunity_id))),
+        )
         .filter(
             notes::tenant_id
                 .eq(tenant)
-                .and(notes::company_id.eq(company)),
+                .and(notes::company_id.eq(host.company)),
         )
         .select((
             notes::id,
@@ -91,15 +110,19 @@ pub async fn timeline(
             notes::author_id,
             users::name,
             notes::created_at,
+            notes::opportunity_id,
+            opportunities::name.nullable(),
         ))
         .order(notes::id.desc())
         .limit(limit + 1)
         .into_boxed();
+    if let Some(opportunity) = host.opportunity {
+        query = query.filter(notes::opportunity_id.eq(opportunity));
+    }
     if let Some(before) = before {
         query = query.filter(notes::id.lt(before));
     }
-    let mut rows: Vec<(NoteId, String, UserId, String, DateTime<Utc>)> =
-        query.load(&mut **tx).await?;
+    let mut rows: Vec<NoteRow> = query.load(&mut **tx).await?;
     let more = rows.len() as i64 > limit;
     rows.truncate(limit.max(0) as usize);
     let ids: Vec<NoteId> = rows.iter().map(|r| r.0).collect();
@@ -107,7 +130,7 @@ pub async fn timeline(
         .filter(
             note_attachments::tenant_id
                 .eq(tenant)
-                .and(note_attachments::company_id.eq(company))
+                .and(note_attachments::company_id.eq(host.company))
                 .and(note_attachments::note_id.eq_any(ids)),
         )
         .select(Attachment::as_select())
@@ -116,39 +139,53 @@ pub async fn timeline(
         .await?;
     let notes = rows
         .into_iter()
-        .map(|(id, body, author_id, author_name, created_at)| Note {
-            id,
-            body,
-            author_id,
-            author_name,
-            created_at,
-            attachments: files.iter().filter(|f| f.note_id == id).cloned().collect(),
+        .map(|row| {
+            let id = row.0;
+            let attachments = files.iter().filter(|f| f.note_id == id).cloned().collect();
+            note(row, attachments)
         })
         .collect();
     Ok((notes, more))
 }
 
-/// Adds a note with its (already stored) attachments. A company deleted meanwhile gives
+fn note(
+    (id, body, author_id, author_name, created_at, opportunity, opportunity_name): NoteRow,
+    attachments: Vec<Attachment>,
+) -> Note {
+    Note {
+        id,
+        body,
+        author_id,
+        author_name,
+        created_at,
+        opportunity: opportunity.map(|o| (o, opportunity_name.unwrap_or_default())),
+        attachments,
+    }
+}
+
+/// Adds a note with its (already stored) attachments. A record deleted meanwhile gives
 /// `NotFound`.
 pub async fn create(
     tx: &mut TenantTx,
-    company: CompanyId,
+    host: &Host,
     body: &str,
     author: UserId,
     files: &[NewAttachment],
 ) -> AppResult<NoteId> {
     let tenant = tx.tenant();
+    let company = host.company;
     let id: NoteId = diesel::insert_into(notes::table)
         .values((
             notes::tenant_id.eq(tenant),
             notes::company_id.eq(company),
+            notes::opportunity_id.eq(host.opportunity),
             notes::body.eq(body),
             notes::author_id.eq(author),
         ))
         .returning(notes::id)
         .get_result(&mut **tx)
         .await
-        .map_err(company_gone)?;
+        .map_err(record_gone)?;
     let rows: Vec<_> = files
         .iter()
         .map(|f| {
@@ -172,8 +209,8 @@ pub async fn create(
     Ok(id)
 }
 
-/// A foreign-key violation while adding a note means its company was just deleted.
-fn company_gone(err: diesel::result::Error) -> AppError {
+/// A foreign-key violation while adding a note means its record was just deleted.
+fn record_gone(err: diesel::result::Error) -> AppError {
     match err {
         diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::ForeignKeyViolation,
@@ -183,25 +220,24 @@ fn company_gone(err: diesel::result::Error) -> AppError {
     }
 }
 
-/// A note of `company`, or `NotFound`.
-pub async fn find(tx: &mut TenantTx, company: CompanyId, id: NoteId) -> AppResult<Note> {
+/// A note of the record, or `NotFound`.
+pub async fn find(tx: &mut TenantTx, host: &Host, id: NoteId) -> AppResult<Note> {
     let tenant = tx.tenant();
-    let (id, body, author_id, author_name, created_at): (
-        NoteId,
-        String,
-        UserId,
-        String,
-        DateTime<Utc>,
-    ) = notes::table
+    let mut query = notes::table
         .inner_join(
             users::table.on(users::tenant_id
                 .eq(notes::tenant_id)
                 .and(users::id.eq(notes::author_id))),
         )
+        .left_join(
+            opportunities::table.on(opportunities::tenant_id
+                .eq(notes::tenant_id)
+                .and(opportunities::id.nullable().eq(notes::opportunity_id))),
+        )
         .filter(
             notes::tenant_id
                 .eq(tenant)
-                .and(notes::company_id.eq(company))
+                .and(notes::company_id.eq(host.company))
                 .and(notes::id.eq(id)),
         )
         .select((
@@ -210,9 +246,14 @@ pub async fn find(tx: &mut TenantTx, company: CompanyId, id: NoteId) -> AppResul
             notes::author_id,
             users::name,
             notes::created_at,
+            notes::opportunity_id,
+            opportunities::name.nullable(),
         ))
-        .first(&mut **tx)
-        .await?;
+        .into_boxed();
+    if let Some(opportunity) = host.opportunity {
+        query = query.filter(notes::opportunity_id.eq(opportunity));
+    }
+    let row: NoteRow = query.first(&mut **tx).await?;
     let attachments = note_attachments::table
         .filter(
             note_attachments::tenant_id
@@ -223,20 +264,15 @@ pub async fn find(tx: &mut TenantTx, company: CompanyId, id: NoteId) -> AppResul
         .order(note_attachments::id.asc())
         .load(&mut **tx)
         .await?;
-    Ok(Note {
-        id,
-        body,
-        author_id,
-        author_name,
-        created_at,
-        attachments,
-    })
+    Ok(note(row, attachments))
 }
 
 /// Deletes a note (its attachment rows go with it) and returns its files, to be removed
-/// from the file store once the transaction has committed.
-pub async fn delete(tx: &mut TenantTx, company: CompanyId, id: NoteId) -> AppResult<DeletedFiles> {
+/// from the file store once the transaction has committed. The caller found the note
+/// through [`find`] with the same host.
+pub async fn delete(tx: &mut TenantTx, host: &Host, id: NoteId) -> AppResult<DeletedFiles> {
     let tenant = tx.tenant();
+    let company = host.company;
     let keys: Vec<String> = diesel::delete(note_attachments::table)
         .filter(
             note_attachments::tenant_id
@@ -259,26 +295,40 @@ pub async fn delete(tx: &mut TenantTx, company: CompanyId, id: NoteId) -> AppRes
     Ok(deleted_files(tx, keys))
 }
 
-/// An attachment of `company`, or `NotFound`.
+/// An attachment of the record's notes, or `NotFound`.
 pub async fn find_attachment(
     tx: &mut TenantTx,
-    company: CompanyId,
+    host: &Host,
     id: AttachmentId,
 ) -> AppResult<Attachment> {
     let tenant = tx.tenant();
-    Ok(note_attachments::table
+    let mut query = note_attachments::table
         .filter(
             note_attachments::tenant_id
                 .eq(tenant)
-                .and(note_attachments::company_id.eq(company))
+                .and(note_attachments::company_id.eq(host.company))
                 .and(note_attachments::id.eq(id)),
         )
         .select(Attachment::as_select())
-        .first(&mut **tx)
-        .await?)
+        .into_boxed();
+    if let Some(opportunity) = host.opportunity {
+        query = query.filter(
+            note_attachments::note_id.eq_any(
+                notes::table
+                    .filter(
+                        notes::tenant_id
+                            .eq(tenant)
+                            .and(notes::opportunity_id.eq(opportunity)),
+                    )
+                    .select(notes::id),
+            ),
+        );
+    }
+    Ok(query.first(&mut **tx).await?)
 }
 
-/// Every stored file of a company's notes: what to remove from the file store after the
+/// Every stored file of a company's notes (its opportunities' included, since their
+/// attachments carry the company): what to remove from the file store after the
 /// company's deletion commits. Call it after locking the company row, so no note can be
 /// added to it in between.
 pub async fn company_files(tx: &mut TenantTx, company: CompanyId) -> AppResult<DeletedFiles> {
@@ -288,6 +338,30 @@ pub async fn company_files(tx: &mut TenantTx, company: CompanyId) -> AppResult<D
             note_attachments::tenant_id
                 .eq(tenant)
                 .and(note_attachments::company_id.eq(company)),
+        )
+        .select(note_attachments::storage_key)
+        .load(&mut **tx)
+        .await?;
+    Ok(deleted_files(tx, keys))
+}
+
+/// Every stored file of an opportunity's notes: what to remove from the file store after
+/// the opportunity's deletion commits. Call it after locking the opportunity row.
+pub async fn opportunity_files(
+    tx: &mut TenantTx,
+    opportunity: OpportunityId,
+) -> AppResult<DeletedFiles> {
+    let tenant = tx.tenant();
+    let keys: Vec<String> = note_attachments::table
+        .inner_join(
+            notes::table.on(notes::tenant_id
+                .eq(note_attachments::tenant_id)
+                .and(notes::id.eq(note_attachments::note_id))),
+        )
+        .filter(
+            note_attachments::tenant_id
+                .eq(tenant)
+                .and(notes::opportunity_id.eq(opportunity)),
         )
         .select(note_attachments::storage_key)
         .load(&mut **tx)
@@ -310,4 +384,31 @@ fn deleted_files(tx: &TenantTx, keys: Vec<String>) -> DeletedFiles {
             })
             .collect(),
     )
+}
+
+/// How many notes a record has, and how many files they carry.
+pub async fn count(tx: &mut TenantTx, host: &Host) -> AppResult<(i64, i64)> {
+    let tenant = tx.tenant();
+    let mut notes_query = notes::table
+        .filter(
+            notes::tenant_id
+                .eq(tenant)
+                .and(notes::company_id.eq(host.company)),
+        )
+        .select(notes::id)
+        .into_boxed();
+    if let Some(opportunity) = host.opportunity {
+        notes_query = notes_query.filter(notes::opportunity_id.eq(opportunity));
+    }
+    let ids: Vec<NoteId> = notes_query.load(&mut **tx).await?;
+    let files: i64 = note_attachments::table
+        .filter(
+            note_attachments::tenant_id
+                .eq(tenant)
+                .and(note_attachments::note_id.eq_any(&ids)),
+        )
+        .count()
+        .get_result(&mut **tx)
+        .await?;
+    Ok((ids.len() as i64, files))
 }

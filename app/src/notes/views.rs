@@ -1,14 +1,14 @@
-//! The notes section of a company page: the add-note form and the timeline, newest first.
-//! The detail page, the notes page and the form's error page all draw it with
-//! [`section`].
+//! The notes section of a company's or an opportunity's page: the add-note form and the
+//! timeline, newest first. The detail pages, the notes page and the form's error page all
+//! draw it with [`section`]. In a company's timeline, a note written on one of its
+//! opportunities names that opportunity.
 
 use maud::{Markup, html};
 
 use crate::{
     auth::ctx::Ctx,
-    ids::CompanyId,
     notes::{
-        Draft, Timeline,
+        Draft, Host, Timeline,
         model::Attachment,
         upload::{BODY_FIELD, FILES_FIELD, MAX_BODY_CHARS, MAX_FILE_BYTES, MAX_FILES},
     },
@@ -16,7 +16,8 @@ use crate::{
 };
 
 /// The notes card: form (with the draft's text and errors) and timeline.
-pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft) -> Markup {
+pub fn section(ctx: &Ctx, host: &Host, timeline: &Timeline, draft: &Draft) -> Markup {
+    let base = host.path();
     let limit = ctx.locale.tf(
         "notes.limits",
         &[
@@ -27,10 +28,10 @@ pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft
     let body_error = draft.errors.get("note-body");
     let files_error = draft.errors.get("note-files");
     html! {
-        section.card.mb-3 #company-notes {
+        section.card.mb-3 id=(host.section_id()) {
             div.card-header { (ctx.t("notes.title")) }
             div.card-body {
-                form.note-form method="post" action={"/customers/" (company) "/notes"}
+                form.note-form method="post" action={(base) "/notes"}
                     enctype="multipart/form-data" novalidate {
                     // First, so the CSRF check finds it without reading the files.
                     (csrf_field(&ctx.csrf))
@@ -72,9 +73,15 @@ pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft
                                     time datetime=(note.created_at.to_rfc3339()) { (ctx.datetime(note.created_at)) }
                                 }
                                 @if timeline.may_delete(note) {
-                                    a.small.link-danger.note-delete href={"/customers/" (company) "/notes/" (note.id) "/delete"} {
+                                    a.small.link-danger.note-delete href={(base) "/notes/" (note.id) "/delete"} {
                                         (ctx.t("common.delete"))
                                     }
+                                }
+                            }
+                            @if let (None, Some((id, name))) = (host.opportunity, &note.opportunity) {
+                                div.small.note-opportunity {
+                                    (ctx.t("notes.on_opportunity")) " "
+                                    a href={"/opportunities/" (id)} { (name) }
                                 }
                             }
                             @if !note.body.is_empty() {
@@ -83,7 +90,7 @@ pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft
                             @if !note.attachments.is_empty() {
                                 ul.list-unstyled.mb-0.mt-1.note-files {
                                     @for file in &note.attachments {
-                                        li { (attachment_link(company, file)) }
+                                        li { (attachment_link(&base, file)) }
                                     }
                                 }
                             }
@@ -92,7 +99,7 @@ pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft
                 }
                 @if let Some(before) = timeline.more {
                     div.card-body.py-2 {
-                        a.small href={"/customers/" (company) "/notes?before=" (before)} { (ctx.t("notes.older")) }
+                        a.small href={(base) "/notes?before=" (before)} { (ctx.t("notes.older")) }
                     }
                 }
             }
@@ -100,12 +107,12 @@ pub fn section(ctx: &Ctx, company: CompanyId, timeline: &Timeline, draft: &Draft
     }
 }
 
-/// A download link with the file's name and size.
-pub fn attachment_link(company: CompanyId, file: &Attachment) -> Markup {
+/// A download link with the file's name and size, under the record's page `base`.
+pub fn attachment_link(base: &str, file: &Attachment) -> Markup {
     html! {
         span.note-file {
             span aria-hidden="true" { "📎 " }
-            a href={"/customers/" (company) "/files/" (file.id)} download=(file.file_name) { (file.file_name) }
+            a href={(base) "/files/" (file.id)} download=(file.file_name) { (file.file_name) }
             span.text-secondary.small { " (" (human_size(file.size_bytes)) ")" }
         }
     }

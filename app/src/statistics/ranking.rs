@@ -29,7 +29,6 @@ use crate::{
     customers::visibility::{Scope, View},
     error::{AppError, AppResult},
     exports::write::neutralise,
-    i18n::money,
     ids::UserId,
     notes::download::content_disposition,
     state::State,
@@ -208,12 +207,12 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, ranking: &Ranking) -> M
                                     tr data-user=(f.owner_id) {
                                         td { (l.rank) }
                                         td { (l.name) }
-                                        td.text-end.num { (money(f.won_amount)) }
+                                        td.text-end.num { (views::money(ctx, f.won_amount)) }
                                         td.text-end.num { (f.won_count) }
                                         td.text-end.num { (f.open_count) }
-                                        td.text-end.num { (money(f.open_amount)) }
+                                        td.text-end.num { (views::money(ctx, f.open_amount)) }
                                         td.text-end.num { (f.new_count) }
-                                        td.text-end.num { (money(f.new_amount)) }
+                                        td.text-end.num { (views::money(ctx, f.new_amount)) }
                                         td.text-end.num { (f.lost_count) }
                                     }
                                 }

@@ -162,6 +162,12 @@ pub fn chart(id: &str, label: &str, option: &Value) -> Markup {
     }
 }
 
+/// An amount as the tables show it. The rollup sums amounts as stored, so the figures
+/// are in the tenant's (default) currency.
+pub fn money(ctx: &Ctx, fen: i64) -> String {
+    crate::money::format(ctx.locale, fen, crate::money::DEFAULT_CURRENCY)
+}
+
 /// Yuan for a chart axis (the tables show exact fen as money).
 pub fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0

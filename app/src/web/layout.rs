@@ -17,6 +17,8 @@ pub enum Module {
     Home,
     /// 客户管理: companies.
     Customers,
+    /// 销售机会: opportunities, their list and board.
+    Opportunities,
     /// 统计分析: distribution, ranking, funnel.
     Statistics,
     /// 系统设置: users, audit log, background jobs (admins only).
@@ -30,6 +32,7 @@ impl Module {
         match self {
             Self::Home => "/",
             Self::Customers => "/customers",
+            Self::Opportunities => "/opportunities",
             Self::Statistics => "/statistics/distribution",
             Self::Settings => "/admin/users",
             Self::Account => "/account",
@@ -40,6 +43,7 @@ impl Module {
         match self {
             Self::Home => "menu.home",
             Self::Customers => "menu.customers",
+            Self::Opportunities => "menu.opportunities",
             Self::Statistics => "statistics.menu",
             Self::Settings => "menu.settings",
             Self::Account => "menu.account",
@@ -50,6 +54,7 @@ impl Module {
         match self {
             Self::Home => "▦",
             Self::Customers => "☰",
+            Self::Opportunities => "◆",
             Self::Statistics => "◔",
             Self::Settings => "⚙",
             Self::Account => "☺",
@@ -59,7 +64,11 @@ impl Module {
     fn visible_to(self, ctx: &Ctx) -> bool {
         match self {
             Self::Settings => ctx.is_admin(),
-            Self::Home | Self::Customers | Self::Statistics | Self::Account => true,
+            Self::Home
+            | Self::Customers
+            | Self::Opportunities
+            | Self::Statistics
+            | Self::Account => true,
         }
     }
 }
@@ -117,6 +126,20 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             },
         ])
         .collect(),
+        Module::Opportunities => vec![
+            Tab {
+                label_key: "tab.opportunities",
+                href: "/opportunities",
+            },
+            Tab {
+                label_key: "tab.board",
+                href: "/opportunities/board",
+            },
+            Tab {
+                label_key: "tab.new_opportunity",
+                href: "/opportunities/new",
+            },
+        ],
         Module::Statistics => vec![
             Tab {
                 label_key: "statistics.tab_distribution",
@@ -143,6 +166,18 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             Tab {
                 label_key: "tab.fields",
                 href: "/admin/fields",
+            },
+            Tab {
+                label_key: "tab.stages",
+                href: "/admin/stages",
+            },
+            Tab {
+                label_key: "tab.opportunity_categories",
+                href: "/admin/opportunity-categories",
+            },
+            Tab {
+                label_key: "tab.lost_reasons",
+                href: "/admin/lost-reasons",
             },
             Tab {
                 label_key: "tab.audit",
@@ -236,7 +271,7 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                         a.app-brand href="/" { (ctx.t("app.name")) }
                         div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
                         ul.nav.flex-column {
-                            @for m in [Module::Home, Module::Customers, Module::Statistics, Module::Settings, Module::Account] {
+                            @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Statistics, Module::Settings, Module::Account] {
                                 @if m.visible_to(ctx) {
                                     li.nav-item {
                                         a.nav-link.active[m == module] href=(m.href())

@@ -1,6 +1,7 @@
 //! The HTTP layer: every route in one place, the middleware stack, and error pages.
 
 pub mod forms;
+pub mod inline;
 pub mod layout;
 pub mod security;
 pub mod session_store;
@@ -20,7 +21,11 @@ use poem::{
 };
 
 use crate::{
-    account, admin,
+    account,
+    admin::{
+        self,
+        lists::{CustomerCategories, LostReasons, OpportunityCategories},
+    },
     auth::{
         ctx::{Ctx, csrf_token},
         invite, login, session_routes, signup,
@@ -29,7 +34,7 @@ use crate::{
     error::AppError,
     exports, home,
     i18n::{LANG_COOKIE, Locale},
-    imports, notes,
+    imports, notes, opportunities,
     state::State,
     statistics, tags, users,
 };
@@ -85,7 +90,10 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             post(customers::prefs::delete),
         )
         .at("/customers/columns", post(customers::prefs::save_columns))
-        .at("/customers/autocomplete", get(contacts::form::autocomplete))
+        .at(
+            "/customers/autocomplete",
+            get(customers::picker::autocomplete),
+        )
         .at("/customers/bulk-tag", post(tags::routes::bulk))
         .at("/customers/:id", get(customers::form::show))
         .at(
@@ -137,6 +145,44 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         )
         .at("/imports/:id/errors", get(imports::routes::errors))
         .at(
+            "/opportunities/new",
+            get(opportunities::create::new_form).post(opportunities::create::create),
+        )
+        .at("/opportunities/board", get(opportunities::board::index))
+        .at("/opportunities/:id", get(opportunities::detail::show))
+        .at(
+            "/opportunities/:id/edit",
+            get(opportunities::edit::edit_form).post(opportunities::edit::update),
+        )
+        .at(
+            "/opportunities/:id/delete",
+            get(opportunities::delete::confirm).post(opportunities::delete::delete),
+        )
+        .at(
+            "/opportunities/:id/status",
+            get(opportunities::status::card).post(opportunities::status::set),
+        )
+        .at(
+            "/opportunities/:id/stage",
+            post(opportunities::stage::change),
+        )
+        .at(
+            "/opportunities/:id/inline",
+            get(opportunities::inline::edit).post(opportunities::inline::save),
+        )
+        .at(
+            "/opportunities/:id/notes",
+            get(notes::list::index_of_opportunity).post(notes::create::create_on_opportunity),
+        )
+        .at(
+            "/opportunities/:id/notes/:note_id/delete",
+            get(notes::delete::confirm_on_opportunity).post(notes::delete::delete_on_opportunity),
+        )
+        .at(
+            "/opportunities/:id/files/:attachment_id",
+            get(notes::download::download_of_opportunity),
+        )
+        .at(
             "/statistics/distribution",
             get(statistics::distribution::index),
         )
@@ -184,14 +230,62 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/admin/users/:id/reinvite", post(users::actions::reinvite))
         .at(
             "/admin/categories",
-            get(admin::categories::index).post(admin::categories::create),
+            get(admin::lists::index::<CustomerCategories>::default())
+                .post(admin::lists::create::<CustomerCategories>::default()),
         )
-        .at("/admin/categories/:id", post(admin::categories::rename))
-        .at("/admin/categories/:id/up", post(admin::categories::move_up))
+        .at(
+            "/admin/categories/:id",
+            post(admin::lists::rename::<CustomerCategories>::default()),
+        )
+        .at(
+            "/admin/categories/:id/up",
+            post(admin::lists::move_up::<CustomerCategories>::default()),
+        )
         .at(
             "/admin/categories/:id/delete",
-            post(admin::categories::delete),
+            post(admin::lists::delete::<CustomerCategories>::default()),
         )
+        .at(
+            "/admin/opportunity-categories",
+            get(admin::lists::index::<OpportunityCategories>::default())
+                .post(admin::lists::create::<OpportunityCategories>::default()),
+        )
+        .at(
+            "/admin/opportunity-categories/:id",
+            post(admin::lists::rename::<OpportunityCategories>::default()),
+        )
+        .at(
+            "/admin/opportunity-categories/:id/up",
+            post(admin::lists::move_up::<OpportunityCategories>::default()),
+        )
+        .at(
+            "/admin/opportunity-categories/:id/delete",
+            post(admin::lists::delete::<OpportunityCategories>::default()),
+        )
+        .at(
+            "/admin/lost-reasons",
+            get(admin::lists::index::<LostReasons>::default())
+                .post(admin::lists::create::<LostReasons>::default()),
+        )
+        .at(
+            "/admin/lost-reasons/:id",
+            post(admin::lists::rename::<LostReasons>::default()),
+        )
+        .at(
+            "/admin/lost-reasons/:id/up",
+            post(admin::lists::move_up::<LostReasons>::default()),
+        )
+        .at(
+            "/admin/lost-reasons/:id/delete",
+            post(admin::lists::delete::<LostReasons>::default()),
+        )
+        .at(
+            "/admin/stages",
+            get(admin::stages::index).post(admin::stages::create),
+        )
+        .at("/admin/stages/:id", post(admin::stages::update))
+        .at("/admin/stages/:id/up", post(admin::stages::move_up))
+        .at("/admin/stages/:id/retire", post(admin::stages::retire))
         .at(
             "/admin/fields",
             get(admin::fields::index).post(admin::fields::create),

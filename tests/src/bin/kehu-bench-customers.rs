@@ -11,13 +11,7 @@
 //!
 //! and prints a markdown table with p50/p95/p99, the HTTP/SQL p99 ratio and the goals.
 
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicUsize, Ordering},
-    },
-    time::{Duration, Instant},
-};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use diesel::{
@@ -25,7 +19,6 @@ use diesel::{
     sql_types::{BigInt, Text},
 };
 use diesel_async::RunQueryDsl;
-use hdrhistogram::Histogram;
 use kehu::{
     customers::{
         model::{self, ListQuery},
@@ -34,6 +27,7 @@ use kehu::{
     db::{DbPool, TenantTx},
     ids::{CompanyId, TenantId},
 };
+use kehu_tests::bench::{Stats, login, measure};
 
 /// Connections in the app's pool (`State::new`); the direct runs use the same number.
 const APP_POOL: usize = 16;
@@ -129,28 +123,6 @@ impl Goal {
     }
 }
 
-/// Latency figures in milliseconds.
-struct Stats {
-    p50: f64,
-    p95: f64,
-    p99: f64,
-    max: f64,
-    per_second: f64,
-}
-
-impl Stats {
-    fn of(h: &Histogram<u64>, wall: Duration) -> Self {
-        let ms = |q: f64| h.value_at_quantile(q) as f64 / 1000.0;
-        Stats {
-            p50: ms(0.50),
-            p95: ms(0.95),
-            p99: ms(0.99),
-            max: h.max() as f64 / 1000.0,
-            per_second: h.len() as f64 / wall.as_secs_f64(),
-        }
-    }
-}
-
 /// The one call the benchmark shares with `GET /customers` (list.rs): adapt it here when
 /// `model::list` changes.
 async fn direct_page(pool: &DbPool, tenant: TenantId, case: &Case) -> anyhow::Result<usize> {
@@ -175,73 +147,6 @@ fn case_url(base: &str, case: &Case) -> String {
         }
     }
     url.to_string()
-}
-
-/// Runs `requests` calls of `one` on `clients` concurrent tasks; returns the latencies
-/// (microseconds) and the wall time.
-async fn measure<F, Fut>(
-    clients: usize,
-    requests: usize,
-    one: F,
-) -> anyhow::Result<(Histogram<u64>, Duration)>
-where
-    F: Fn() -> Fut + Clone + Send + Sync + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let (next, one) = (next.clone(), one.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-            while next.fetch_add(1, Ordering::Relaxed) < requests {
-                let t = Instant::now();
-                one().await?;
-                h.record(t.elapsed().as_micros().max(1) as u64)?;
-            }
-            anyhow::Ok(h)
-        }));
-    }
-    let mut all = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    for t in tasks {
-        all.add(t.await??)?;
-    }
-    Ok((all, started.elapsed()))
-}
-
-async fn login(o: &Options) -> anyhow::Result<reqwest::Client> {
-    let http = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(256)
-        .build()?;
-    let page = http
-        .get(format!("{}/login", o.base_url))
-        .send()
-        .await?
-        .text()
-        .await?;
-    let doc = scraper::Html::parse_document(&page);
-    let sel = scraper::Selector::parse("input[name=_csrf]").expect("valid selector");
-    let token = doc
-        .select(&sel)
-        .find_map(|e| e.value().attr("value"))
-        .context("no CSRF token on /login")?
-        .to_owned();
-    let resp = http
-        .post(format!("{}/login", o.base_url))
-        .form(&[
-            ("email", o.email.as_str()),
-            ("password", o.password.as_str()),
-            ("_csrf", token.as_str()),
-        ])
-        .send()
-        .await?;
-    if !resp.status().is_redirection() {
-        bail!("login as {} failed with status {}", o.email, resp.status());
-    }
-    Ok(http)
 }
 
 #[derive(QueryableByName)]
@@ -334,7 +239,7 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    let http = login(&o).await?;
+    let http = login(&o.base_url, &o.email, &o.password).await?;
     println!(
         "tenant {} ({size} companies), {} requests per run after {} warm-up, clients {:?}, \
          direct pool {APP_POOL} connections like the app",
