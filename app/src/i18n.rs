@@ -82,33 +82,9 @@ impl Locale {
     }
 }
 
-/// An amount of integer fen as shown everywhere: `¥1,234.56` (`-¥5.00` below zero).
-pub fn money(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    let fen = fen.unsigned_abs();
-    let yuan = (fen / 100).to_string();
-    let mut grouped = String::with_capacity(yuan.len() + yuan.len() / 3);
-    for (i, digit) in yuan.chars().enumerate() {
-        if i > 0 && (yuan.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    format!("{sign}¥{grouped}.{:02}", fen % 100)
-}
-
 #[cfg(test)]
 mod tests {
-    use super::{Locale, money};
-
-    #[test]
-    fn money_is_yuan_with_thousands_separators() {
-        assert_eq!(money(0), "¥0.00");
-        assert_eq!(money(5), "¥0.05");
-        assert_eq!(money(123_456), "¥1,234.56");
-        assert_eq!(money(100_000_000), "¥1,000,000.00");
-        assert_eq!(money(-500), "-¥5.00");
-    }
+    use super::Locale;
 
     /// A key is missing when rust-i18n hands back the key (or `locale.key`) itself.
     fn missing(locale: Locale, key: &str) -> bool {

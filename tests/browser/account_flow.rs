@@ -49,7 +49,14 @@ async fn admin_invites_a_colleague_who_locks_the_account_and_is_unlocked() {
     assert_eq!(admin.text_of(".app-tenant").await, COMPANY);
     assert_eq!(
         menu(&admin).await,
-        ["工作桌面", "客户管理", "销售机会", "系统设置", "个人设置"]
+        [
+            "工作桌面",
+            "客户管理",
+            "销售机会",
+            "统计分析",
+            "系统设置",
+            "个人设置"
+        ]
     );
     admin.screenshot("workspace-after-signup").await;
 
@@ -137,7 +144,7 @@ async fn admin_invites_a_colleague_who_locks_the_account_and_is_unlocked() {
     assert_eq!(user.text_of(".app-user .badge").await, "普通员工");
     assert_eq!(
         menu(&user).await,
-        ["工作桌面", "客户管理", "销售机会", "个人设置"]
+        ["工作桌面", "客户管理", "销售机会", "统计分析", "个人设置"]
     );
     user.screenshot("invitee-signed-in").await;
 

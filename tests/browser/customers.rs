@@ -41,7 +41,14 @@ async fn an_admin_adds_a_company_is_stopped_from_duplicating_it_and_filters_the_
     b.wait_for_path("/").await;
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "销售机会", "系统设置", "个人设置"]
+        [
+            "工作桌面",
+            "客户管理",
+            "销售机会",
+            "统计分析",
+            "系统设置",
+            "个人设置"
+        ]
     );
 
     // 客户管理 from the left menu: nothing yet.

@@ -66,7 +66,14 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
     assert_eq!(b.text_of(LOGOUT).await, "退出登录");
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "销售机会", "系统设置", "个人设置"]
+        [
+            "工作桌面",
+            "客户管理",
+            "销售机会",
+            "统计分析",
+            "系统设置",
+            "个人设置"
+        ]
     );
     assert_eq!(b.text_of(".app-user .badge").await, "管理员");
     b.screenshot("workspace-zh").await;
@@ -84,6 +91,7 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
             "Workspace",
             "Customers",
             "Opportunities",
+            "Statistics",
             "Settings",
             "My account"
         ]
@@ -162,11 +170,18 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
         .await;
     let b = Browser::start(&app, TEST).await;
 
-    // Admin: 工作桌面, 系统设置, 个人设置 — nothing that is not built yet.
+    // Admin: 工作桌面, 客户管理, 销售机会, 统计分析, 系统设置, 个人设置 — nothing that is not built yet.
     sign_in(&b, "chen.jing@example.com", PASSWORD).await;
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "销售机会", "系统设置", "个人设置"]
+        [
+            "工作桌面",
+            "客户管理",
+            "销售机会",
+            "统计分析",
+            "系统设置",
+            "个人设置"
+        ]
     );
     assert_eq!(
         b.attr("nav.app-menu .nav-link.active", "href")
@@ -204,7 +219,7 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
     assert_eq!(b.text_of(".app-user .badge").await, "普通员工");
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "销售机会", "个人设置"]
+        ["工作桌面", "客户管理", "销售机会", "统计分析", "个人设置"]
     );
     assert!(!b.exists("a[href^='/admin']").await, "no admin links");
     b.screenshot("member-menu").await;
@@ -212,16 +227,22 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
     assert_eq!(tabs(&b).await, ["个人资料", "修改密码"]);
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "销售机会", "个人设置"]
+        ["工作桌面", "客户管理", "销售机会", "统计分析", "个人设置"]
     );
     b.screenshot("member-account").await;
 
-    // The member in English: still only two modules.
+    // The member in English: still no settings.
     b.click_and_load(".app-topbar .lang-switch button[lang='en']")
         .await;
     assert_eq!(
         menu(&b).await,
-        ["Workspace", "Customers", "Opportunities", "My account"]
+        [
+            "Workspace",
+            "Customers",
+            "Opportunities",
+            "Statistics",
+            "My account"
+        ]
     );
     assert_eq!(tabs(&b).await, ["Profile", "Password"]);
     b.screenshot("member-menu-en").await;
@@ -232,7 +253,7 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
     assert_eq!(b.text_of(".app-user .badge").await, "经理");
     assert_eq!(
         menu(&b).await,
-        ["工作桌面", "客户管理", "销售机会", "个人设置"]
+        ["工作桌面", "客户管理", "销售机会", "统计分析", "个人设置"]
     );
     assert!(!b.exists("a[href^='/admin']").await, "no admin links");
     b.screenshot("manager-menu").await;

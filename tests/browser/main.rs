@@ -12,4 +12,5 @@ mod imports;
 mod language;
 mod notes;
 mod opportunities;
+mod statistics;
 mod steps;

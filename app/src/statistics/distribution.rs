@@ -12,11 +12,13 @@ use serde_json::{Value, json};
 
 use super::{
     Audience, Params,
-    model::{self, Dimension, Named, Slice},
+    model::{self, Dimension, Slice},
     respond,
     views::{self, FormParts},
 };
-use crate::{auth::ctx::Ctx, db::TenantTx, error::AppResult, i18n::money, state::State};
+use crate::{
+    auth::ctx::Ctx, db::TenantTx, error::AppResult, opportunities::pipeline, state::State,
+};
 
 /// The statuses, in the order they are shown.
 pub const STATUSES: [&str; 3] = ["tracking", "won", "lost"];
@@ -47,7 +49,12 @@ pub struct Distribution {
 
 impl Distribution {
     /// Names and orders the slices.
-    pub fn new(ctx: &Ctx, slices: &[Slice], stages: &[Named], categories: &[Named]) -> Self {
+    pub fn new(
+        ctx: &Ctx,
+        slices: &[Slice],
+        stages: &[(i64, String)],
+        categories: &[(i64, String)],
+    ) -> Self {
         let of = |dimension: Dimension| slices.iter().filter(move |s| s.dimension() == dimension);
         let by_status = STATUSES
             .iter()
@@ -63,20 +70,19 @@ impl Distribution {
             })
             .collect();
         // The tenant's list in its order, each entry with its slice if it has one.
-        let named = |dimension: Dimension, list: &[Named], id: fn(&Slice) -> Option<i64>| {
-            list.iter()
-                .filter_map(|entry| {
-                    of(dimension)
-                        .find(|s| id(s) == Some(entry.id))
-                        .map(|s| Row {
-                            key: entry.id.to_string(),
-                            name: entry.name.clone(),
+        let named =
+            |dimension: Dimension, list: &[(i64, String)], id: fn(&Slice) -> Option<i64>| {
+                list.iter()
+                    .filter_map(|(entry, name)| {
+                        of(dimension).find(|s| id(s) == Some(*entry)).map(|s| Row {
+                            key: entry.to_string(),
+                            name: name.clone(),
                             count: s.count,
                             amount: s.amount,
                         })
-                })
-                .collect::<Vec<_>>()
-        };
+                    })
+                    .collect::<Vec<_>>()
+            };
         let by_stage = named(Dimension::Stage, stages, |s| s.stage_id.map(|id| id.0));
         let mut by_category = named(Dimension::Category, categories, |s| {
             s.category_id.map(|id| id.0)
@@ -124,7 +130,17 @@ pub async fn index(
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let audience = Audience::resolve(&mut tx, &ctx, &params).await?;
     let slices = model::distribution(&mut tx, &audience.scope.rule(), status).await?;
-    let (stages, categories) = model::stages_and_categories(&mut tx).await?;
+    let stages: Vec<(i64, String)> = pipeline::load(&mut tx, ctx.locale)
+        .await?
+        .stages
+        .into_iter()
+        .map(|s| (s.id.0, s.name))
+        .collect();
+    let categories: Vec<(i64, String)> = pipeline::categories(&mut tx)
+        .await?
+        .into_iter()
+        .map(|(id, name)| (id.0, name))
+        .collect();
     tx.commit().await?;
     let distribution = Distribution::new(&ctx, &slices, &stages, &categories);
     let fragment = fragment(&ctx, &audience, status, by_amount, &distribution);
@@ -216,7 +232,7 @@ fn split(ctx: &Ctx, id: &str, title_key: &str, rows: &[Row], by_amount: bool) ->
             div.card-header { (title) }
             div.card-body.row.g-3 {
                 div.col-lg-6 {
-                    (views::chart(&format!("chart-{id}"), &chart_title, &views::donut(&chart_title, &slices)))
+                    (views::chart(&format!("chart-{id}"), &chart_title, &views::donut(&slices)))
                 }
                 div.col-lg-6 {
                     table.table.table-sm.stats-table id={"table-" (id)} {
@@ -230,14 +246,14 @@ fn split(ctx: &Ctx, id: &str, title_key: &str, rows: &[Row], by_amount: bool) ->
                                 tr data-key=(r.key) {
                                     td { (r.name) }
                                     td.text-end.num data-value=(r.count) { (r.count) }
-                                    td.text-end.num data-value=(r.amount) { (money(r.amount)) }
+                                    td.text-end.num data-value=(r.amount) { (views::money(ctx, r.amount)) }
                                 }
                             }
                         }
                         tfoot { tr {
                             th scope="row" { (ctx.t("statistics.total")) }
                             td.text-end.num { (total_count) }
-                            td.text-end.num { (money(total_amount)) }
+                            td.text-end.num { (views::money(ctx, total_amount)) }
                         } }
                     }
                 }

@@ -23,7 +23,7 @@ use super::{
     model::{self, StageEntries},
     respond, views,
 };
-use crate::{auth::ctx::Ctx, error::AppResult, i18n::money, ids::StageId, state::State};
+use crate::{auth::ctx::Ctx, error::AppResult, ids::StageId, state::State};
 
 /// One layer of the funnel.
 #[derive(Clone, Debug, PartialEq)]
@@ -174,8 +174,8 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, funnel: &Funnel) -> Mar
                                         td { (l.name) }
                                         td.text-end.num { (l.probability) "%" }
                                         td.text-end.num { (l.count) }
-                                        td.text-end.num { (money(l.amount)) }
-                                        td.text-end.num { (money(l.weighted)) }
+                                        td.text-end.num { (views::money(ctx, l.amount)) }
+                                        td.text-end.num { (views::money(ctx, l.weighted)) }
                                         td.text-end.num { (percent(l.conversion)) }
                                     }
                                 }

@@ -290,32 +290,3 @@ pub async fn funnel(
         .load(&mut **tx)
         .await?)
 }
-
-/// A named row of a tenant list (stages, categories).
-#[derive(Clone, Debug, PartialEq, Eq, QueryableByName)]
-pub struct Named {
-    /// Id.
-    #[diesel(sql_type = BigInt)]
-    pub id: i64,
-    /// Name.
-    #[diesel(sql_type = Text)]
-    pub name: String,
-}
-
-/// The tenant's stages and categories, in their order, for the distribution's labels.
-pub async fn stages_and_categories(tx: &mut TenantTx) -> AppResult<(Vec<Named>, Vec<Named>)> {
-    let tenant = tx.tenant();
-    let stages = diesel::sql_query(
-        "SELECT id, name FROM opportunity_stages WHERE tenant_id = $1 ORDER BY position, id",
-    )
-    .bind::<BigInt, _>(tenant)
-    .load(&mut **tx)
-    .await?;
-    let categories = diesel::sql_query(
-        "SELECT id, name FROM opportunity_categories WHERE tenant_id = $1 ORDER BY position, id",
-    )
-    .bind::<BigInt, _>(tenant)
-    .load(&mut **tx)
-    .await?;
-    Ok((stages, categories))
-}

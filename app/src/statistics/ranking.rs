@@ -29,7 +29,6 @@ use crate::{
     customers::visibility::{Scope, View},
     error::{AppError, AppResult},
     exports::write::neutralise,
-    i18n::money,
     ids::UserId,
     notes::download::content_disposition,
     state::State,
@@ -186,7 +185,7 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, ranking: &Ranking) -> M
         "ranking",
         html! {
             (form)
-            div.d-flex.mb-2 {
+            div.d-flex.align-items-center.mb-2 {
                 p.text-secondary.small.mb-0 { (views::period_shown(ctx, span)) }
                 a.btn.btn-sm.btn-outline-secondary.ms-auto #ranking-xlsx href={"/statistics/ranking?format=xlsx&" (query)} hx-boost="false" {
                     (ctx.t("statistics.export_xlsx"))
@@ -196,10 +195,10 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, ranking: &Ranking) -> M
                 p.empty-state #stats-empty { (ctx.t("statistics.empty")) }
             } @else {
                 div.row.g-3 {
-                    div.col-xl-5 {
+                    div.col-xl-4 {
                         (views::chart("chart-ranking", &title, &views::bars(&title, &ctx.t("statistics.won_amount"), &bars)))
                     }
-                    div.col-xl-7.table-responsive {
+                    div.col-xl-8.table-responsive {
                         table.table.table-sm.table-hover.stats-table #table-ranking {
                             (views::head(ctx, &["statistics.rank", "statistics.employee"], &["statistics.won_amount", "statistics.won_count", "statistics.open_count", "statistics.open_amount", "statistics.new_count", "statistics.new_amount", "statistics.lost_count"]))
                             tbody {
@@ -208,12 +207,12 @@ fn fragment(ctx: &Ctx, audience: &Audience, span: &Span, ranking: &Ranking) -> M
                                     tr data-user=(f.owner_id) {
                                         td { (l.rank) }
                                         td { (l.name) }
-                                        td.text-end.num { (money(f.won_amount)) }
+                                        td.text-end.num { (views::money(ctx, f.won_amount)) }
                                         td.text-end.num { (f.won_count) }
                                         td.text-end.num { (f.open_count) }
-                                        td.text-end.num { (money(f.open_amount)) }
+                                        td.text-end.num { (views::money(ctx, f.open_amount)) }
                                         td.text-end.num { (f.new_count) }
-                                        td.text-end.num { (money(f.new_amount)) }
+                                        td.text-end.num { (views::money(ctx, f.new_amount)) }
                                         td.text-end.num { (f.lost_count) }
                                     }
                                 }

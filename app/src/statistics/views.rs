@@ -162,23 +162,28 @@ pub fn chart(id: &str, label: &str, option: &Value) -> Markup {
     }
 }
 
+/// An amount as the tables show it. The rollup sums amounts as stored, so the figures
+/// are in the tenant's (default) currency.
+pub fn money(ctx: &Ctx, fen: i64) -> String {
+    crate::money::format(ctx.locale, fen, crate::money::DEFAULT_CURRENCY)
+}
+
 /// Yuan for a chart axis (the tables show exact fen as money).
 pub fn yuan(fen: i64) -> f64 {
     fen as f64 / 100.0
 }
 
-/// A donut of named values.
-pub fn donut(title: &str, slices: &[(String, f64)]) -> Value {
+/// A donut of named values (the card around it has the title).
+pub fn donut(slices: &[(String, f64)]) -> Value {
     json!({
         "aria": { "enabled": true },
-        "title": { "text": title, "left": "center", "textStyle": { "fontSize": 14 } },
         "tooltip": { "trigger": "item", "renderMode": "richText" },
         "legend": { "type": "scroll", "bottom": 0 },
         "series": [{
             "type": "pie",
-            "radius": ["40%", "68%"],
-            "center": ["50%", "50%"],
-            "label": { "formatter": "{b}: {d}%" },
+            "radius": ["36%", "60%"],
+            "center": ["50%", "46%"],
+            "label": { "formatter": "{b}\n{d}%" },
             "data": slices.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect::<Vec<_>>(),
         }],
     })
@@ -198,6 +203,7 @@ pub fn bars(title: &str, series: &str, rows: &[(String, f64)]) -> Value {
         "series": [{
             "type": "bar",
             "name": series,
+            "barMaxWidth": 32,
             "data": values,
             "label": { "show": true, "position": "right" },
         }],

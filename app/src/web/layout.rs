@@ -210,8 +210,10 @@ fn head(locale: Locale, title: &str) -> Markup {
         head {
             meta charset="utf-8";
             meta name="viewport" content="width=device-width, initial-scale=1";
-            // htmx reads its config from this meta tag: no eval, no injected inline styles.
-            meta name="htmx-config" content=r#"{"allowEval":false,"includeIndicatorStyles":false,"selfRequestsOnly":true}"#;
+            // htmx reads its config from this meta tag: no eval, no injected inline styles,
+            // and no `style` among the attributes it carries over a swap (setting a style
+            // attribute breaks the CSP; charts get theirs from script, through the CSSOM).
+            meta name="htmx-config" content=r#"{"allowEval":false,"includeIndicatorStyles":false,"selfRequestsOnly":true,"attributesToSettle":["class","width","height"]}"#;
             title { (title) " · " (locale.t("app.name")) }
             link rel="stylesheet" href="/static/vendor/bootstrap.min.css";
             link rel="stylesheet" href="/static/app.css";
