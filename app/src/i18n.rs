@@ -129,6 +129,8 @@ mod tests {
             "email.",
             "error.",
             "import_errors.",
+            "targets.",
+            "money.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(
@@ -184,6 +186,9 @@ mod tests {
         }
         for visibility in ["public", "private"] {
             keys.push(format!("visibility.{visibility}"));
+        }
+        for month in 1..=12 {
+            keys.push(format!("targets.m{month}"));
         }
         for kind in ["welcome", "invitation"] {
             keys.push(format!("jobs.kind_{kind}"));

@@ -341,6 +341,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    sales_targets (tenant_id, user_id, year, month) {
+        tenant_id -> Int8,
+        user_id -> Int8,
+        year -> Int4,
+        month -> Int4,
+        amount -> Int8,
+        assigned_by -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     saved_filters (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -417,6 +429,7 @@ diesel::joinable!(opportunities -> tenants (tenant_id));
 diesel::joinable!(opportunity_categories -> tenants (tenant_id));
 diesel::joinable!(opportunity_events -> tenants (tenant_id));
 diesel::joinable!(opportunity_stages -> tenants (tenant_id));
+diesel::joinable!(sales_targets -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -444,6 +457,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunity_categories,
     opportunity_events,
     opportunity_stages,
+    sales_targets,
     saved_filters,
     tags,
     tenants,

@@ -12,3 +12,4 @@ mod imports;
 mod language;
 mod notes;
 mod steps;
+mod targets;

@@ -22,5 +22,6 @@ mod smoke;
 mod startup;
 mod support;
 mod tags;
+mod targets;
 mod tenancy;
 mod users;

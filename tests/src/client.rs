@@ -172,6 +172,18 @@ impl Client {
         self.read(resp).await
     }
 
+    /// GET a path as htmx does (`HX-Request`), which answers with a fragment.
+    pub async fn get_htmx(&self, path: &str) -> Page {
+        let resp = self
+            .http
+            .get(self.url(path))
+            .header("HX-Request", "true")
+            .send()
+            .await
+            .expect("GET");
+        self.read(resp).await
+    }
+
     /// GET a path and follow redirects (up to 5).
     pub async fn get_follow(&self, path: &str) -> Page {
         let mut page = self.get(path).await;

@@ -8,6 +8,7 @@ pub mod bench;
 pub mod browser;
 pub mod client;
 pub mod db;
+pub mod opportunities;
 pub mod smtp;
 
 pub use app::{TestApp, TestOptions};

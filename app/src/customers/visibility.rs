@@ -18,7 +18,11 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use crate::{
-    auth::ctx::Ctx, db::TenantTx, error::AppResult, ids::UserId, schema::{companies, opportunities},
+    auth::ctx::Ctx,
+    db::TenantTx,
+    error::AppResult,
+    ids::UserId,
+    schema::{companies, opportunities},
     users::model::Role,
 };
 
@@ -71,8 +75,7 @@ pub enum Scope {
 pub type CompanyFilter = Box<dyn BoxableExpression<companies::table, Pg, SqlType = Bool>>;
 
 /// A boxed SQL condition on `opportunities`.
-pub type OpportunityFilter =
-    Box<dyn BoxableExpression<opportunities::table, Pg, SqlType = Bool>>;
+pub type OpportunityFilter = Box<dyn BoxableExpression<opportunities::table, Pg, SqlType = Bool>>;
 
 impl Scope {
     /// Resolves the scope of `ctx`. A non-admin's `view` is ignored.
