@@ -10,6 +10,7 @@ use crate::{
     error::AppResult,
     history,
     state::State,
+    targets::{self, Month},
     web::layout::{self, Module},
 };
 
@@ -22,10 +23,18 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let feed = history::feed(&mut tx, &scope, FEED_SIZE).await?;
+    let this_month = targets::report::one_month(
+        &mut tx,
+        ctx.time_zone.name(),
+        &[ctx.user],
+        Month::now(ctx.time_zone),
+    )
+    .await?;
     tx.commit().await?;
     let content = html! {
         p.lead { (ctx.locale.tf("home.welcome", &[("name", &ctx.name), ("company", &ctx.tenant_name)])) }
         div.row.g-3 {
+            div.col-12 { (targets::views::home_card(&ctx, &this_month)) }
             div.col-lg-6 {
                 section.card.h-100 #feed {
                     div.card-header { (ctx.t("home.activity")) }

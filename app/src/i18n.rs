@@ -107,7 +107,6 @@ mod tests {
             "imports.",
             "notes.",
             "opportunities.",
-            "money.",
             "contact.",
             "company.",
             "visibility.",
@@ -133,6 +132,8 @@ mod tests {
             "import_errors.",
             "statistics.",
             "list.",
+            "targets.",
+            "money.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(
@@ -210,6 +211,9 @@ mod tests {
         }
         for visibility in ["public", "private"] {
             keys.push(format!("visibility.{visibility}"));
+        }
+        for month in 1..=12 {
+            keys.push(format!("targets.m{month}"));
         }
         for kind in ["welcome", "invitation"] {
             keys.push(format!("jobs.kind_{kind}"));

@@ -30,6 +30,7 @@ pub mod schema;
 pub mod state;
 pub mod statistics;
 pub mod tags;
+pub mod targets;
 pub mod users;
 pub mod visibility;
 pub mod web;

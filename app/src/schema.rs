@@ -386,6 +386,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    sales_targets (tenant_id, user_id, year, month) {
+        tenant_id -> Int8,
+        user_id -> Int8,
+        year -> Int4,
+        month -> Int4,
+        amount -> Int8,
+        assigned_by -> Nullable<Int8>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     saved_filters (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -466,6 +478,7 @@ diesel::joinable!(opportunity_dirty_days -> tenants (tenant_id));
 diesel::joinable!(opportunity_events -> tenants (tenant_id));
 diesel::joinable!(opportunity_stage_daily -> tenants (tenant_id));
 diesel::joinable!(opportunity_stages -> tenants (tenant_id));
+diesel::joinable!(sales_targets -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -497,6 +510,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunity_events,
     opportunity_stage_daily,
     opportunity_stages,
+    sales_targets,
     saved_filters,
     tags,
     tenants,

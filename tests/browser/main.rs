@@ -14,3 +14,4 @@ mod notes;
 mod opportunities;
 mod statistics;
 mod steps;
+mod targets;

@@ -24,5 +24,6 @@ mod startup;
 mod statistics;
 mod support;
 mod tags;
+mod targets;
 mod tenancy;
 mod users;

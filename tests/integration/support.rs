@@ -184,3 +184,62 @@ pub async fn add_field(
         .await;
     format!("cf_{id}")
 }
+
+/// One tenant with every role: an admin; a manager; a member who reports to the manager;
+/// and an outsider, a member who reports to nobody. Each is signed in.
+pub struct Team {
+    /// The app.
+    pub app: TestApp,
+    /// The tenant.
+    pub tenant: i64,
+    /// The admin's browser.
+    pub admin: Client,
+    /// The manager's browser.
+    pub manager: Client,
+    /// The member's browser (reports to the manager).
+    pub member: Client,
+    /// The outsider's browser (reports to nobody).
+    pub outsider: Client,
+    /// The admin's id.
+    pub admin_id: i64,
+    /// The manager's id.
+    pub manager_id: i64,
+    /// The member's id.
+    pub member_id: i64,
+    /// The outsider's id.
+    pub outsider_id: i64,
+}
+
+impl Team {
+    /// Signs up a company `tag` (names and emails carry it) with the four users.
+    pub async fn new(tag: &str) -> Self {
+        let app = TestApp::start().await;
+        let email = |who: &str| format!("{who}@{tag}.test");
+        let admin = app
+            .signup(&format!("{tag} 团队公司"), "管理员", &email("admin"))
+            .await;
+        let tenant = app.tenant_of(&email("admin")).await;
+        let admin_id = app.user_id(&email("admin")).await;
+        let manager_id = app
+            .create_user(&admin, "经理", &email("manager"), "manager", None)
+            .await;
+        let member_id = app
+            .create_user(&admin, "员工", &email("member"), "member", Some(manager_id))
+            .await;
+        let outsider_id = app
+            .create_user(&admin, "外组员工", &email("outsider"), "member", None)
+            .await;
+        Self {
+            manager: app.login_ok(&email("manager")).await,
+            member: app.login_ok(&email("member")).await,
+            outsider: app.login_ok(&email("outsider")).await,
+            admin,
+            tenant,
+            admin_id,
+            manager_id,
+            member_id,
+            outsider_id,
+            app,
+        }
+    }
+}

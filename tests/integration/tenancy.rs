@@ -435,6 +435,24 @@ pub const ROUTES: &[RouteCase] = &[
         &[],
     ),
     case("GET", "/tags", SignedIn, 200, Target::None, &[]),
+    case("GET", "/targets", SignedIn, 200, Target::None, &[]),
+    // The member reports to the manager: every role may see and set the member's targets.
+    case(
+        "GET",
+        "/targets?who=:id",
+        SignedIn,
+        200,
+        Target::Member,
+        &[],
+    ),
+    case(
+        "POST",
+        "/targets/:id",
+        SignedIn,
+        303,
+        Target::Member,
+        &[("year", "2026"), ("m1", "1,000.00")],
+    ),
     case(
         "GET",
         "/customers/:id/edit",
@@ -1961,6 +1979,21 @@ async fn every_route_answers_every_actor_of_both_tenants_correctly() {
             .await,
         6,
         "each of the six actors added a note in its own tenant"
+    );
+    assert_eq!(
+        app.text(&format!(
+            "SELECT string_agg(user_id || ':' || month || ':' || amount, ',' ORDER BY tenant_id) \
+             FROM sales_targets WHERE user_id IN ({}, {})",
+            a.users.member, b.users.member
+        ))
+        .await,
+        format!("{}:1:100000,{}:1:100000", a.users.member, b.users.member),
+        "each tenant's roles set their own member's target"
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM sales_targets").await,
+        2,
+        "no target was set for anyone else"
     );
     assert_eq!(
         app.scalar(

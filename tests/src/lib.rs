@@ -9,6 +9,7 @@ pub mod browser;
 pub mod client;
 pub mod db;
 pub mod fixtures;
+pub mod opportunities;
 pub mod smtp;
 
 pub use app::{TestApp, TestOptions};

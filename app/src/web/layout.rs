@@ -2,7 +2,7 @@
 //! (as in the manuals). One function per layout; fragments are plain functions that both
 //! full-page and htmx handlers call.
 
-use maud::{DOCTYPE, Markup, html};
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::{
     auth::ctx::{Ctx, PublicCtx},
@@ -87,10 +87,16 @@ pub struct Tab {
 /// The tabs of a module.
 pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
     match module {
-        Module::Home => vec![Tab {
-            label_key: "menu.home",
-            href: "/",
-        }],
+        Module::Home => vec![
+            Tab {
+                label_key: "home.board",
+                href: "/",
+            },
+            Tab {
+                label_key: "targets.tab",
+                href: crate::targets::views::PATH,
+            },
+        ],
         Module::Customers => vec![
             Tab {
                 label_key: "tab.customers",
@@ -355,4 +361,23 @@ pub fn public(ctx: &PublicCtx, title: &str, content: Markup) -> Markup {
 /// A flash-style notice at the top of a page.
 pub fn notice(kind: &str, text: &str) -> Markup {
     html! { div class={"alert alert-" (kind)} role="alert" { (text) } }
+}
+
+/// A `<script type="application/json">` carrying `value` for a chart (or other script)
+/// to read. `<`, `>`, `&` and the JavaScript line separators are written as `\u` escapes,
+/// so no string in the data (a user's name, say) can end the script element: that is
+/// what makes the `PreEscaped` safe.
+pub fn json_script(value: &serde_json::Value) -> Markup {
+    let mut text = String::new();
+    for c in value.to_string().chars() {
+        match c {
+            '<' => text.push_str("\\u003c"),
+            '>' => text.push_str("\\u003e"),
+            '&' => text.push_str("\\u0026"),
+            '\u{2028}' => text.push_str("\\u2028"),
+            '\u{2029}' => text.push_str("\\u2029"),
+            c => text.push(c),
+        }
+    }
+    html! { script type="application/json" { (PreEscaped(text)) } }
 }

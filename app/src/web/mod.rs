@@ -37,7 +37,7 @@ use crate::{
     i18n::{LANG_COOKIE, Locale},
     imports, notes, opportunities,
     state::State,
-    statistics, tags, users,
+    statistics, tags, targets, users,
 };
 
 /// The static files (htmx, CSS), compiled into the binary.
@@ -117,6 +117,8 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(notes::download::download),
         )
         .at("/tags", get(tags::routes::index))
+        .at("/targets", get(targets::index::index))
+        .at("/targets/:id", post(targets::save::save))
         .at(
             "/customers/:id/edit",
             get(customers::form::edit_form).post(customers::form::update),
