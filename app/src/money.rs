@@ -176,9 +176,24 @@ pub fn to_input(minor: i64) -> String {
     }
 }
 
+/// Minor units grouped with two decimals and no symbol, for a field read as money (the
+/// twelve monthly targets): `1234567` → `12,345.67`. [`parse`] reads it back.
+pub fn plain(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", group(abs / 100), abs % 100)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_amounts_group_and_read_back() {
+        assert_eq!(plain(1_234_567), "12,345.67");
+        assert_eq!(plain(80_000), "800.00");
+        assert_eq!(parse(&plain(1_234_567)), Ok(1_234_567));
+    }
 
     #[test]
     fn amounts_are_shown_with_symbol_groups_and_two_decimals() {

@@ -225,7 +225,7 @@ fn sheet(
             let value = match &values {
                 Some(typed) => typed.get(m as usize - 1).cloned().unwrap_or_default(),
                 None => target
-                    .map(|t| crate::money::to_input(t.amount))
+                    .map(|t| crate::money::plain(t.amount))
                     .unwrap_or_default(),
             };
             MonthInput {
