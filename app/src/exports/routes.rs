@@ -11,7 +11,6 @@ use serde::Deserialize;
 use super::{Export, NewExport};
 use crate::{
     auth::ctx::Ctx,
-    customers::list::CUSTOMERS,
     db::TenantTx,
     error::{AppError, AppResult},
     files::FileKey,
@@ -61,6 +60,7 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
     let input: ExportForm = form.parse()?;
     let entity = match input.entity.as_str() {
         "contact" => "contact",
+        "opportunity" => "opportunity",
         _ => "company",
     };
     let format = match input.format.as_str() {
@@ -68,9 +68,9 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
         _ => "xlsx",
     };
     // Keep only what the lists understand; a non-admin's view is ignored by the scope.
-    let query = match entity {
-        "company" => ListFilter::from_query(&CUSTOMERS, &input.query).to_query(&CUSTOMERS),
-        _ => url::form_urlencoded::Serializer::new(String::new())
+    let query = match super::write::list_of(entity) {
+        Some(spec) => ListFilter::from_query(spec, &input.query).to_query(spec),
+        None => url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(
                 url::form_urlencoded::parse(input.query.as_bytes())
                     .filter(|(k, _)| matches!(k.as_ref(), "q" | "cf" | "cv")),
