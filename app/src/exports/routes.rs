@@ -219,9 +219,9 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
 
 /// GET /exports/:id
 #[handler]
-pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<ExportId>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let export = super::find_for(&mut tx, ExportId(id), ctx.user, ctx.is_admin()).await?;
+    let export = super::find_for(&mut tx, id, ctx.user, ctx.is_admin()).await?;
     tx.commit().await?;
     let content = html! {
         p.text-secondary { (ctx.t(&format!("exports.file_{}", export.entity))) " · " (export.format) }
@@ -239,18 +239,26 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
 
 /// GET /exports/:id/progress — the status fragment htmx polls.
 #[handler]
-pub async fn progress(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn progress(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ExportId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let export = super::find_for(&mut tx, ExportId(id), ctx.user, ctx.is_admin()).await?;
+    let export = super::find_for(&mut tx, id, ctx.user, ctx.is_admin()).await?;
     tx.commit().await?;
     Ok(status(&ctx, &export))
 }
 
 /// GET /exports/:id/download — the file, for the user who asked and for admins.
 #[handler]
-pub async fn download(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn download(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ExportId>,
+) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let export = super::find_for(&mut tx, ExportId(id), ctx.user, ctx.is_admin()).await?;
+    let export = super::find_for(&mut tx, id, ctx.user, ctx.is_admin()).await?;
     tx.commit().await?;
     let (Some(key), Some(name)) = (&export.file_key, &export.file_name) else {
         return Err(AppError::NotFound);
