@@ -218,7 +218,6 @@ pub async fn update(
     Path(id): Path<StageId>,
     Form(input): Form<StageForm>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     find(&mut tx, &ctx, id).await?;
@@ -259,7 +258,6 @@ pub async fn move_up(
     state: Data<&State>,
     Path(id): Path<StageId>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     let (all, _) = find(&mut tx, &ctx, id).await?;
@@ -291,7 +289,6 @@ pub async fn retire(
     state: Data<&State>,
     Path(id): Path<StageId>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     let (all, stage) = find(&mut tx, &ctx, id).await?;

@@ -62,7 +62,7 @@ impl CompanyForm {
 }
 
 /// Choices for the select fields.
-pub(super) struct Choices {
+pub struct Choices {
     pub(super) categories: Vec<(CategoryId, String)>,
     pub(super) people: Vec<User>,
     pub(super) fields: Vec<Field>,

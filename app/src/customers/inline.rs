@@ -7,7 +7,6 @@ use poem::{
     handler,
     web::{Data, Path, Query},
 };
-use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
@@ -17,13 +16,14 @@ use crate::{
         model::{self, Company},
     },
     db::TenantTx,
-    error::{AppError, AppResult},
+    error::AppResult,
     history::{self, Action},
-    ids::CompanyId,
+    ids::{CompanyId, UserId},
     state::State,
+    visibility::Scope,
     web::{
         forms::{Errors, RawForm},
-        inline,
+        inline::{self, InlineParams},
     },
 };
 
@@ -62,7 +62,7 @@ fn label(ctx: &Ctx, choices: &Choices, name: &str) -> Option<String> {
 }
 
 fn custom_field<'a>(choices: &'a Choices, name: &str) -> Option<&'a Field> {
-    choices.fields.iter().find(|f| f.input_name() == name)
+    inline::custom_field(&choices.fields, name)
 }
 
 fn display(ctx: &Ctx, company: &Company, choices: &Choices, name: &str) -> String {
@@ -170,15 +170,116 @@ fn editor(
     inline::editor(ctx, &format!("/customers/{company}"), name, control)
 }
 
-/// Query of the inline editor.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct InlineParams {
-    field: String,
-    cancel: Option<String>,
+impl inline::Editable for Company {
+    type Choices = Choices;
+    type Form = CompanyForm;
+    type Fields = model::CompanyFields;
+
+    async fn managed(tx: &mut TenantTx, ctx: &Ctx, id: i64) -> AppResult<(Scope, Self)> {
+        form::managed(tx, ctx, CompanyId(id)).await
+    }
+
+    async fn choices(tx: &mut TenantTx, _: &Ctx) -> AppResult<Choices> {
+        form::choices(tx).await
+    }
+
+    async fn store(
+        tx: &mut TenantTx,
+        ctx: &Ctx,
+        choices: &Choices,
+        old: &Self,
+        fields: &Self::Fields,
+    ) -> AppResult<()> {
+        model::update(tx, old.id, fields).await?;
+        let changes = form::changes(choices, old, fields);
+        if !changes.is_empty() {
+            history::record(
+                tx,
+                old.id,
+                Some(ctx.user),
+                Action::Updated,
+                "",
+                changes.into_changes(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn reload(tx: &mut TenantTx, scope: &Scope, old: &Self) -> AppResult<Self> {
+        model::find(tx, scope, old.id).await
+    }
+
+    fn fields(choices: &Choices) -> &[Field] {
+        &choices.fields
+    }
+
+    fn custom(&self) -> &serde_json::Value {
+        &self.custom
+    }
+
+    fn owner(&self) -> UserId {
+        self.owner_id
+    }
+
+    fn label(ctx: &Ctx, choices: &Choices, name: &str) -> Option<String> {
+        label(ctx, choices, name)
+    }
+
+    fn form(&self) -> CompanyForm {
+        CompanyForm::from_company(self)
+    }
+
+    fn set(input: &mut CompanyForm, name: &str, value: String) {
+        match name {
+            "phone" => input.phone = value,
+            "email" => input.email = value,
+            "website" => input.website = value,
+            "address" => input.address = value,
+            "introduction" => input.introduction = value,
+            "category_id" => input.category_id = value,
+            "owner_id" => input.owner_id = value,
+            "visibility" => input.visibility = value,
+            _ => {}
+        }
+    }
+
+    fn validate(
+        &self,
+        ctx: &Ctx,
+        scope: &Scope,
+        (input, inputs): (&CompanyForm, &Inputs),
+        choices: &Choices,
+        errors: &mut Errors,
+    ) -> Self::Fields {
+        form::validate(
+            ctx,
+            scope,
+            input,
+            (inputs, &self.custom),
+            choices,
+            self.owner_id,
+            errors,
+        )
+    }
+
+    fn value_cell(&self, ctx: &Ctx, choices: &Choices, name: &str, manage: bool) -> Markup {
+        value_cell(ctx, self, choices, name, manage)
+    }
+
+    fn editor(
+        &self,
+        ctx: &Ctx,
+        choices: &Choices,
+        name: &str,
+        (input, inputs): (&CompanyForm, &Inputs),
+        errors: &Errors,
+    ) -> Markup {
+        editor(ctx, self.id, choices, name, input, inputs, errors)
+    }
 }
 
-/// GET /customers/:id/inline?field=… — the editor for one field (`cancel` gives the value).
+/// GET /customers/:id/inline?field=… — the editor for one field.
 #[handler]
 pub async fn edit(
     ctx: Ctx,
@@ -186,31 +287,10 @@ pub async fn edit(
     Path(id): Path<CompanyId>,
     Query(params): Query<InlineParams>,
 ) -> AppResult<Markup> {
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, company) = form::managed(&mut tx, &ctx, id).await?;
-    let choices = form::choices(&mut tx).await?;
-    tx.commit().await?;
-    let name = params.field.as_str();
-    if label(&ctx, &choices, name).is_none() {
-        return Err(AppError::NotFound);
-    }
-    if params.cancel.is_some() {
-        return Ok(value_cell(&ctx, &company, &choices, name, true));
-    }
-    let inputs = Inputs::from_stored(&choices.fields, &company.custom);
-    Ok(editor(
-        &ctx,
-        company.id,
-        &choices,
-        name,
-        &CompanyForm::from_company(&company),
-        &inputs,
-        &Errors::new(),
-    ))
+    inline::edit::<Company>(&ctx, &state.db, id.0, &params).await
 }
 
-/// POST /customers/:id/inline — saves one field; a refused value comes back in the
-/// editor with its message (as 200, so htmx swaps it in).
+/// POST /customers/:id/inline — saves one field.
 #[handler]
 pub async fn save(
     ctx: Ctx,
@@ -218,73 +298,5 @@ pub async fn save(
     Path(id): Path<CompanyId>,
     body: RawForm,
 ) -> AppResult<Markup> {
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, company) = form::managed(&mut tx, &ctx, id).await?;
-    let choices = form::choices(&mut tx).await?;
-    let (name, value) = inline::submitted(&body);
-    if label(&ctx, &choices, &name).is_none() {
-        return Err(AppError::NotFound);
-    }
-    let mut input = CompanyForm::from_company(&company);
-    match name.as_str() {
-        "phone" => input.phone = value,
-        "email" => input.email = value,
-        "website" => input.website = value,
-        "address" => input.address = value,
-        "introduction" => input.introduction = value,
-        "category_id" => input.category_id = value,
-        "owner_id" => input.owner_id = value,
-        "visibility" => input.visibility = value,
-        _ => {}
-    }
-    let mut inputs = Inputs::from_stored(&choices.fields, &company.custom);
-    if let Some(field) = custom_field(&choices, &name) {
-        inputs.merge(Inputs::from_submitted(
-            std::slice::from_ref(field),
-            body.pairs(),
-        ));
-    }
-    let mut errors = Errors::new();
-    let fields = form::validate(
-        &ctx,
-        &scope,
-        &input,
-        (&inputs, &company.custom),
-        &choices,
-        company.owner_id,
-        &mut errors,
-    );
-    if !errors.is_empty() {
-        tx.rollback().await?;
-        return Ok(editor(
-            &ctx, company.id, &choices, &name, &input, &inputs, &errors,
-        ));
-    }
-    model::update(&mut tx, company.id, &fields).await?;
-    let changes = form::changes(&choices, &company, &fields);
-    if !changes.is_empty() {
-        history::record(
-            &mut tx,
-            company.id,
-            Some(ctx.user),
-            Action::Updated,
-            "",
-            changes.into_changes(),
-        )
-        .await?;
-    }
-    let company = model::find(&mut tx, &scope, company.id).await;
-    tx.commit().await?;
-    // An owner change may move the company out of the editor's reach.
-    Ok(match company {
-        Ok(company) => value_cell(
-            &ctx,
-            &company,
-            &choices,
-            &name,
-            scope.can_manage(company.owner_id),
-        ),
-        Err(AppError::NotFound) => html! { span.inline-value { (ctx.t("customers.inline_gone")) } },
-        Err(e) => return Err(e),
-    })
+    inline::save::<Company>(&ctx, &state.db, id.0, &body).await
 }

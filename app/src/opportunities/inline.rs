@@ -7,14 +7,13 @@ use poem::{
     handler,
     web::{Data, Path, Query},
 };
-use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
     custom_fields::{self as cf, Field, Inputs},
     db::TenantTx,
-    error::{AppError, AppResult},
-    ids::OpportunityId,
+    error::AppResult,
+    ids::{OpportunityId, UserId},
     opportunities::{
         form::{self, Choices, OpportunityForm},
         managed,
@@ -22,9 +21,10 @@ use crate::{
         views,
     },
     state::State,
+    visibility::Scope,
     web::{
         forms::{Errors, RawForm},
-        inline,
+        inline::{self, InlineParams},
     },
 };
 
@@ -55,7 +55,7 @@ pub fn facts(ctx: &Ctx, o: &Opportunity, choices: &Choices, manage: bool) -> Mar
 }
 
 fn custom_field<'a>(choices: &'a Choices, name: &str) -> Option<&'a Field> {
-    choices.fields.iter().find(|f| f.input_name() == name)
+    inline::custom_field(&choices.fields, name)
 }
 
 fn label(ctx: &Ctx, choices: &Choices, name: &str) -> Option<String> {
@@ -153,16 +153,102 @@ fn editor(
     inline::editor(ctx, &format!("/opportunities/{}", o.id), name, control)
 }
 
-/// Query of the inline editor.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub struct InlineParams {
-    field: String,
-    cancel: Option<String>,
+impl inline::Editable for Opportunity {
+    type Choices = Choices;
+    type Form = OpportunityForm;
+    type Fields = model::OpportunityFields;
+
+    async fn managed(tx: &mut TenantTx, ctx: &Ctx, id: i64) -> AppResult<(Scope, Self)> {
+        managed(tx, ctx, OpportunityId(id)).await
+    }
+
+    async fn choices(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Choices> {
+        Choices::load(tx, ctx.locale).await
+    }
+
+    async fn store(
+        tx: &mut TenantTx,
+        ctx: &Ctx,
+        choices: &Choices,
+        old: &Self,
+        fields: &Self::Fields,
+    ) -> AppResult<()> {
+        crate::opportunities::edit::save(tx, ctx, choices, old, fields).await
+    }
+
+    async fn reload(tx: &mut TenantTx, scope: &Scope, old: &Self) -> AppResult<Self> {
+        model::find(tx, scope, old.id).await
+    }
+
+    fn fields(choices: &Choices) -> &[Field] {
+        &choices.fields
+    }
+
+    fn custom(&self) -> &serde_json::Value {
+        &self.custom
+    }
+
+    fn owner(&self) -> UserId {
+        self.owner_id
+    }
+
+    fn label(ctx: &Ctx, choices: &Choices, name: &str) -> Option<String> {
+        label(ctx, choices, name)
+    }
+
+    fn form(&self) -> OpportunityForm {
+        OpportunityForm::from_opportunity(self)
+    }
+
+    fn set(input: &mut OpportunityForm, name: &str, value: String) {
+        match name {
+            "amount" => input.amount = value,
+            "owner_id" => input.owner_id = value,
+            "category_id" => input.category_id = value,
+            "expected_close" => input.expected_close = value,
+            "visibility" => input.visibility = value,
+            "name" => input.name = value,
+            "description" => input.description = value,
+            _ => {}
+        }
+    }
+
+    fn validate(
+        &self,
+        ctx: &Ctx,
+        scope: &Scope,
+        (input, inputs): (&OpportunityForm, &Inputs),
+        choices: &Choices,
+        errors: &mut Errors,
+    ) -> Self::Fields {
+        form::validate(
+            ctx,
+            scope,
+            input,
+            (inputs, &self.custom),
+            choices,
+            (self.owner_id, Some(self.stage_id)),
+            errors,
+        )
+    }
+
+    fn value_cell(&self, ctx: &Ctx, choices: &Choices, name: &str, manage: bool) -> Markup {
+        value_cell(ctx, self, choices, name, manage)
+    }
+
+    fn editor(
+        &self,
+        ctx: &Ctx,
+        choices: &Choices,
+        name: &str,
+        form: (&OpportunityForm, &Inputs),
+        errors: &Errors,
+    ) -> Markup {
+        editor(ctx, self, choices, name, form, errors)
+    }
 }
 
-/// GET /opportunities/:id/inline?field=… — the editor for one field (`cancel` gives the
-/// value back).
+/// GET /opportunities/:id/inline?field=… — the editor for one field.
 #[handler]
 pub async fn edit(
     ctx: Ctx,
@@ -170,30 +256,10 @@ pub async fn edit(
     Path(id): Path<OpportunityId>,
     Query(params): Query<InlineParams>,
 ) -> AppResult<Markup> {
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, o) = managed(&mut tx, &ctx, id).await?;
-    let choices = Choices::load(&mut tx, ctx.locale).await?;
-    tx.commit().await?;
-    let name = params.field.as_str();
-    if label(&ctx, &choices, name).is_none() {
-        return Err(AppError::NotFound);
-    }
-    if params.cancel.is_some() {
-        return Ok(value_cell(&ctx, &o, &choices, name, true));
-    }
-    let inputs = Inputs::from_stored(&choices.fields, &o.custom);
-    Ok(editor(
-        &ctx,
-        &o,
-        &choices,
-        name,
-        (&OpportunityForm::from_opportunity(&o), &inputs),
-        &Errors::new(),
-    ))
+    inline::edit::<Opportunity>(&ctx, &state.db, id.0, &params).await
 }
 
-/// POST /opportunities/:id/inline — saves one field; a refused value comes back in the
-/// editor with its message (as 200, so htmx swaps it in).
+/// POST /opportunities/:id/inline — saves one field.
 #[handler]
 pub async fn save(
     ctx: Ctx,
@@ -201,61 +267,5 @@ pub async fn save(
     Path(id): Path<OpportunityId>,
     body: RawForm,
 ) -> AppResult<Markup> {
-    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, o) = managed(&mut tx, &ctx, id).await?;
-    let choices = Choices::load(&mut tx, ctx.locale).await?;
-    let (name, value) = inline::submitted(&body);
-    if label(&ctx, &choices, &name).is_none() {
-        return Err(AppError::NotFound);
-    }
-    let mut input = OpportunityForm::from_opportunity(&o);
-    match name.as_str() {
-        "amount" => input.amount = value,
-        "owner_id" => input.owner_id = value,
-        "category_id" => input.category_id = value,
-        "expected_close" => input.expected_close = value,
-        "visibility" => input.visibility = value,
-        "name" => input.name = value,
-        "description" => input.description = value,
-        _ => {}
-    }
-    let mut inputs = Inputs::from_stored(&choices.fields, &o.custom);
-    if let Some(field) = custom_field(&choices, &name) {
-        inputs.merge(Inputs::from_submitted(
-            std::slice::from_ref(field),
-            body.pairs(),
-        ));
-    }
-    let mut errors = Errors::new();
-    let fields = form::validate(
-        &ctx,
-        &scope,
-        &input,
-        (&inputs, &o.custom),
-        &choices,
-        (o.owner_id, Some(o.stage_id)),
-        &mut errors,
-    );
-    if !errors.is_empty() {
-        tx.rollback().await?;
-        return Ok(editor(
-            &ctx,
-            &o,
-            &choices,
-            &name,
-            (&input, &inputs),
-            &errors,
-        ));
-    }
-    crate::opportunities::edit::save(&mut tx, &ctx, &choices, &o, &fields).await?;
-    let updated = model::find(&mut tx, &scope, o.id).await;
-    tx.commit().await?;
-    // An owner or visibility change may move it out of the editor's reach.
-    Ok(match updated {
-        Ok(o) => value_cell(&ctx, &o, &choices, &name, scope.can_manage(o.owner_id)),
-        Err(AppError::NotFound) => {
-            html! { span.inline-value { (ctx.t("customers.inline_gone")) } }
-        }
-        Err(e) => return Err(e),
-    })
+    inline::save::<Opportunity>(&ctx, &state.db, id.0, &body).await
 }

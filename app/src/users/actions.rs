@@ -43,7 +43,6 @@ pub async fn unlock(
     req: &poem::Request,
     Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.locked_at.is_some() {
@@ -68,7 +67,6 @@ pub async fn disable(
     req: &poem::Request,
     Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     users::lock_admin_changes(&mut tx).await?;
     let user = users::find(&mut tx, id).await?;
@@ -101,7 +99,6 @@ pub async fn enable(
     req: &poem::Request,
     Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.status == "disabled" {
@@ -132,7 +129,6 @@ pub async fn reinvite(
     req: &poem::Request,
     Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.status != "invited" {

@@ -336,7 +336,6 @@ pub async fn edit_form(
     state: Data<&State>,
     Path(id): Path<UserId>,
 ) -> AppResult<Markup> {
-    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     let others = users::list(&mut tx).await?;
@@ -365,7 +364,6 @@ pub async fn update(
     Path(id): Path<UserId>,
     Form(mut input): Form<UserForm>,
 ) -> AppResult<Response> {
-    let id = id;
     let mode = Mode::Edit(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     users::lock_admin_changes(&mut tx).await?;

@@ -103,7 +103,6 @@ pub async fn reset(
     Path(id): Path<UserId>,
     Form(input): Form<PasswordForm>,
 ) -> AppResult<Response> {
-    let id = id;
     if id == ctx.user {
         return Ok(Redirect::see_other("/account/password").into_response());
     }
