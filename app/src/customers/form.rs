@@ -211,23 +211,14 @@ pub(super) fn validate(
             }
         },
     };
-    // The owner must be a user of this tenant whom the editor may assign records to.
-    let owner_id = match input.owner_id.trim().parse().map(UserId) {
-        Ok(id) if choices.people.iter().any(|u| u.id == id) && scope.can_manage(id) => id,
-        _ if input.owner_id.trim().is_empty() => default_owner,
-        _ => {
-            errors.add(locale, "owner_id", "form.invalid_choice");
-            default_owner
-        }
-    };
-    let visibility = match input.visibility.as_str() {
-        "public" => "public",
-        "private" | "" => "private",
-        _ => {
-            errors.add(locale, "visibility", "form.invalid_choice");
-            "private"
-        }
-    };
+    let owner_id = forms::check_owner(
+        errors,
+        locale,
+        &input.owner_id,
+        (&choices.people, scope),
+        default_owner,
+    );
+    let visibility = forms::check_visibility(errors, locale, &input.visibility);
     let limited = |errors: &mut Errors, field: &'static str, value: &str, max: usize| {
         let value = value.trim().to_owned();
         if value.chars().count() > max {

@@ -7,7 +7,7 @@ use serde::de::DeserializeOwned;
 
 use maud::{Markup, html};
 
-use crate::{error::AppError, i18n::Locale};
+use crate::{error::AppError, i18n::Locale, ids::UserId, users::model::User, visibility::Scope};
 
 /// Field errors of a submitted form, by field name, already translated.
 #[derive(Clone, Debug, Default)]
@@ -212,6 +212,37 @@ pub fn check_text(
         errors.add(locale, field, "form.too_long");
     }
     value
+}
+
+/// The owner (负责人) typed into a form: a user of the tenant (`people`) whom the editor
+/// may assign records to; empty means `default`.
+pub fn check_owner(
+    errors: &mut Errors,
+    locale: Locale,
+    raw: &str,
+    (people, scope): (&[User], &Scope),
+    default: UserId,
+) -> UserId {
+    match raw.trim().parse().map(UserId) {
+        Ok(id) if people.iter().any(|u| u.id == id) && scope.can_manage(id) => id,
+        _ if raw.trim().is_empty() => default,
+        _ => {
+            errors.add(locale, "owner_id", "form.invalid_choice");
+            default
+        }
+    }
+}
+
+/// The visibility typed into a form: `public`, or `private` (also when empty).
+pub fn check_visibility(errors: &mut Errors, locale: Locale, raw: &str) -> &'static str {
+    match raw {
+        "public" => "public",
+        "private" | "" => "private",
+        _ => {
+            errors.add(locale, "visibility", "form.invalid_choice");
+            "private"
+        }
+    }
 }
 
 #[cfg(test)]
