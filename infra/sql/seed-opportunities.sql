@@ -125,8 +125,9 @@ SELECT o.tenant_id, o.id, o.owner_id, 'created', NULL, s1.id, NULL, 'tracking', 
 INSERT INTO opportunity_events (tenant_id, opportunity_id, actor_id, action, from_stage_id,
                                 to_stage_id, created_at)
 SELECT o.tenant_id, o.id, o.owner_id, 'stage', prev.id, nxt.id,
-       o.created_at + (coalesce(o.closed_at, o.created_at + interval '60 days') - o.created_at)
-                      * (nxt.pos - 1) / 4.0
+       o.created_at + (coalesce(o.closed_at, greatest(o.created_at, least(o.created_at + interval '60 days',
+                                                                     timestamptz '2026-12-05 18:00+08')))
+                       - o.created_at) * (nxt.pos - 1) / 4.0
   FROM opportunities o
   JOIN st cur ON cur.id = o.stage_id AND cur.tenant_id = o.tenant_id
   JOIN st nxt ON nxt.tenant_id = o.tenant_id AND nxt.pos BETWEEN 2 AND cur.pos

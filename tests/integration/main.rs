@@ -17,6 +17,7 @@ mod login;
 mod notes;
 mod opportunities;
 mod security;
+mod seed;
 mod sessions;
 mod signup;
 mod smoke;
