@@ -12,6 +12,7 @@ mod imports;
 mod language;
 mod notes;
 mod opportunities;
+mod opportunity_list;
 mod statistics;
 mod steps;
 mod targets;

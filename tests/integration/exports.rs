@@ -9,7 +9,7 @@ use crate::support::{add_field, exec, zh};
 
 /// Asks for an export of `entity` with `query` and waits until it is done; returns the
 /// export's page path.
-async fn export(
+pub(crate) async fn export(
     app: &TestApp,
     client: &Client,
     entity: &str,
@@ -49,7 +49,7 @@ async fn export(
     }
 }
 
-async fn download(client: &Client, path: &str) -> (Vec<u8>, String, String) {
+pub(crate) async fn download(client: &Client, path: &str) -> (Vec<u8>, String, String) {
     let (status, headers, bytes) = client.get_bytes(&format!("{path}/download")).await;
     assert_eq!(status, 200);
     let header = |name: &str| {

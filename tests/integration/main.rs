@@ -16,6 +16,7 @@ mod jobs;
 mod login;
 mod notes;
 mod opportunities;
+mod opportunity_list;
 mod security;
 mod seed;
 mod sessions;

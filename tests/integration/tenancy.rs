@@ -50,6 +50,8 @@ pub enum Target {
     DoomedField,
     /// A saved filter the acting role owns and deletes (one per role).
     DoomedFilter,
+    /// A saved filter of the opportunity list the acting role owns and deletes.
+    DoomedOpportunityFilter,
     /// A finished export the acting role asked for (one per role).
     Export,
     /// A note by the member on [`Target::Company`] (`:id` is the company, `:note_id` the
@@ -286,6 +288,63 @@ pub const ROUTES: &[RouteCase] = &[
         200,
         Target::Attachment,
         &[],
+    ),
+    case("GET", "/opportunities", SignedIn, 200, Target::None, &[]),
+    case(
+        "GET",
+        "/opportunities?status=all&quick=over&min=10",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/condition",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "GET",
+        "/opportunities/filters",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/filters",
+        SignedIn,
+        303,
+        Target::None,
+        &[("name", "矩阵机会过滤"), ("query", "status=won&quick=mine")],
+    ),
+    case(
+        "POST",
+        "/opportunities/filters/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedOpportunityFilter,
+        &[],
+    ),
+    case(
+        "POST",
+        "/opportunities/columns",
+        SignedIn,
+        303,
+        Target::None,
+        &[("col", "amount"), ("col", "stage")],
+    ),
+    case(
+        "POST",
+        "/opportunities/bulk",
+        SignedIn,
+        303,
+        Target::None,
+        &[("action", "visibility"), ("visibility", "public")],
     ),
     case(
         "GET",
@@ -988,11 +1047,36 @@ pub const ROUTES: &[RouteCase] = &[
     case("POST", "/logout", Public, 303, Target::None, &[]),
 ];
 
-/// The `(method, path)` pairs routed in `app/src/web/mod.rs` (outside its unit tests).
+/// The `(method, path)` pairs routed in `app/src/web/mod.rs` (outside its unit tests),
+/// with each list's endpoints from `app/src/listing/routes.rs` under the path its
+/// `mount` call names.
 fn routes_in_source() -> Vec<(String, String)> {
-    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../app/src/web/mod.rs");
-    let source = std::fs::read_to_string(file).expect("app/src/web/mod.rs");
-    let source = source.split("#[cfg(test)]").next().unwrap_or_default();
+    let read = |name: &str| {
+        let file = format!("{}/../app/src/{name}", env!("CARGO_MANIFEST_DIR"));
+        let source = std::fs::read_to_string(&file).expect(name);
+        source
+            .split("#[cfg(test)]")
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let web = read("web/mod.rs");
+    let mut found = routes_of(&web);
+    let templates = routes_of(&read("listing/routes.rs"));
+    let mut rest = web.as_str();
+    while let Some(at) = rest.find("listing::routes::mount::<") {
+        rest = &rest[at..];
+        let path = rest.split('"').nth(1).expect("the path of a mount call");
+        for (method, template) in &templates {
+            found.push((method.clone(), template.replace("{path}", path)));
+        }
+        rest = &rest[1..];
+    }
+    found
+}
+
+/// The `.at("…", get(…).post(…))` calls of a source file.
+fn routes_of(source: &str) -> Vec<(String, String)> {
     let mut found = Vec::new();
     let mut rest = source;
     while let Some(at) = rest.find(".at(") {
@@ -1092,6 +1176,8 @@ struct Users {
     doomed_field: i64,
     /// See [`Target::DoomedFilter`]: for the member, the manager and the admin.
     doomed_filters: [i64; 3],
+    /// See [`Target::DoomedOpportunityFilter`]: for the member, the manager and the admin.
+    doomed_opportunity_filters: [i64; 3],
     /// See [`Target::Export`]: for the member, the manager and the admin.
     exports: [i64; 3],
     /// See [`Target::Note`].
@@ -1149,6 +1235,7 @@ impl Users {
             Target::Category | Target::DoomedCategory => vec![self.category, self.doomed_category],
             Target::Field | Target::DoomedField => vec![self.field, self.doomed_field],
             Target::DoomedFilter => self.doomed_filters.to_vec(),
+            Target::DoomedOpportunityFilter => self.doomed_opportunity_filters.to_vec(),
             Target::Export => self.exports.to_vec(),
             Target::Contact | Target::DoomedContact => {
                 let mut ids = vec![self.contact];
@@ -1200,6 +1287,7 @@ impl Users {
             Target::Field => self.field,
             Target::DoomedField => self.doomed_field,
             Target::DoomedFilter => self.doomed_filters[role_slot(role)],
+            Target::DoomedOpportunityFilter => self.doomed_opportunity_filters[role_slot(role)],
             Target::Export => self.exports[role_slot(role)],
             Target::Note => self.note,
             Target::DoomedNote => self.doomed_notes[role_slot(role)],
@@ -1435,6 +1523,25 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
     }
+    let mut doomed_opportunity_filters = [0; 3];
+    for (slot, owner) in doomed_opportunity_filters
+        .iter_mut()
+        .zip([member, manager, admin_id])
+    {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO saved_filters (tenant_id, owner_id, list, name, query) \
+                 VALUES ({tenant}, {owner}, 'opportunities', '{tag} 待删机会过滤', 'quick=mine')"
+            ),
+        )
+        .await;
+        *slot = app
+            .scalar(&format!(
+                "SELECT id FROM saved_filters WHERE owner_id = {owner} AND name = '{tag} 待删机会过滤'"
+            ))
+            .await;
+    }
     let mut doomed_filters = [0; 3];
     for (slot, owner) in doomed_filters.iter_mut().zip([member, manager, admin_id]) {
         exec(
@@ -1617,6 +1724,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         field,
         doomed_field,
         doomed_filters,
+        doomed_opportunity_filters,
         exports,
         note,
         doomed_notes,

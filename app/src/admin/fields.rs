@@ -318,10 +318,10 @@ pub async fn create(ctx: AdminCtx, state: Data<&State>, form: RawForm) -> AppRes
 pub async fn edit_form(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<FieldId>,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let field = cf::find(&mut tx, FieldId(id)).await?;
+    let field = cf::find(&mut tx, id).await?;
     tx.commit().await?;
     Ok(edit_page(
         &ctx,
@@ -336,12 +336,12 @@ pub async fn edit_form(
 pub async fn update(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<FieldId>,
     form: RawForm,
 ) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
-    let field = cf::find(&mut tx, FieldId(id)).await?;
+    let field = cf::find(&mut tx, id).await?;
     let mut input: FieldForm = form.parse()?;
     input.entity = field.entity.as_str().into();
     input.kind = field.kind.as_str().into();
@@ -387,11 +387,11 @@ pub async fn update(
 pub async fn move_up(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<FieldId>,
 ) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
-    let field = cf::find(&mut tx, FieldId(id)).await?;
+    let field = cf::find(&mut tx, id).await?;
     let mut order: Vec<FieldId> = cf::of_entity(&mut tx, field.entity)
         .await?
         .into_iter()
@@ -422,11 +422,11 @@ pub async fn move_up(
 pub async fn delete(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<FieldId>,
 ) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
-    let field = cf::find(&mut tx, FieldId(id)).await?;
+    let field = cf::find(&mut tx, id).await?;
     let key = field.key();
     match field.entity {
         Entity::Company => {

@@ -215,10 +215,10 @@ async fn find(tx: &mut TenantTx, ctx: &AdminCtx, id: StageId) -> AppResult<(Vec<
 pub async fn update(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<StageId>,
     Form(input): Form<StageForm>,
 ) -> AppResult<Response> {
-    let id = StageId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     find(&mut tx, &ctx, id).await?;
@@ -257,9 +257,9 @@ pub async fn update(
 pub async fn move_up(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<StageId>,
 ) -> AppResult<Response> {
-    let id = StageId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     let (all, _) = find(&mut tx, &ctx, id).await?;
@@ -289,9 +289,9 @@ pub async fn move_up(
 pub async fn retire(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<StageId>,
 ) -> AppResult<Response> {
-    let id = StageId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     let (all, stage) = find(&mut tx, &ctx, id).await?;

@@ -76,6 +76,13 @@ impl Ctx {
     }
 
     /// True for admins.
+    pub fn today(&self) -> chrono::NaiveDate {
+        chrono::Utc::now()
+            .with_timezone(&self.time_zone)
+            .date_naive()
+    }
+
+    /// True for an admin.
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }

@@ -396,12 +396,12 @@ pub struct DetailParams {
 pub async fn show(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<CompanyId>,
     Query(params): Query<DetailParams>,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let company = model::find(&mut tx, &scope, CompanyId(id)).await?;
+    let company = model::find(&mut tx, &scope, id).await?;
     let choices = choices(&mut tx).await?;
     let people = crate::contacts::model::of_company(&mut tx, company.id).await?;
     let tags = crate::tags::model::of_companies(&mut tx, &[company.id])
@@ -540,9 +540,13 @@ pub(crate) async fn managed(
 
 /// GET /customers/:id/edit
 #[handler]
-pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn edit_form(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<CompanyId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let (_, company) = managed(&mut tx, &ctx, id).await?;
     let choices = choices(&mut tx).await?;
     tx.commit().await?;
     Ok(render(
@@ -560,12 +564,12 @@ pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> Ap
 pub async fn update(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<CompanyId>,
     form: RawForm,
 ) -> AppResult<Response> {
     let input: CompanyForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let (scope, company) = managed(&mut tx, &ctx, id).await?;
     let choices = choices(&mut tx).await?;
     let custom = Inputs::from_submitted(&choices.fields, form.pairs());
     let mut errors = Errors::new();
@@ -653,9 +657,13 @@ pub(super) fn changes(choices: &Choices, old: &Company, new: &CompanyFields) -> 
 
 /// GET /customers/:id/delete — asks for confirmation and warns that it is irreversible.
 #[handler]
-pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn delete_form(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<CompanyId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let (_, company) = managed(&mut tx, &ctx, id).await?;
     let opportunities = crate::opportunities::model::count_of_company(&mut tx, company.id).await?;
     tx.commit().await?;
     let content = html! {
@@ -686,9 +694,13 @@ pub async fn delete_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> 
 
 /// POST /customers/:id/delete
 #[handler]
-pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn delete(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<CompanyId>,
+) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, company) = managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let (_, company) = managed(&mut tx, &ctx, id).await?;
     let files = model::delete(&mut tx, company.id).await?;
     tx.commit().await?;
     files.remove(&state.files).await;

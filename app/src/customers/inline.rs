@@ -183,11 +183,11 @@ pub struct InlineParams {
 pub async fn edit(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<CompanyId>,
     Query(params): Query<InlineParams>,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, company) = form::managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let (_, company) = form::managed(&mut tx, &ctx, id).await?;
     let choices = form::choices(&mut tx).await?;
     tx.commit().await?;
     let name = params.field.as_str();
@@ -215,11 +215,11 @@ pub async fn edit(
 pub async fn save(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<CompanyId>,
     body: RawForm,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, company) = form::managed(&mut tx, &ctx, CompanyId(id)).await?;
+    let (scope, company) = form::managed(&mut tx, &ctx, id).await?;
     let choices = form::choices(&mut tx).await?;
     let (name, value) = inline::submitted(&body);
     if label(&ctx, &choices, &name).is_none() {

@@ -22,8 +22,8 @@ use crate::{
     error::AppResult,
     ids::CompanyId,
     listing::{
-        self, BulkChoice, BulkDef, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Lookups, Options,
-        PEOPLE, ParamDef, QuickDef, SortKey, Source, Texts, VISIBILITY,
+        self, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Lookups, Options, PEOPLE, ParamDef,
+        QuickDef, SortKey, Source, Texts, VISIBILITY,
         filter::{self as lf, FieldType, Op, Problem},
         sql::Sql,
         views::{self, Parts},
@@ -305,39 +305,11 @@ pub static CUSTOMERS: ListSpec = ListSpec {
         sql: Some(|v| with_tags(v.parse().map(|id| vec![id]).unwrap_or_default())),
     }],
     tabs: None,
-    bulk: &[
-        BulkDef {
-            action: "owner",
-            label: "list.bulk_owner",
-            choice: BulkChoice::Source {
-                source: ACTIVE_PEOPLE,
-                field: "owner_id",
-                none: None,
-            },
-        },
-        BulkDef {
-            action: "category",
-            label: "list.bulk_category",
-            choice: BulkChoice::Source {
-                source: CATEGORIES,
-                field: "category_id",
-                none: Some("company.no_category"),
-            },
-        },
-        BulkDef {
-            action: "visibility",
-            label: "list.bulk_visibility",
-            choice: BulkChoice::Fixed {
-                options: VISIBILITY,
-                field: "visibility",
-            },
-        },
-        BulkDef {
-            action: "delete",
-            label: "list.bulk_delete",
-            choice: BulkChoice::Nothing,
-        },
-    ],
+    bulk: &listing::owner_category_visibility_delete(
+        ACTIVE_PEOPLE,
+        CATEGORIES,
+        "company.no_category",
+    ),
     texts: Texts {
         new: "customers.new",
         new_href: "/customers/new",
@@ -348,6 +320,7 @@ pub static CUSTOMERS: ListSpec = ListSpec {
         noun: "list.customers_noun",
         all: "filters.all",
         filters_empty: "filters.empty",
+        delete_warning: "customers.delete_warning",
     },
     export: Some("company"),
 };
@@ -462,12 +435,6 @@ pub(crate) async fn main_contacts(
             (company, text)
         })
         .collect())
-}
-
-/// GET /customers/condition — one condition row (see [`views::condition`]).
-#[handler]
-pub async fn condition(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Markup> {
-    views::condition(&ctx, &state.db, &CUSTOMERS, req.uri().query().unwrap_or("")).await
 }
 
 #[cfg(test)]

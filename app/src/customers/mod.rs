@@ -6,5 +6,4 @@ pub mod inline;
 pub mod list;
 pub mod model;
 pub mod picker;
-pub mod prefs;
 pub mod visibility;

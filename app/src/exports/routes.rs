@@ -11,7 +11,6 @@ use serde::Deserialize;
 use super::{Export, NewExport};
 use crate::{
     auth::ctx::Ctx,
-    customers::list::CUSTOMERS,
     db::TenantTx,
     error::{AppError, AppResult},
     files::FileKey,
@@ -61,6 +60,7 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
     let input: ExportForm = form.parse()?;
     let entity = match input.entity.as_str() {
         "contact" => "contact",
+        "opportunity" => "opportunity",
         _ => "company",
     };
     let format = match input.format.as_str() {
@@ -68,9 +68,9 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
         _ => "xlsx",
     };
     // Keep only what the lists understand; a non-admin's view is ignored by the scope.
-    let query = match entity {
-        "company" => ListFilter::from_query(&CUSTOMERS, &input.query).to_query(&CUSTOMERS),
-        _ => url::form_urlencoded::Serializer::new(String::new())
+    let query = match super::write::list_of(entity) {
+        Some(spec) => ListFilter::from_query(spec, &input.query).to_query(spec),
+        None => url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(
                 url::form_urlencoded::parse(input.query.as_bytes())
                     .filter(|(k, _)| matches!(k.as_ref(), "q" | "cf" | "cv")),
@@ -219,9 +219,9 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
 
 /// GET /exports/:id
 #[handler]
-pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<ExportId>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let export = super::find_for(&mut tx, ExportId(id), ctx.user, ctx.is_admin()).await?;
+    let export = super::find_for(&mut tx, id, ctx.user, ctx.is_admin()).await?;
     tx.commit().await?;
     let content = html! {
         p.text-secondary { (ctx.t(&format!("exports.file_{}", export.entity))) " · " (export.format) }
@@ -239,18 +239,26 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
 
 /// GET /exports/:id/progress — the status fragment htmx polls.
 #[handler]
-pub async fn progress(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn progress(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ExportId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let export = super::find_for(&mut tx, ExportId(id), ctx.user, ctx.is_admin()).await?;
+    let export = super::find_for(&mut tx, id, ctx.user, ctx.is_admin()).await?;
     tx.commit().await?;
     Ok(status(&ctx, &export))
 }
 
 /// GET /exports/:id/download — the file, for the user who asked and for admins.
 #[handler]
-pub async fn download(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn download(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ExportId>,
+) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let export = super::find_for(&mut tx, ExportId(id), ctx.user, ctx.is_admin()).await?;
+    let export = super::find_for(&mut tx, id, ctx.user, ctx.is_admin()).await?;
     tx.commit().await?;
     let (Some(key), Some(name)) = (&export.file_key, &export.file_name) else {
         return Err(AppError::NotFound);

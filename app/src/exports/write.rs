@@ -15,6 +15,7 @@ use anyhow::Context;
 use chrono::format::{Item, StrftimeItems};
 use diesel::{dsl::count_star, pg::Pg, prelude::*, sql_types::Bool, sql_types::Text};
 use diesel_async::RunQueryDsl;
+use futures::future::BoxFuture;
 use serde_json::Value;
 
 use super::Export;
@@ -31,11 +32,13 @@ use crate::{
     ids::{CategoryId, CompanyId, ContactId, TenantId, UserId},
     jobs::RunExport,
     listing::{
-        self, ListSpec,
+        self, ListSpec, Row, SortKey, Sources,
         filter::ListFilter,
         query::{self, Cursor},
         sql::Sql,
     },
+    money,
+    opportunities::list::{self as opportunity_list, OPPORTUNITIES},
     schema::{
         companies as company_table, company_tags, contacts as contact_table, tags as tag_table,
         tenants,
@@ -170,14 +173,14 @@ async fn produce(
         .first(&mut *tx)
         .await?;
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
-    let entity = if export.entity == "contact" {
-        Entity::Contact
-    } else {
-        Entity::Company
+    let entity = match export.entity.as_str() {
+        "contact" => Entity::Contact,
+        "opportunity" => Entity::Opportunity,
+        _ => Entity::Company,
     };
     let fields = cf::of_entity(&mut tx, entity).await?;
     // The view's conditions, compiled once as the list page compiles them.
-    let conditions = match list_of(entity) {
+    let conditions = match list_of(&export.entity) {
         Some(spec) => {
             let filter = ListFilter::from_query(spec, &export.query);
             let conditions =
@@ -196,6 +199,14 @@ async fn produce(
             .map(|u| (u.id, u.name))
             .collect(),
         categories: companies::categories(&mut tx).await?,
+        sources: if entity == Entity::Opportunity {
+            let mut sources = Sources::default();
+            sources.fetch(&mut tx, opportunity_list::STAGES).await?;
+            sources.fetch(&mut tx, opportunity_list::CATEGORIES).await?;
+            sources
+        } else {
+            Sources::default()
+        },
         fields,
     });
     tx.commit().await?;
@@ -208,7 +219,10 @@ async fn produce(
     let (headers, sheet) = match entity {
         Entity::Company => (company_headers(&context), locale.t("exports.sheet_company")),
         Entity::Contact => (contact_headers(&context), locale.t("exports.sheet_contact")),
-        Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
+        Entity::Opportunity => (
+            opportunity_headers(&context),
+            locale.t("exports.sheet_opportunity"),
+        ),
     };
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Rows>(CHANNEL_PAGES);
     let writer = {
@@ -242,22 +256,16 @@ async fn produce(
         }
     };
     let read = async {
+        if entity == Entity::Contact {
+            return read_contacts(db, tenant, export, &scope, &context, sender).await;
+        }
+        let (_, filter, conditions) = conditions.clone().context("the view's conditions")?;
+        let view = (&filter, conditions);
         match entity {
-            Entity::Company => {
-                let (_, filter, conditions) =
-                    conditions.clone().context("the view's conditions")?;
-                read_companies(
-                    db,
-                    tenant,
-                    export.id,
-                    (&filter, conditions),
-                    &context,
-                    sender,
-                )
-                .await
+            Entity::Opportunity => {
+                read_opportunities(db, tenant, export.id, view, &context, sender).await
             }
-            Entity::Contact => read_contacts(db, tenant, export, &scope, &context, sender).await,
-            Entity::Opportunity => unreachable!("`entity` above is a company or a contact"),
+            _ => read_companies(db, tenant, export.id, view, &context, sender).await,
         }
     };
     let ((), read) = tokio::join!(count, read);
@@ -287,15 +295,17 @@ struct Context_ {
     tz: chrono_tz::Tz,
     people: Vec<(UserId, String)>,
     categories: Vec<(CategoryId, String)>,
+    /// Stages and categories of opportunities.
+    sources: Sources,
     fields: Vec<Field>,
 }
 
-/// The list an entity's exports are views of (contacts have their own simple list).
-fn list_of(entity: Entity) -> Option<&'static ListSpec> {
+/// The list an export's entity is a view of (contacts have their own simple list).
+pub fn list_of(entity: &str) -> Option<&'static ListSpec> {
     match entity {
-        Entity::Company => Some(&CUSTOMERS),
-        // Exports of opportunities are not offered yet (exports.kind allows none).
-        Entity::Contact | Entity::Opportunity => None,
+        "company" => Some(&CUSTOMERS),
+        "opportunity" => Some(&OPPORTUNITIES),
+        _ => None,
     }
 }
 
@@ -328,6 +338,29 @@ const CONTACT_COLUMNS: [&str; 10] = [
     "contact.other_im",
     "contact.weibo",
 ];
+
+/// Opportunity columns: (locale key) then the custom fields.
+const OPPORTUNITY_COLUMNS: [&str; 11] = [
+    "opportunities.name",
+    "opportunities.company",
+    "opportunities.amount",
+    "opportunities.status",
+    "opportunities.stage",
+    "opportunities.category",
+    "opportunities.expected_close",
+    "opportunities.owner",
+    "opportunities.visibility",
+    "opportunities.created_at",
+    "opportunities.closed_at",
+];
+
+fn opportunity_headers(c: &Context_) -> Vec<String> {
+    OPPORTUNITY_COLUMNS
+        .iter()
+        .map(|k| c.locale.t(k))
+        .chain(c.fields.iter().map(|f| f.label.clone()))
+        .collect()
+}
 
 fn company_headers(c: &Context_) -> Vec<String> {
     COMPANY_COLUMNS
@@ -399,12 +432,66 @@ async fn count_view(
     Ok(n)
 }
 
-/// A page of companies as read, with their tags and main contacts.
-type CompanyPage = (
-    Vec<companies::Company>,
-    HashMap<CompanyId, String>,
-    HashMap<CompanyId, String>,
+/// What a page of rows is read with besides the rows (the companies' tags and main
+/// contacts), in the page's transaction.
+type Extras<R, E> = for<'a> fn(&'a mut TenantTx, &'a [R]) -> BoxFuture<'a, anyhow::Result<E>>;
+
+/// The reading task (its result is the number of rows read) and the pages it sends.
+type Fetching<R, E> = (
+    tokio::task::JoinHandle<anyhow::Result<i64>>,
+    tokio::sync::mpsc::Receiver<(Vec<R>, E)>,
 );
+
+/// A page of companies' tags and main contacts, by company.
+type CompanyExtras = (HashMap<CompanyId, String>, HashMap<CompanyId, String>);
+
+/// Reads a list view page by page on its own task, one page ahead of the caller (which
+/// makes the rows into text), recording the progress; returns the task (its result is
+/// the number of rows read) and the pages with their extras.
+fn fetch_pages<R: Row, E: Send + 'static>(
+    db: &DbPool,
+    tenant: TenantId,
+    id: crate::ids::ExportId,
+    spec: &'static ListSpec,
+    sort: (SortKey, bool),
+    conditions: Vec<Sql>,
+    extras: Extras<R, E>,
+) -> Fetching<R, E> {
+    let (pages_in, pages) = tokio::sync::mpsc::channel::<(Vec<R>, E)>(1);
+    let db = db.clone();
+    let fetcher = tokio::spawn(async move {
+        let mut after: Option<Cursor> = None;
+        let mut rows = 0i64;
+        loop {
+            let mut tx = TenantTx::begin(&db, tenant).await?;
+            let mut keyed =
+                query::rows::<R>(&mut tx, spec, conditions.clone(), sort, after.take(), PAGE)
+                    .await?;
+            after = keyed.last().map(|k| k.cursor(sort.0));
+            let page: Vec<R> = keyed.drain(..).map(|k| k.row).collect();
+            let extra = extras(&mut tx, &page).await?;
+            rows += page.len() as i64;
+            super::progress(&mut tx, id, rows).await?;
+            tx.commit().await?;
+            if page.is_empty() {
+                break;
+            }
+            let full = page.len() as i64 == PAGE;
+            if pages_in.send((page, extra)).await.is_err() || !full {
+                break;
+            }
+        }
+        anyhow::Ok(rows)
+    });
+    (fetcher, pages)
+}
+
+fn company_extras<'a>(
+    tx: &'a mut TenantTx,
+    page: &'a [companies::Company],
+) -> BoxFuture<'a, anyhow::Result<CompanyExtras>> {
+    Box::pin(page_extras(tx, page))
+}
 
 /// Reads the view page by page on its own task, one page ahead of the rows being made
 /// into text here, so the database's work, making the text and writing the file (on the
@@ -417,41 +504,9 @@ async fn read_companies(
     c: &Arc<Context_>,
     sender: tokio::sync::mpsc::Sender<Rows>,
 ) -> anyhow::Result<i64> {
-    let (pages_in, mut pages) = tokio::sync::mpsc::channel::<CompanyPage>(1);
-    let fetcher = tokio::spawn({
-        let db = db.clone();
-        let sort = (listing::sort_key(&CUSTOMERS, &filter.sort), filter.asc);
-        async move {
-            let mut after: Option<Cursor> = None;
-            let mut rows = 0i64;
-            loop {
-                let mut tx = TenantTx::begin(&db, tenant).await?;
-                let mut keyed = query::rows::<companies::Company>(
-                    &mut tx,
-                    &CUSTOMERS,
-                    conditions.clone(),
-                    sort,
-                    after.take(),
-                    PAGE,
-                )
-                .await?;
-                after = keyed.last().map(|k| k.cursor(sort.0));
-                let page: Vec<companies::Company> = keyed.drain(..).map(|k| k.row).collect();
-                let (row_tags, mains) = page_extras(&mut tx, &page).await?;
-                rows += page.len() as i64;
-                super::progress(&mut tx, id, rows).await?;
-                tx.commit().await?;
-                if page.is_empty() {
-                    break;
-                }
-                let full = page.len() as i64 == PAGE;
-                if pages_in.send((page, row_tags, mains)).await.is_err() || !full {
-                    break;
-                }
-            }
-            anyhow::Ok(rows)
-        }
-    });
+    let sort = (listing::sort_key(&CUSTOMERS, &filter.sort), filter.asc);
+    let (fetcher, mut pages) =
+        fetch_pages(db, tenant, id, &CUSTOMERS, sort, conditions, company_extras);
     let people: HashMap<UserId, &str> = c.people.iter().map(|(id, n)| (*id, n.as_str())).collect();
     let categories: HashMap<CategoryId, &str> = c
         .categories
@@ -465,7 +520,7 @@ async fn read_companies(
     );
     let when = datetime_items(c.locale);
     let width = COMPANY_COLUMNS.len() + c.fields.len();
-    while let Some((page, row_tags, mains)) = pages.recv().await {
+    while let Some((page, (row_tags, mains))) = pages.recv().await {
         let mut out = Rows::new(width, page.len());
         for co in &page {
             out.push(&co.name);
@@ -497,6 +552,68 @@ async fn read_companies(
             out.end_cell();
             for key in &keys {
                 push_custom_text(&mut out.text, co.custom.get(key));
+                out.end_cell();
+            }
+        }
+        if sender.send(out).await.is_err() {
+            fetcher.abort();
+            anyhow::bail!("the export writer stopped");
+        }
+    }
+    fetcher.await.context("the export reader panicked")?
+}
+
+/// Reads an opportunity view as [`read_companies`] reads a customer view.
+async fn read_opportunities(
+    db: &DbPool,
+    tenant: TenantId,
+    id: crate::ids::ExportId,
+    (filter, conditions): (&ListFilter, Vec<Sql>),
+    c: &Arc<Context_>,
+    sender: tokio::sync::mpsc::Sender<Rows>,
+) -> anyhow::Result<i64> {
+    fn no_extras<'a>(
+        _: &'a mut TenantTx,
+        _: &'a [opportunity_list::Listed],
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    let sort = (listing::sort_key(&OPPORTUNITIES, &filter.sort), filter.asc);
+    let (fetcher, mut pages) =
+        fetch_pages(db, tenant, id, &OPPORTUNITIES, sort, conditions, no_extras);
+    let people: HashMap<UserId, &str> = c.people.iter().map(|(id, n)| (*id, n.as_str())).collect();
+    let keys: Vec<String> = c.fields.iter().map(Field::key).collect();
+    let when = datetime_items(c.locale);
+    let width = OPPORTUNITY_COLUMNS.len() + c.fields.len();
+    let time = |out: &mut Rows, at: Option<chrono::DateTime<chrono::Utc>>| {
+        if let Some(at) = at {
+            let _ = write!(
+                out.text,
+                "{}",
+                at.with_timezone(&c.tz).format_with_items(when.iter())
+            );
+        }
+        out.end_cell();
+    };
+    while let Some((page, ())) = pages.recv().await {
+        let mut out = Rows::new(width, page.len());
+        for o in &page {
+            out.push(&o.name);
+            out.push(o.company_name.as_deref().unwrap_or_default());
+            out.push(&money::format(c.locale, o.amount, &o.currency));
+            out.push(&c.locale.t(&format!("opportunities.status_{}", o.status)));
+            out.push(c.sources.name(opportunity_list::STAGES, o.stage_id));
+            out.push(
+                o.category_id
+                    .map_or("", |id| c.sources.name(opportunity_list::CATEGORIES, id)),
+            );
+            out.push(&o.expected_close.map(|d| d.to_string()).unwrap_or_default());
+            out.push(people.get(&UserId(o.owner_id)).copied().unwrap_or_default());
+            out.push(&c.locale.t(&format!("visibility.{}", o.visibility)));
+            time(&mut out, Some(o.created_at));
+            time(&mut out, o.closed_at);
+            for key in &keys {
+                push_custom_text(&mut out.text, o.custom.get(key));
                 out.end_cell();
             }
         }

@@ -858,10 +858,10 @@ async fn preview(
 async fn load(
     ctx: &Ctx,
     state: &State,
-    id: i64,
+    id: ImportId,
 ) -> AppResult<(TenantTx, Import, Vec<Field>, Vec<User>)> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let import = super::find(&mut tx, ImportId(id)).await?;
+    let import = super::find(&mut tx, id).await?;
     let custom = cf::of_entity(&mut tx, entity_of(&import.entity)).await?;
     let people = users::list(&mut tx).await?;
     Ok((tx, import, custom, people))
@@ -908,7 +908,7 @@ async fn save_posted(
 pub async fn preview_rows(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<ImportId>,
     req: &Request,
     form: RawForm,
 ) -> AppResult<Response> {
@@ -938,7 +938,7 @@ pub async fn preview_rows(
 pub async fn start(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<ImportId>,
     form: RawForm,
 ) -> AppResult<Response> {
     admin_only(&ctx)?;
@@ -1083,7 +1083,7 @@ async fn first_rows_of(tx: &mut TenantTx, import: &Import) -> AppResult<FirstRow
 
 /// GET /imports/:id — the mapping screen (draft), or the progress and summary.
 #[handler]
-pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<ImportId>) -> AppResult<Markup> {
     admin_only(&ctx)?;
     let (mut tx, import, custom, people) = load(&ctx, &state, id).await?;
     if import.status == "draft" {
@@ -1105,10 +1105,14 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
 
 /// GET /imports/:id/progress — the status fragment htmx polls.
 #[handler]
-pub async fn progress(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn progress(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ImportId>,
+) -> AppResult<Markup> {
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let import = super::find(&mut tx, ImportId(id)).await?;
+    let import = super::find(&mut tx, id).await?;
     let first = first_rows_of(&mut tx, &import).await?;
     tx.commit().await?;
     Ok(status(&ctx, &import, &first))
@@ -1116,21 +1120,29 @@ pub async fn progress(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> App
 
 /// POST /imports/:id/cancel
 #[handler]
-pub async fn cancel(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn cancel(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ImportId>,
+) -> AppResult<Response> {
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    super::find(&mut tx, ImportId(id)).await?;
-    super::request_cancel(&mut tx, ImportId(id)).await?;
+    super::find(&mut tx, id).await?;
+    super::request_cancel(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Redirect::see_other(format!("/imports/{id}")).into_response())
 }
 
 /// GET /imports/:id/undo — asks first.
 #[handler]
-pub async fn undo_confirm(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn undo_confirm(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ImportId>,
+) -> AppResult<Markup> {
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let import = super::find(&mut tx, ImportId(id)).await?;
+    let import = super::find(&mut tx, id).await?;
     tx.commit().await?;
     let content = html! {
         p #undo-what {
@@ -1147,24 +1159,18 @@ pub async fn undo_confirm(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) ->
 
 /// POST /imports/:id/undo — queues the undo.
 #[handler]
-pub async fn undo(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn undo(ctx: Ctx, state: Data<&State>, Path(id): Path<ImportId>) -> AppResult<Response> {
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    super::find(&mut tx, ImportId(id)).await?;
-    let queued = super::queue(
-        &mut tx,
-        ImportId(id),
-        &["done", "cancelled", "failed"],
-        "undoing",
-    )
-    .await?;
+    super::find(&mut tx, id).await?;
+    let queued = super::queue(&mut tx, id, &["done", "cancelled", "failed"], "undoing").await?;
     tx.commit().await?;
     if queued {
         state
             .queues
             .push(RunImport {
                 tenant_id: ctx.tenant,
-                import_id: ImportId(id),
+                import_id: id,
             })
             .await;
     }
@@ -1173,10 +1179,14 @@ pub async fn undo(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
 
 /// GET /imports/:id/errors — the error report (`.xlsx`).
 #[handler]
-pub async fn errors(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn errors(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<ImportId>,
+) -> AppResult<Response> {
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let import = super::find(&mut tx, ImportId(id)).await?;
+    let import = super::find(&mut tx, id).await?;
     tx.commit().await?;
     let temp = TempUpload(std::env::temp_dir().join(format!(
         "kehu-report-{}-{}.xlsx",

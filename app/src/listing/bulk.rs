@@ -9,7 +9,10 @@
 //! posts everything back with `confirm=1`. Every outcome — done, nothing selected, too
 //! many — is a flash message on the same view, search, filters and page.
 
-use diesel::{QueryableByName, sql_types::BigInt};
+use diesel::{
+    QueryableByName,
+    sql_types::{BigInt, Nullable, Text},
+};
 use diesel_async::RunQueryDsl;
 use maud::{Markup, html};
 use poem::{IntoResponse, Response, web::Redirect};
@@ -17,9 +20,16 @@ use poem::{IntoResponse, Response, web::Redirect};
 use crate::{
     auth::ctx::Ctx,
     db::TenantTx,
-    error::AppResult,
+    error::{AppError, AppResult},
+    files::DeletedFiles,
+    history::{self, Diff},
     ids::UserId,
-    listing::{ListSpec, clean_back, compiled, filter::ListFilter, query, sql::Sql},
+    listing::{
+        BulkChoice, ListSpec, PEOPLE, Source, Sources, clean_back, compiled, filter::ListFilter,
+        query, sql::Sql,
+    },
+    state::State,
+    users::model as users,
     visibility::{Scope, View},
     web::{
         flash,
@@ -304,4 +314,269 @@ pub fn with_skipped(ctx: &Ctx, text: String, skipped: usize) -> String {
                 .tf("list.bulk_skipped", &[("n", &skipped.to_string())])
         )
     }
+}
+
+/// What a bulk action of the generic bar sets. The form field of a [`BulkChoice`] is
+/// the column it sets (`owner_id`, `category_id`, `visibility`).
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A new owner (an active user the actor may manage).
+    Owner(UserId, String),
+    /// A category of the list's category source, or none.
+    Category(Option<i64>, String),
+    /// 公开 or 私有.
+    Visibility(&'static str, String),
+    /// Deletion.
+    Delete,
+}
+
+impl Change {
+    /// The locale keys of its question and of its message when done.
+    pub fn keys(&self) -> (&'static str, &'static str) {
+        match self {
+            Self::Owner(..) => ("list.bulk_owner_confirm", "list.bulk_owner_done"),
+            Self::Category(..) => ("list.bulk_category_confirm", "list.bulk_category_done"),
+            Self::Visibility(..) => ("list.bulk_visibility_confirm", "list.bulk_visibility_done"),
+            Self::Delete => ("list.bulk_delete_confirm", "list.bulk_delete_done"),
+        }
+    }
+
+    /// The name of the value it sets ("" for a deletion).
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Owner(_, n) | Self::Category(_, n) | Self::Visibility(_, n) => n,
+            Self::Delete => "",
+        }
+    }
+
+    /// The column it sets, the list field whose label names it in history, and the new
+    /// value as SQL.
+    fn assignment(&self) -> Option<(&'static str, &'static str, Sql)> {
+        match self {
+            Self::Owner(id, _) => Some(("owner_id", "owner", Sql::default().int(id.0))),
+            Self::Category(Some(id), _) => {
+                Some(("category_id", "category", Sql::default().int(*id)))
+            }
+            Self::Category(None, _) => Some(("category_id", "category", Sql::new("NULL"))),
+            Self::Visibility(v, _) => Some(("visibility", "visibility", Sql::default().text(*v))),
+            Self::Delete => None,
+        }
+    }
+}
+
+/// The source of the list's "category" bulk action, if it has one.
+fn category_source(spec: &ListSpec) -> Option<(Source, Option<&'static str>)> {
+    spec.bulk.iter().find_map(|b| match b.choice {
+        BulkChoice::Source { source, none, .. } if b.action == "category" => Some((source, none)),
+        _ => None,
+    })
+}
+
+/// Reads the value the action sets; `None` for a value the user may not choose.
+async fn change(
+    tx: &mut TenantTx,
+    ctx: &Ctx,
+    spec: &'static ListSpec,
+    scope: &Scope,
+    req: &BulkRequest,
+) -> AppResult<Option<Change>> {
+    let offered = |action: &str| spec.bulk.iter().any(|b| b.action == action);
+    if !offered(&req.action) {
+        return Err(AppError::BadRequest);
+    }
+    Ok(match req.action.as_str() {
+        "owner" => {
+            let id = req
+                .value("owner_id")
+                .and_then(|v| v.parse().ok())
+                .map(UserId);
+            let people = users::list(tx).await?;
+            id.and_then(|id| people.into_iter().find(|u| u.id == id))
+                .filter(|u| u.status != "disabled" && scope.can_manage(u.id))
+                .map(|u| Change::Owner(u.id, u.name))
+        }
+        "category" => {
+            let Some((source, none)) = category_source(spec) else {
+                return Err(AppError::BadRequest);
+            };
+            match (req.value("category_id").unwrap_or_default(), none) {
+                ("", Some(none)) => Some(Change::Category(None, ctx.t(none))),
+                ("", None) => None,
+                (raw, _) => {
+                    let mut sources = Sources::default();
+                    sources.fetch(tx, source).await?;
+                    raw.parse::<i64>().ok().and_then(|id| {
+                        sources
+                            .rows(source)
+                            .iter()
+                            .find(|(i, _)| *i == id)
+                            .map(|(i, n)| Change::Category(Some(*i), n.clone()))
+                    })
+                }
+            }
+        }
+        "visibility" => match req.value("visibility") {
+            Some("public") => Some(Change::Visibility("public", ctx.t("visibility.public"))),
+            Some("private") => Some(Change::Visibility("private", ctx.t("visibility.private"))),
+            _ => None,
+        },
+        "delete" => Some(Change::Delete),
+        _ => return Err(AppError::BadRequest),
+    })
+}
+
+/// A module's side of the generic bulk actions: its list, how its rows are deleted and
+/// where a change is recorded.
+pub trait Target: Send + Sync + 'static {
+    /// The list.
+    fn spec() -> &'static ListSpec;
+    /// Deletes the rows (visible and manageable) with everything under them, recording
+    /// the deletions where the module records them; returns the stored files to remove
+    /// once the transaction has committed.
+    fn delete(
+        tx: &mut TenantTx,
+        ctx: &Ctx,
+        ids: &[i64],
+    ) -> impl Future<Output = AppResult<DeletedFiles>> + Send;
+    /// Records a change of a row in its history.
+    fn record(
+        tx: &mut TenantTx,
+        ctx: &Ctx,
+        id: i64,
+        changes: Vec<history::Change>,
+    ) -> impl Future<Output = AppResult<()>> + Send;
+}
+
+/// POST `<list>/bulk`: a new owner, category or visibility, or deletion, each after a
+/// confirmation page that says how many. Rows the user may not change are left alone and
+/// counted in the message; every change is recorded in each row's history.
+pub async fn handle<T: Target>(ctx: &Ctx, state: &State, form: &RawForm) -> AppResult<Response> {
+    let spec = T::spec();
+    let req = BulkRequest::parse(spec, form);
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let picked = req.pick(&mut tx, ctx, spec).await?;
+    if let Some(refused) = req.refuse_picked(ctx, spec, &picked) {
+        tx.commit().await?;
+        return Ok(refused);
+    }
+    let Picked::Rows(ids) = picked else {
+        return Err(AppError::BadRequest);
+    };
+    let scope = Scope::resolve(&mut tx, ctx, View::All).await?;
+    let (allowed, skipped) = manageable(&mut tx, spec, &scope, &ids).await?;
+    if allowed.is_empty() {
+        tx.commit().await?;
+        return Ok(req.refuse(ctx, spec, ctx.t("list.bulk_not_yours")));
+    }
+    let Some(change) = change(&mut tx, ctx, spec, &scope, &req).await? else {
+        tx.commit().await?;
+        return Ok(req.refuse(ctx, spec, ctx.t("list.bulk_bad_choice")));
+    };
+    let what = counted(ctx, spec, allowed.len());
+    let (ask, done) = change.keys();
+    let args = [("what", what.as_str()), ("name", change.name())];
+    let deleting = matches!(change, Change::Delete);
+    if !req.confirmed {
+        tx.commit().await?;
+        let warning = deleting.then(|| ctx.t(spec.texts.delete_warning));
+        let question = ctx.locale.tf(ask, &args);
+        return Ok(req
+            .confirm_page(ctx, spec, &question, warning.as_deref(), deleting)
+            .into_response());
+    }
+    let ids: Vec<i64> = allowed.iter().map(|(id, _)| *id).collect();
+    let mut files = None;
+    if deleting {
+        files = Some(T::delete(&mut tx, ctx, &ids).await?);
+    } else {
+        for (id, changes) in apply(&mut tx, spec, &ids, &change).await? {
+            T::record(&mut tx, ctx, id, changes).await?;
+        }
+    }
+    tx.commit().await?;
+    if let Some(files) = files {
+        files.remove(&state.files).await;
+    }
+    let text = with_skipped(ctx, ctx.locale.tf(done, &args), skipped);
+    Ok(req.done(ctx, spec, text))
+}
+
+/// Sets the value on the rows (locked first, in id order) and returns each row's
+/// changes: owners and categories by name, visibility by its code.
+async fn apply(
+    tx: &mut TenantTx,
+    spec: &'static ListSpec,
+    ids: &[i64],
+    change: &Change,
+) -> AppResult<Vec<(i64, Vec<history::Change>)>> {
+    #[derive(QueryableByName)]
+    struct Before {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Nullable<Text>)]
+        old: Option<String>,
+    }
+    let Some((column, field, value)) = change.assignment() else {
+        return Ok(vec![]);
+    };
+    let table = spec.table;
+    let tenant = tx.tenant().0;
+    let rows: Vec<Before> = Sql::new(format!(
+        "SELECT {table}.id AS id, {table}.{column}::text AS old FROM {table} WHERE {table}.tenant_id = "
+    ))
+    .int(tenant)
+    .sql(format!(" AND {table}.id = ANY("))
+    .ints(ids.to_vec())
+    .sql(format!(") ORDER BY {table}.id FOR UPDATE"))
+    .query()
+    .load(&mut **tx)
+    .await?;
+    Sql::new(format!("UPDATE {table} SET {column} = "))
+        .push(value)
+        .sql(format!(" WHERE {table}.tenant_id = "))
+        .int(tenant)
+        .sql(format!(" AND {table}.id = ANY("))
+        .ints(ids.to_vec())
+        .sql(")")
+        .query()
+        .execute(&mut **tx)
+        .await?;
+
+    let label = spec
+        .fields
+        .iter()
+        .find(|f| f.name == field)
+        .map_or(field, |f| f.label);
+    let mut names = Sources::default();
+    let source = match change {
+        Change::Owner(..) => Some(PEOPLE),
+        Change::Category(..) => category_source(spec).map(|(s, _)| s),
+        _ => None,
+    };
+    if let Some(source) = source {
+        names.fetch(tx, source).await?;
+    }
+    let name_of = |raw: Option<&str>| -> String {
+        match (source, raw) {
+            (_, None) => String::new(),
+            (Some(source), Some(raw)) => raw
+                .parse::<i64>()
+                .map_or(String::new(), |id| names.name(source, id).to_owned()),
+            (None, Some(raw)) => raw.to_owned(),
+        }
+    };
+    let new = match change {
+        Change::Owner(id, _) => name_of(Some(&id.0.to_string())),
+        Change::Category(id, _) => name_of(id.map(|i| i.to_string()).as_deref()),
+        Change::Visibility(v, _) => (*v).to_owned(),
+        Change::Delete => String::new(),
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            let mut diff = Diff::default();
+            diff.field(label, &name_of(r.old.as_deref()), &new);
+            (!diff.is_empty()).then(|| (r.id, diff.into_changes()))
+        })
+        .collect())
 }

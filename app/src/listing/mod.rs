@@ -25,6 +25,7 @@ pub mod bulk;
 pub mod filter;
 pub mod prefs;
 pub mod query;
+pub mod routes;
 pub mod sql;
 pub mod text;
 pub mod views;
@@ -130,6 +131,8 @@ pub struct Texts {
     pub all: &'static str,
     /// 快速过滤管理 without saved filters.
     pub filters_empty: &'static str,
+    /// The warning on the confirmation of a bulk delete.
+    pub delete_warning: &'static str,
 }
 
 /// A searchable field.
@@ -350,6 +353,48 @@ pub enum BulkChoice {
     },
     /// Nothing (delete).
     Nothing,
+}
+
+/// The bulk actions of a list of owned records: a new owner (one of `people`), a
+/// category of `categories` (or none, labelled `no_category`), a visibility, deletion.
+pub const fn owner_category_visibility_delete(
+    people: Source,
+    categories: Source,
+    no_category: &'static str,
+) -> [BulkDef; 4] {
+    [
+        BulkDef {
+            action: "owner",
+            label: "list.bulk_owner",
+            choice: BulkChoice::Source {
+                source: people,
+                field: "owner_id",
+                none: None,
+            },
+        },
+        BulkDef {
+            action: "category",
+            label: "list.bulk_category",
+            choice: BulkChoice::Source {
+                source: categories,
+                field: "category_id",
+                none: Some(no_category),
+            },
+        },
+        BulkDef {
+            action: "visibility",
+            label: "list.bulk_visibility",
+            choice: BulkChoice::Fixed {
+                options: VISIBILITY,
+                field: "visibility",
+            },
+        },
+        BulkDef {
+            action: "delete",
+            label: "list.bulk_delete",
+            choice: BulkChoice::Nothing,
+        },
+    ]
 }
 
 /// The visibility codes and their labels.

@@ -359,6 +359,14 @@ pub async fn opportunity_files(
     tx: &mut TenantTx,
     opportunity: OpportunityId,
 ) -> AppResult<DeletedFiles> {
+    opportunities_files(tx, &[opportunity]).await
+}
+
+/// Every stored file of the notes of several opportunities (see [`opportunity_files`]).
+pub async fn opportunities_files(
+    tx: &mut TenantTx,
+    opportunities: &[OpportunityId],
+) -> AppResult<DeletedFiles> {
     let tenant = tx.tenant();
     let keys: Vec<String> = note_attachments::table
         .inner_join(
@@ -369,7 +377,7 @@ pub async fn opportunity_files(
         .filter(
             note_attachments::tenant_id
                 .eq(tenant)
-                .and(notes::opportunity_id.eq(opportunity)),
+                .and(notes::opportunity_id.eq_any(opportunities)),
         )
         .select(note_attachments::storage_key)
         .load(&mut **tx)

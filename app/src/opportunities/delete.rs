@@ -22,9 +22,13 @@ use crate::{
 
 /// GET /opportunities/:id/delete
 #[handler]
-pub async fn confirm(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn confirm(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<OpportunityId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (_, o) = managed(&mut tx, &ctx, id).await?;
     let (notes, files) = notes::model::count(&mut tx, &Host::of_opportunity(&o)).await?;
     tx.commit().await?;
     let content = html! {
@@ -56,9 +60,13 @@ pub async fn confirm(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppR
 
 /// POST /opportunities/:id/delete — back to its company's page.
 #[handler]
-pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Response> {
+pub async fn delete(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<OpportunityId>,
+) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (_, o) = managed(&mut tx, &ctx, id).await?;
     let files = model::delete(&mut tx, o.id).await?;
     history::record(
         &mut tx,

@@ -75,10 +75,14 @@ impl Detail {
 
 /// GET /opportunities/:id
 #[handler]
-pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn show(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<OpportunityId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let o = model::find(&mut tx, &scope, OpportunityId(id)).await?;
+    let o = model::find(&mut tx, &scope, id).await?;
     let detail = Detail::load(&mut tx, &ctx, &scope, &o).await?;
     tx.commit().await?;
     Ok(page(&ctx, &o, &detail, None))

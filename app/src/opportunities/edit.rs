@@ -64,9 +64,13 @@ pub async fn save(
 
 /// GET /opportunities/:id/edit
 #[handler]
-pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
+pub async fn edit_form(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<OpportunityId>,
+) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (_, o) = managed(&mut tx, &ctx, id).await?;
     let choices = Choices::load(&mut tx, ctx.locale).await?;
     let company = model::company_name(&mut tx, o.company_id).await?;
     tx.commit().await?;
@@ -85,12 +89,12 @@ pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> Ap
 pub async fn update(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<OpportunityId>,
     body: RawForm,
 ) -> AppResult<Response> {
     let input: OpportunityForm = body.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (scope, o) = managed(&mut tx, &ctx, id).await?;
     let choices = Choices::load(&mut tx, ctx.locale).await?;
     let custom = Inputs::from_submitted(&choices.fields, body.pairs());
     let mut errors = Errors::new();

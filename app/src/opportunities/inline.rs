@@ -167,11 +167,11 @@ pub struct InlineParams {
 pub async fn edit(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<OpportunityId>,
     Query(params): Query<InlineParams>,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (_, o) = managed(&mut tx, &ctx, id).await?;
     let choices = Choices::load(&mut tx, ctx.locale).await?;
     tx.commit().await?;
     let name = params.field.as_str();
@@ -198,11 +198,11 @@ pub async fn edit(
 pub async fn save(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<OpportunityId>,
     body: RawForm,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (scope, o) = managed(&mut tx, &ctx, id).await?;
     let choices = Choices::load(&mut tx, ctx.locale).await?;
     let (name, value) = inline::submitted(&body);
     if label(&ctx, &choices, &name).is_none() {

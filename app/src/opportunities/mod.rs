@@ -18,6 +18,7 @@ pub mod detail;
 pub mod edit;
 pub mod form;
 pub mod inline;
+pub mod list;
 pub mod model;
 pub mod pipeline;
 pub mod stage;

@@ -342,6 +342,34 @@ pub async fn delete(tx: &mut TenantTx, id: OpportunityId) -> AppResult<DeletedFi
     Ok(files)
 }
 
+/// Deletes opportunities as [`delete`] deletes one (the bulk delete). Returns their
+/// notes' stored files and each deleted opportunity's company and name (for the
+/// companies' histories).
+pub async fn delete_many(
+    tx: &mut TenantTx,
+    ids: &[OpportunityId],
+) -> AppResult<(DeletedFiles, Vec<(CompanyId, String)>)> {
+    let tenant = tx.tenant();
+    let mine = || {
+        opportunities::tenant_id
+            .eq(tenant)
+            .and(opportunities::id.eq_any(ids))
+    };
+    let deleted: Vec<(CompanyId, String)> = opportunities::table
+        .filter(mine())
+        .order(opportunities::id)
+        .select((opportunities::company_id, opportunities::name))
+        .for_update()
+        .load(&mut **tx)
+        .await?;
+    let files = crate::notes::model::opportunities_files(tx, ids).await?;
+    diesel::delete(opportunities::table)
+        .filter(mine())
+        .execute(&mut **tx)
+        .await?;
+    Ok((files, deleted))
+}
+
 /// What an [`Event`] records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EventKind {

@@ -78,13 +78,13 @@ pub async fn record_move(
 pub async fn change(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<OpportunityId>,
     req: &Request,
     body: RawForm,
 ) -> AppResult<Response> {
     let input: MoveForm = body.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (_, o) = managed(&mut tx, &ctx, id).await?;
     let pipeline = pipeline::load(&mut tx, ctx.locale).await?;
     let to = input
         .stage_id

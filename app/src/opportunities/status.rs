@@ -49,12 +49,12 @@ pub struct CardParams {
 pub async fn card(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<OpportunityId>,
     Query(params): Query<CardParams>,
     req: &Request,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (scope, o) = managed(&mut tx, &ctx, id).await?;
     let detail = Detail::load(&mut tx, &ctx, &scope, &o).await?;
     let reasons = pipeline::lost_reasons(&mut tx).await?;
     tx.commit().await?;
@@ -98,7 +98,7 @@ pub struct StatusForm {
 pub async fn set(
     ctx: Ctx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<OpportunityId>,
     req: &Request,
     body: RawForm,
 ) -> AppResult<Response> {
@@ -106,7 +106,7 @@ pub async fn set(
     let to = Status::parse(&input.status).ok_or(AppError::BadRequest)?;
     let htmx = is_htmx(req);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (scope, o) = managed(&mut tx, &ctx, OpportunityId(id)).await?;
+    let (scope, o) = managed(&mut tx, &ctx, id).await?;
     let from = o.status();
     let reasons = pipeline::lost_reasons(&mut tx).await?;
     let mut errors = Errors::new();

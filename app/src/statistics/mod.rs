@@ -19,7 +19,7 @@ pub mod funnel;
 pub mod model;
 pub mod ranking;
 pub mod rollup;
-mod views;
+pub mod views;
 
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use poem::{IntoResponse, Request, Response, web::Json};

@@ -21,10 +21,17 @@ pub fn page(ctx: &Ctx, tab: &str, title: &str, fragment: Markup) -> Markup {
         title,
         html! {
             (fragment)
-            script src="/static/vendor/echarts.min.js" defer {}
-            script src="/static/charts.js" defer {}
+            (chart_scripts())
         },
     )
+}
+
+/// The chart library and `charts.js`, for a page with charts.
+pub fn chart_scripts() -> Markup {
+    html! {
+        script src="/static/vendor/echarts.min.js" defer {}
+        script src="/static/charts.js" defer {}
+    }
 }
 
 /// The body every filter swaps with htmx (a plain GET without JavaScript).
@@ -225,5 +232,37 @@ pub fn funnel(title: &str, layers: &[(String, f64)]) -> Value {
             "label": { "show": true, "position": "inside", "formatter": "{b}: {c}" },
             "data": layers.iter().map(|(name, value)| json!({ "name": name, "value": value })).collect::<Vec<_>>(),
         }],
+    })
+}
+
+/// Vertical bars per period (amounts in yuan) with a line of percentages on a second
+/// axis: targets against actuals with the completion.
+pub fn bars_and_rate(
+    categories: &[String],
+    bars: &[(String, Vec<Option<f64>>)],
+    rate: (&str, &[Option<f64>]),
+) -> Value {
+    let mut series: Vec<Value> = bars
+        .iter()
+        .map(|(name, data)| json!({ "type": "bar", "name": name, "barMaxWidth": 24, "data": data }))
+        .collect();
+    series.push(json!({
+        "type": "line",
+        "name": rate.0,
+        "yAxisIndex": 1,
+        "connectNulls": false,
+        "data": rate.1,
+    }));
+    json!({
+        "aria": { "enabled": true },
+        "tooltip": { "trigger": "axis", "renderMode": "richText" },
+        "legend": { "bottom": 0 },
+        "grid": { "left": 8, "right": 8, "top": 24, "bottom": 36, "containLabel": true },
+        "xAxis": { "type": "category", "data": categories },
+        "yAxis": [
+            { "type": "value" },
+            { "type": "value", "axisLabel": { "formatter": "{value}%" }, "splitLine": { "show": false } },
+        ],
+        "series": series,
     })
 }

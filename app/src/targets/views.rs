@@ -8,6 +8,7 @@ use serde_json::json;
 use crate::{
     auth::ctx::Ctx,
     money,
+    statistics::views as stats,
     targets::{
         Month, Who,
         forecast::Forecast,
@@ -32,6 +33,7 @@ pub fn respond(ctx: &Ctx, req: &Request, page: &Page) -> Response {
     if is_htmx(req) {
         content.into_response()
     } else {
+        let content = html! { (content) (stats::chart_scripts()) };
         layout::page(ctx, Module::Home, PATH, &ctx.t("targets.title"), content).into_response()
     }
 }
@@ -184,6 +186,32 @@ fn report(ctx: &Ctx, page: &Page) -> Markup {
               "data": page.rows.iter().map(|r| r.completion().map(|p| (p * 10.0).round() / 10.0)).collect::<Vec<_>>() },
         ],
     });
+    let categories: Vec<String> = page.rows.iter().map(label).collect();
+    let yuan = |values: Vec<Option<i64>>| {
+        values
+            .into_iter()
+            .map(|v| v.map(stats::yuan))
+            .collect::<Vec<_>>()
+    };
+    let completion: Vec<Option<f64>> = page
+        .rows
+        .iter()
+        .map(|r| r.completion().map(|p| (p * 10.0).round() / 10.0))
+        .collect();
+    let option = stats::bars_and_rate(
+        &categories,
+        &[
+            (
+                ctx.t("targets.target"),
+                yuan(page.rows.iter().map(|r| r.target).collect()),
+            ),
+            (
+                ctx.t("targets.actual"),
+                yuan(page.rows.iter().map(|r| Some(r.actual)).collect()),
+            ),
+        ],
+        (&ctx.t("targets.completion"), &completion),
+    );
     let highlight = match page.mode {
         Mode::Year(year) => page.choice.month.map(|m| Month::new(year, m)),
         Mode::Month(_) => None,
@@ -192,7 +220,9 @@ fn report(ctx: &Ctx, page: &Page) -> Markup {
         section.card.mb-4 #targets-report {
             div.card-header { h2.h6.mb-0 { (title) } }
             div.card-body {
-                div.chart #targets-chart data-chart="targets" aria-label=(ctx.t("targets.chart_label")) {
+                // ECharts draws `option`; the script keeps the figures in fen for tools.
+                div.chart #targets-chart role="img" data-chart=(option.to_string())
+                    aria-label=(ctx.t("targets.chart_label")) {
                     (json_script(&chart))
                 }
                 div.table-responsive {

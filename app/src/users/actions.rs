@@ -41,9 +41,9 @@ pub async fn unlock(
     ctx: AdminCtx,
     state: Data<&State>,
     req: &poem::Request,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = UserId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.locked_at.is_some() {
@@ -66,9 +66,9 @@ pub async fn disable(
     ctx: AdminCtx,
     state: Data<&State>,
     req: &poem::Request,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = UserId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     users::lock_admin_changes(&mut tx).await?;
     let user = users::find(&mut tx, id).await?;
@@ -99,9 +99,9 @@ pub async fn enable(
     ctx: AdminCtx,
     state: Data<&State>,
     req: &poem::Request,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = UserId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.status == "disabled" {
@@ -130,9 +130,9 @@ pub async fn reinvite(
     ctx: AdminCtx,
     state: Data<&State>,
     req: &poem::Request,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    let id = UserId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.status != "invited" {

@@ -334,9 +334,9 @@ pub fn invitation_email(
 pub async fn edit_form(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> AppResult<Markup> {
-    let id = UserId(id);
+    let id = id;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     let others = users::list(&mut tx).await?;
@@ -362,10 +362,10 @@ pub async fn edit_form(
 pub async fn update(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Form(mut input): Form<UserForm>,
 ) -> AppResult<Response> {
-    let id = UserId(id);
+    let id = id;
     let mode = Mode::Edit(id);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     users::lock_admin_changes(&mut tx).await?;

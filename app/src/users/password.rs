@@ -83,14 +83,14 @@ fn reset_page(ctx: &Ctx, user: &User, errors: &Errors) -> Markup {
 pub async fn reset_form(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
 ) -> AppResult<Response> {
-    if UserId(id) == ctx.user {
+    if id == ctx.user {
         // One's own password is changed with the current one, under 个人设置.
         return Ok(Redirect::see_other("/account/password").into_response());
     }
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let user = users::find(&mut tx, UserId(id)).await?;
+    let user = users::find(&mut tx, id).await?;
     tx.commit().await?;
     Ok(reset_page(&ctx, &user, &Errors::new()).into_response())
 }
@@ -100,10 +100,10 @@ pub async fn reset_form(
 pub async fn reset(
     ctx: AdminCtx,
     state: Data<&State>,
-    Path(id): Path<i64>,
+    Path(id): Path<UserId>,
     Form(input): Form<PasswordForm>,
 ) -> AppResult<Response> {
-    let id = UserId(id);
+    let id = id;
     if id == ctx.user {
         return Ok(Redirect::see_other("/account/password").into_response());
     }

@@ -35,7 +35,7 @@ use crate::{
     error::AppError,
     exports, home,
     i18n::{LANG_COOKIE, Locale},
-    imports, notes, opportunities,
+    imports, listing, notes, opportunities,
     state::State,
     statistics, tags, targets, users,
 };
@@ -81,22 +81,11 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(customers::form::new_form).post(customers::form::create),
         )
         .at("/customers/check-name", get(customers::form::check_name))
-        .at("/customers/condition", get(customers::list::condition))
-        .at(
-            "/customers/filters",
-            get(customers::prefs::index).post(customers::prefs::create),
-        )
-        .at(
-            "/customers/filters/:id/delete",
-            post(customers::prefs::delete),
-        )
-        .at("/customers/columns", post(customers::prefs::save_columns))
         .at(
             "/customers/autocomplete",
             get(customers::picker::autocomplete),
         )
         .at("/customers/bulk-tag", post(tags::routes::bulk))
-        .at("/customers/bulk", post(customers::bulk::bulk))
         .at("/customers/:id", get(customers::form::show))
         .at(
             "/customers/:id/inline",
@@ -148,6 +137,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             get(imports::routes::undo_confirm).post(imports::routes::undo),
         )
         .at("/imports/:id/errors", get(imports::routes::errors))
+        .at("/opportunities", get(opportunities::list::index))
         .at(
             "/opportunities/new",
             get(opportunities::create::new_form).post(opportunities::create::create),
@@ -302,6 +292,10 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/admin/fields/:id/delete", post(admin::fields::delete))
         .at("/admin/audit", get(admin::audit_log::index))
         .at("/admin/jobs", get(admin::jobs::index));
+    // Each list's filters, columns, condition and bulk endpoints (listing/routes.rs).
+    let routes = listing::routes::mount::<customers::bulk::Customers>(routes, "/customers");
+    let routes =
+        listing::routes::mount::<opportunities::list::Opportunities>(routes, "/opportunities");
 
     Route::new()
         .at("/healthz", get(healthz))
