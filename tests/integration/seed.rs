@@ -7,12 +7,12 @@
 use std::{path::Path, process::Command};
 
 use chrono::{DateTime, Utc};
-use tokio_postgres::Client;
 use kehu::statistics::rollup;
 use kehu_tests::{
     bench::{PLAIN_DAILY, PLAIN_STAGES, connect},
     db,
 };
+use tokio_postgres::Client;
 
 /// Opportunities in all, and in the big tenant (id 1).
 const TOTAL: i64 = 3000;
@@ -82,13 +82,20 @@ async fn the_opportunity_seed_keeps_its_invariants_and_rolls_up_to_a_plain_group
     );
 
     // Counts: all of them, the big tenant's, the others' in proportion to companies (30:10).
-    assert_eq!(int_of(&owner, "SELECT count(*) FROM opportunities").await, TOTAL);
+    assert_eq!(
+        int_of(&owner, "SELECT count(*) FROM opportunities").await,
+        TOTAL
+    );
     assert_eq!(
         text_of(&owner, "SELECT string_agg(concat(tenant_id, ':', n), ' ' ORDER BY tenant_id) FROM (SELECT tenant_id, count(*) AS n FROM opportunities GROUP BY 1) c").await,
         "1:1000 2:1500 3:500"
     );
     assert_eq!(
-        text_of(&owner, "SELECT string_agg(DISTINCT status, ',' ORDER BY status) FROM opportunities").await,
+        text_of(
+            &owner,
+            "SELECT string_agg(DISTINCT status, ',' ORDER BY status) FROM opportunities"
+        )
+        .await,
         "lost,tracking,won"
     );
     // Three years, and closed (if at all) after they were created.
@@ -97,21 +104,33 @@ async fn the_opportunity_seed_keeps_its_invariants_and_rolls_up_to_a_plain_group
         0
     );
     assert_eq!(
-        int_of(&owner, "SELECT count(*) FROM opportunity_events WHERE created_at > '2026-12-05 18:00+08'").await,
+        int_of(
+            &owner,
+            "SELECT count(*) FROM opportunity_events WHERE created_at > '2026-12-05 18:00+08'"
+        )
+        .await,
         0,
         "no history in the future"
     );
     assert!(
-        int_of(&owner, "SELECT extract(day FROM max(created_at) - min(created_at))::bigint FROM opportunities").await
+        int_of(
+            &owner,
+            "SELECT extract(day FROM max(created_at) - min(created_at))::bigint FROM opportunities"
+        )
+        .await
             > 3 * 365 - 30
     );
     // Every opportunity has one 'created' event, a stage event per stage after the
     // first up to its own, and a status event if it is closed.
     assert_eq!(
-        int_of(&owner, "SELECT count(*) FROM opportunities o
+        int_of(
+            &owner,
+            "SELECT count(*) FROM opportunities o
               WHERE (SELECT count(*) FROM opportunity_events e
                       WHERE e.tenant_id = o.tenant_id AND e.opportunity_id = o.id
-                        AND e.action = 'created') <> 1").await,
+                        AND e.action = 'created') <> 1"
+        )
+        .await,
         0
     );
     assert_eq!(
@@ -151,7 +170,11 @@ async fn the_opportunity_seed_keeps_its_invariants_and_rolls_up_to_a_plain_group
             "SELECT count(*) FROM opportunity_events e WHERE to_stage_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM opportunity_stages s WHERE s.tenant_id = e.tenant_id AND s.id = e.to_stage_id)",
         ),
     ] {
-        assert_eq!(int_of(&owner, sql).await, 0, "every {what} is in the opportunity's tenant");
+        assert_eq!(
+            int_of(&owner, sql).await,
+            0,
+            "every {what} is in the opportunity's tenant"
+        );
     }
     assert_eq!(
         text_of(&owner, SCHEMA).await,
@@ -169,7 +192,10 @@ async fn the_opportunity_seed_keeps_its_invariants_and_rolls_up_to_a_plain_group
         int_of(&owner, "SELECT count(*) FROM (SELECT tenant_id, day FROM opportunity_daily UNION SELECT tenant_id, day FROM opportunity_stage_daily) d").await,
         "every day with an opportunity created, closed or entering a stage is rolled up"
     );
-    assert_eq!(int_of(&owner, "SELECT count(*) FROM opportunity_dirty_days").await, 0);
+    assert_eq!(
+        int_of(&owner, "SELECT count(*) FROM opportunity_dirty_days").await,
+        0
+    );
     for (table, plain) in [
         (
             "SELECT tenant_id, day, owner_id, visibility, created_count, created_amount, won_count, won_amount, lost_count, lost_amount FROM opportunity_daily",
@@ -183,8 +209,16 @@ async fn the_opportunity_seed_keeps_its_invariants_and_rolls_up_to_a_plain_group
         let rows = int_of(&owner, &format!("SELECT count(*) FROM ({table}) r")).await;
         assert!(rows > 100, "{table}: {rows} rows");
         assert_eq!(
-            int_of(&owner, &format!("SELECT count(*) FROM (({table}) EXCEPT ({plain})) d")).await
-                + int_of(&owner, &format!("SELECT count(*) FROM (({plain}) EXCEPT ({table})) d")).await,
+            int_of(
+                &owner,
+                &format!("SELECT count(*) FROM (({table}) EXCEPT ({plain})) d")
+            )
+            .await
+                + int_of(
+                    &owner,
+                    &format!("SELECT count(*) FROM (({plain}) EXCEPT ({table})) d")
+                )
+                .await,
             0,
             "{table} equals its plain GROUP BY"
         );
