@@ -23,6 +23,12 @@ use kehu::{
     customers::visibility::{Scope, View},
     db::{DbPool, TenantTx},
     ids::TenantId,
+    listing::{
+        SortKey,
+        query::{self, Count},
+        sql::Sql,
+    },
+    opportunities::list::{Listed, OPPORTUNITIES},
     statistics::{model, rollup},
 };
 use kehu_tests::bench::{PLAIN_DAILY, PLAIN_STAGES, Stats, connect, load_average, login, measure};
@@ -199,7 +205,10 @@ async fn rollup_phase(o: &Options, pool: &DbPool) -> anyhow::Result<()> {
         );
     }
 
-    println!("Load average before the rollup: {load_before}; after: {}.", load_average());
+    println!(
+        "Load average before the rollup: {load_before}; after: {}.",
+        load_average()
+    );
     println!();
     println!("| Phase | Days | Rows | Time | Ratio | Goal | Met |");
     println!("|---|---:|---:|---:|---:|---|---|");
@@ -231,7 +240,9 @@ async fn rollup_phase(o: &Options, pool: &DbPool) -> anyhow::Result<()> {
 
 /// Reference B: the rows both rollup tables get, by plain GROUP BYs, counted.
 fn same_facts() -> String {
-    format!("SELECT (SELECT count(*) FROM ({PLAIN_DAILY}) d) + (SELECT count(*) FROM ({PLAIN_STAGES}) s)")
+    format!(
+        "SELECT (SELECT count(*) FROM ({PLAIN_DAILY}) d) + (SELECT count(*) FROM ({PLAIN_STAGES}) s)"
+    )
 }
 
 #[derive(QueryableByName)]
@@ -397,13 +408,63 @@ where
     Ok(missed)
 }
 
-/// The opportunity list's first page (issue 11): measured once the list exists.
+/// The list's first page with no parameters: tab 跟踪中 (status = 'tracking'), newest
+/// first, as the big tenant's admin sees it (the scope adds no condition).
+fn list_conditions() -> Vec<Sql> {
+    vec![
+        Scope::Admin(View::All).owned(OPPORTUNITIES.table),
+        Sql::new("opportunities.status = ").text("tracking".to_owned()),
+    ]
+}
+
+/// The two queries `GET /opportunities` makes for its rows (`listing::load`): the page
+/// (51 rows, the 51st says there is a next page) and the count capped at 10,001, in one
+/// tenant transaction, through the app's own `listing::query`.
+async fn direct_list(pool: &DbPool, tenant: TenantId) -> anyhow::Result<(usize, Count)> {
+    let mut tx = TenantTx::begin(pool, tenant).await?;
+    let page = query::Page {
+        spec: &OPPORTUNITIES,
+        conditions: list_conditions(),
+        sort: SortKey::Id,
+        asc: false,
+        ranks: vec![],
+        cursor: None,
+        backward: false,
+        limit: 51,
+    };
+    let rows = query::page::<Listed>(&mut tx, &page).await?;
+    let count = query::count(&mut tx, &OPPORTUNITIES, list_conditions()).await?;
+    tx.commit().await?;
+    Ok((rows.len(), count))
+}
+
+/// The opportunity list's first page over HTTP against its queries run directly.
 async fn list_phase(
-    _o: &Options,
-    _http: &reqwest::Client,
-    _pool: &DbPool,
-    _tenant: TenantId,
+    o: &Options,
+    http: &reqwest::Client,
+    pool: &DbPool,
+    tenant: TenantId,
 ) -> anyhow::Result<usize> {
-    eprintln!("the opportunity list is not built yet: not measured");
-    Ok(0)
+    let url = format!("{}/opportunities", o.base_url);
+    let first = http.get(&url).send().await?;
+    let status = first.status();
+    let body = first.text().await?;
+    let (rows, count) = direct_list(pool, tenant).await?;
+    if !status.is_success() || !body.contains("10,000+") || count != Count::More {
+        bail!("{url} answered {status} without the list and its capped count");
+    }
+    let direct = {
+        let pool = pool.clone();
+        move || {
+            let pool = pool.clone();
+            async move { direct_list(&pool, tenant).await.map(|_| ()) }
+        }
+    };
+    let case = Case {
+        name: "opportunity list, first page (跟踪中, capped count)",
+        rows,
+        url,
+        absolute: false,
+    };
+    compare(o, http, &case, direct).await
 }
