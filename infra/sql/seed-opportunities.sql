@@ -38,6 +38,17 @@ CREATE INDEX ON us (tenant_id, rn);
 CREATE TEMP TABLE st AS
 SELECT tenant_id, position AS pos, id FROM opportunity_stages;
 CREATE INDEX ON st (tenant_id, pos);
+-- Categories and lost reasons by their rank in the tenant (0, 1, …): their ids need not
+-- be consecutive per tenant (the INSERTs above may interleave tenants).
+CREATE TEMP TABLE cat AS
+SELECT tenant_id, row_number() OVER (PARTITION BY tenant_id ORDER BY position, id) - 1 AS k, id
+  FROM opportunity_categories;
+CREATE INDEX ON cat (tenant_id, k);
+CREATE TEMP TABLE lr AS
+SELECT tenant_id, row_number() OVER (PARTITION BY tenant_id ORDER BY position, id) - 1 AS k, id
+  FROM lost_reasons;
+CREATE INDEX ON lr (tenant_id, k);
+ANALYZE co; ANALYZE us; ANALYZE st; ANALYZE cat; ANALYZE lr;
 CREATE TEMP TABLE sizes AS
 WITH c AS (SELECT tenant_id, count(*) AS n FROM companies GROUP BY tenant_id),
      u AS (SELECT tenant_id, count(*) AS n FROM users GROUP BY tenant_id)
@@ -84,11 +95,11 @@ SELECT g.tenant_id, row_number() OVER (ORDER BY x.created_at, g.tenant_id, g.n),
        CASE WHEN g.r_misc < 0.3 THEN '客户希望在下季度前完成选型。' ELSE '' END,
        (100000 + floor(g.r_amount * g.r_amount * 99900000))::bigint,
        'CNY',
-       CASE WHEN g.r_misc < 0.8 THEN (SELECT min(id) FROM opportunity_categories oc WHERE oc.tenant_id = g.tenant_id) + (g.n % 3) END,
+       CASE WHEN g.r_misc < 0.8 THEN (SELECT cat.id FROM cat WHERE cat.tenant_id = g.tenant_id AND cat.k = g.n % 3) END,
        st.id, x.status,
-       CASE WHEN x.status = 'lost' THEN (SELECT min(id) FROM lost_reasons lr WHERE lr.tenant_id = g.tenant_id) + (g.n % 4) END,
+       CASE WHEN x.status = 'lost' THEN (SELECT lr.id FROM lr WHERE lr.tenant_id = g.tenant_id AND lr.k = g.n % 4) END,
        (x.created_at + (30 + floor(g.r_close * 150)) * interval '1 day')::date,
-       CASE WHEN x.status <> 'tracking' THEN least(x.created_at + (1 + floor(g.r_close * 120)) * interval '1 day', timestamptz '2026-12-05 12:00+08') END,
+       CASE WHEN x.status <> 'tracking' THEN greatest(x.created_at, least(x.created_at + (1 + floor(g.r_close * 120)) * interval '1 day', timestamptz '2026-12-05 12:00+08')) END,
        us.id, CASE WHEN g.r_misc > 0.7 THEN 'public' ELSE 'private' END, us.id,
        x.created_at, x.created_at, x.created_at
   FROM gen g
@@ -114,8 +125,9 @@ SELECT o.tenant_id, o.id, o.owner_id, 'created', NULL, s1.id, NULL, 'tracking', 
 INSERT INTO opportunity_events (tenant_id, opportunity_id, actor_id, action, from_stage_id,
                                 to_stage_id, created_at)
 SELECT o.tenant_id, o.id, o.owner_id, 'stage', prev.id, nxt.id,
-       o.created_at + (coalesce(o.closed_at, o.created_at + interval '60 days') - o.created_at)
-                      * (nxt.pos - 1) / 4.0
+       o.created_at + (coalesce(o.closed_at, greatest(o.created_at, least(o.created_at + interval '60 days',
+                                                                     timestamptz '2026-12-05 18:00+08')))
+                       - o.created_at) * (nxt.pos - 1) / 4.0
   FROM opportunities o
   JOIN st cur ON cur.id = o.stage_id AND cur.tenant_id = o.tenant_id
   JOIN st nxt ON nxt.tenant_id = o.tenant_id AND nxt.pos BETWEEN 2 AND cur.pos

@@ -18,6 +18,7 @@ mod notes;
 mod opportunities;
 mod opportunity_list;
 mod security;
+mod seed;
 mod sessions;
 mod signup;
 mod smoke;

@@ -170,3 +170,38 @@ pub async fn login(base_url: &str, email: &str, password: &str) -> anyhow::Resul
     }
     Ok(http)
 }
+
+/// The rows of `opportunity_daily` (tenant, day, owner, visibility, created, won and lost
+/// counts and amounts) by one plain `GROUP BY` over every opportunity, days in each
+/// tenant's time zone: what a full rollup must write, computed the straightforward way.
+pub const PLAIN_DAILY: &str = "
+SELECT f.tenant_id, f.day, f.owner_id, f.visibility,
+       sum(f.created)::int AS created_count, sum(f.created_amount)::bigint AS created_amount,
+       sum(f.won)::int AS won_count, sum(f.won_amount)::bigint AS won_amount,
+       sum(f.lost)::int AS lost_count, sum(f.lost_amount)::bigint AS lost_amount
+  FROM (SELECT o.tenant_id, (o.created_at AT TIME ZONE t.time_zone)::date AS day,
+               o.owner_id, o.visibility, 1 AS created, o.amount AS created_amount,
+               0 AS won, 0::bigint AS won_amount, 0 AS lost, 0::bigint AS lost_amount
+          FROM opportunities o JOIN tenants t ON t.id = o.tenant_id
+        UNION ALL
+        SELECT o.tenant_id, (o.closed_at AT TIME ZONE t.time_zone)::date, o.owner_id,
+               o.visibility, 0, 0,
+               (o.status = 'won')::int, CASE WHEN o.status = 'won' THEN o.amount ELSE 0 END,
+               (o.status = 'lost')::int, CASE WHEN o.status = 'lost' THEN o.amount ELSE 0 END
+          FROM opportunities o JOIN tenants t ON t.id = o.tenant_id
+         WHERE o.closed_at IS NOT NULL) f
+ GROUP BY f.tenant_id, f.day, f.owner_id, f.visibility";
+
+/// The rows of `opportunity_stage_daily` (tenant, day, owner, visibility, stage, entered,
+/// entered amount) by one plain `GROUP BY` over every stage entry (an opportunity counted
+/// once per stage and day).
+pub const PLAIN_STAGES: &str = "
+SELECT s.tenant_id, s.day, s.owner_id, s.visibility, s.stage_id,
+       count(*)::int AS entered, sum(s.amount)::bigint AS entered_amount
+  FROM (SELECT DISTINCT e.tenant_id, (e.created_at AT TIME ZONE t.time_zone)::date AS day,
+               e.opportunity_id, e.to_stage_id AS stage_id, o.owner_id, o.visibility, o.amount
+          FROM opportunity_events e
+          JOIN tenants t ON t.id = e.tenant_id
+          JOIN opportunities o ON o.tenant_id = e.tenant_id AND o.id = e.opportunity_id
+         WHERE e.to_stage_id IS NOT NULL AND e.action IN ('created', 'stage')) s
+ GROUP BY s.tenant_id, s.day, s.owner_id, s.visibility, s.stage_id";

@@ -1,0 +1,1 @@
+DROP INDEX opportunities_tenant_open_owner_idx;
