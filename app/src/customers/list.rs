@@ -22,8 +22,8 @@ use crate::{
     error::AppResult,
     ids::CompanyId,
     listing::{
-        self, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Lookups, Options, PEOPLE, ParamDef,
-        QuickDef, SortKey, Source, Texts, VISIBILITY,
+        self, ACTIVE_PEOPLE, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Lookups, Options,
+        PEOPLE, ParamDef, QuickDef, SortKey, Source, Texts, VISIBILITY,
         filter::{self as lf, FieldType, Op, Problem},
         sql::Sql,
         views::{self, Parts},
@@ -45,13 +45,6 @@ pub const CATEGORIES: Source = Source {
 pub const TAGS: Source = Source {
     key: "tags",
     sql: "SELECT id, name FROM tags WHERE tenant_id = $1 ORDER BY name, id LIMIT 1000",
-};
-
-/// Users records can be given to (not the disabled ones), in pinyin order.
-pub const ACTIVE_PEOPLE: Source = Source {
-    key: "active_people",
-    sql: "SELECT id, name FROM users WHERE tenant_id = $1 AND status <> 'disabled' \
-          ORDER BY name COLLATE \"zh-x-icu\", id",
 };
 
 /// Companies with one of the tags.

@@ -204,6 +204,13 @@ pub const PEOPLE: Source = Source {
     sql: "SELECT id, name FROM users WHERE tenant_id = $1 ORDER BY name COLLATE \"zh-x-icu\", id",
 };
 
+/// Users records can be given to (not the disabled ones), in pinyin order.
+pub const ACTIVE_PEOPLE: Source = Source {
+    key: "active_people",
+    sql: "SELECT id, name FROM users WHERE tenant_id = $1 AND status <> 'disabled' \
+          ORDER BY name COLLATE \"zh-x-icu\", id",
+};
+
 /// A column of the table.
 pub struct ColumnDef {
     /// The key (`owner`; custom fields are `cf_<id>`).

@@ -23,8 +23,8 @@ use crate::{
     history::{self, Action},
     ids::OpportunityId,
     listing::{
-        self, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Options, PEOPLE, ParamDef, QuickDef,
-        QuickInput, Row, SortKey, Source, Tabs, Texts, VISIBILITY,
+        self, ACTIVE_PEOPLE, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Options, PEOPLE,
+        ParamDef, QuickDef, QuickInput, Row, SortKey, Source, Tabs, Texts, VISIBILITY,
         filter::{FieldType, parse_money},
         routes::Target,
         sql::Sql,
@@ -49,9 +49,6 @@ pub const STAGES: Source = Source {
     key: "opportunity_stages",
     sql: "SELECT id, name FROM opportunity_stages WHERE tenant_id = $1 ORDER BY position, id",
 };
-
-/// Users opportunities can be given to (not the disabled ones), in pinyin order.
-pub const ACTIVE_PEOPLE: Source = crate::customers::list::ACTIVE_PEOPLE;
 
 /// The statuses and their labels.
 const STATUSES: &[(&str, &str)] = &[
