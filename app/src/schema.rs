@@ -362,6 +362,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    opportunity_open (tenant_id, owner_id, visibility) {
+        tenant_id -> Int8,
+        owner_id -> Int8,
+        visibility -> Text,
+        open_count -> Int8,
+        open_amount -> Int8,
+    }
+}
+
+diesel::table! {
     opportunity_stage_daily (tenant_id, day, owner_id, visibility, stage_id) {
         tenant_id -> Int8,
         day -> Date,
@@ -474,6 +484,7 @@ diesel::joinable!(notes -> tenants (tenant_id));
 diesel::joinable!(opportunities -> tenants (tenant_id));
 diesel::joinable!(opportunity_categories -> tenants (tenant_id));
 diesel::joinable!(opportunity_daily -> tenants (tenant_id));
+diesel::joinable!(opportunity_open -> tenants (tenant_id));
 diesel::joinable!(opportunity_dirty_days -> tenants (tenant_id));
 diesel::joinable!(opportunity_events -> tenants (tenant_id));
 diesel::joinable!(opportunity_stage_daily -> tenants (tenant_id));
@@ -506,6 +517,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunities,
     opportunity_categories,
     opportunity_daily,
+    opportunity_open,
     opportunity_dirty_days,
     opportunity_events,
     opportunity_stage_daily,

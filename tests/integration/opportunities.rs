@@ -1519,3 +1519,178 @@ async fn who_sees_an_opportunity_follows_its_owner_and_visibility() {
         Some(zh("form.invalid_choice").as_str())
     );
 }
+
+/// `opportunity_open` of a tenant and the same figures by a plain GROUP BY over its
+/// tracking opportunities, as two comparable texts.
+async fn open_figures(app: &TestApp, tenant: i64) -> (String, String) {
+    let kept = app
+        .text(&format!(
+            "SELECT coalesce(string_agg(concat_ws(',', owner_id, visibility, open_count, open_amount), ';' \
+                    ORDER BY owner_id, visibility), '') \
+               FROM opportunity_open WHERE tenant_id = {tenant} AND open_count <> 0"
+        ))
+        .await;
+    let live = app
+        .text(&format!(
+            "SELECT coalesce(string_agg(concat_ws(',', owner_id, visibility, n, amount), ';' \
+                    ORDER BY owner_id, visibility), '') \
+               FROM (SELECT owner_id, visibility, count(*) AS n, sum(amount) AS amount \
+                       FROM opportunities WHERE tenant_id = {tenant} AND status = 'tracking' \
+                      GROUP BY 1, 2) g"
+        ))
+        .await;
+    (kept, live)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_open_figures_follow_every_kind_of_change() {
+    let app = TestApp::start().await;
+    let t = team(&app, "openfig").await;
+    let tenant = app.tenant_of("admin@openfig.test").await;
+    let bystander = team(&app, "openbys").await;
+    let other_tenant = app.tenant_of("admin@openbys.test").await;
+    company(&bystander.member, "旁观客户", "private").await;
+    opportunity(
+        &bystander.member,
+        &[
+            ("company", "旁观客户"),
+            ("name", "旁观机会"),
+            ("amount", "700"),
+        ],
+    )
+    .await;
+    let bystanders = open_figures(&app, other_tenant).await;
+
+    let customer = company(&t.member, "开放客户", "private").await;
+    let first = opportunity(
+        &t.member,
+        &[
+            ("company", "开放客户"),
+            ("name", "一号"),
+            ("amount", "5000"),
+        ],
+    )
+    .await;
+    let second = opportunity(
+        &t.member,
+        &[
+            ("company", "开放客户"),
+            ("name", "二号"),
+            ("amount", "3000"),
+        ],
+    )
+    .await;
+    let (kept, live) = open_figures(&app, tenant).await;
+    assert_eq!(
+        kept,
+        format!("{},private,2,800000", t.member_id),
+        "two tracking, ¥8,000 in fen"
+    );
+    assert_eq!(kept, live);
+
+    // Won: no longer open. Reopened: open again.
+    let status = format!("/opportunities/{first}/status");
+    assert_eq!(
+        t.member.post(&status, &[("status", "won")]).await.status,
+        303
+    );
+    let (kept, live) = open_figures(&app, tenant).await;
+    assert_eq!(kept, format!("{},private,1,300000", t.member_id));
+    assert_eq!(kept, live);
+    assert_eq!(
+        t.member
+            .post(&status, &[("status", "tracking")])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        open_figures(&app, tenant).await.0,
+        live.replace(",1,300000", ",2,800000")
+    );
+
+    // An edit of the amount and the visibility moves the figures between rows.
+    let page = t
+        .member
+        .post(
+            &format!("/opportunities/{second}/edit"),
+            &[
+                ("name", "二号"),
+                ("amount", "3,500"),
+                ("visibility", "public"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let (kept, live) = open_figures(&app, tenant).await;
+    assert_eq!(
+        kept,
+        format!("{m},private,1,500000;{m},public,1,350000", m = t.member_id)
+    );
+    assert_eq!(kept, live);
+
+    // A bulk change of owner by the admin.
+    t.admin.get("/opportunities").await;
+    let (outsider, first_id, second_id) = (
+        t.outsider_id.to_string(),
+        first.to_string(),
+        second.to_string(),
+    );
+    let page = t
+        .admin
+        .post(
+            "/opportunities/bulk",
+            &[
+                ("action", "owner"),
+                ("owner_id", outsider.as_str()),
+                ("opportunity_id", first_id.as_str()),
+                ("opportunity_id", second_id.as_str()),
+                ("confirm", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let (kept, live) = open_figures(&app, tenant).await;
+    assert_eq!(
+        kept,
+        format!(
+            "{o},private,1,500000;{o},public,1,350000",
+            o = t.outsider_id
+        )
+    );
+    assert_eq!(kept, live);
+
+    // The ranking page shows them.
+    let ranking = t.admin.get("/statistics/ranking?format=json").await;
+    assert_eq!(ranking.status, 200);
+    let ranking: serde_json::Value = serde_json::from_str(&ranking.body).expect("JSON");
+    let row = ranking["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["user_id"].as_i64() == Some(t.outsider_id))
+        .cloned()
+        .expect("the outsider is ranked");
+    assert_eq!(
+        (row["open_count"].as_i64(), row["open_amount"].as_i64()),
+        (Some(2), Some(850000))
+    );
+
+    // Deleting the company removes its opportunities, and their figures.
+    t.admin.get(&format!("/customers/{customer}")).await;
+    assert_eq!(
+        t.admin
+            .post(&format!("/customers/{customer}/delete"), &[])
+            .await
+            .status,
+        303
+    );
+    let (kept, live) = open_figures(&app, tenant).await;
+    assert_eq!((kept.as_str(), live.as_str()), ("", ""));
+    assert_eq!(
+        open_figures(&app, other_tenant).await,
+        bystanders,
+        "the other tenant's figures are untouched"
+    );
+    assert!(bystanders.0.ends_with(",private,1,70000"), "{bystanders:?}");
+}

@@ -232,6 +232,23 @@ async fn the_opportunity_seed_keeps_its_invariants_and_rolls_up_to_a_plain_group
         int_of(&owner, "SELECT (SELECT count(*) FROM opportunity_daily) + (SELECT count(*) FROM opportunity_stage_daily)").await
     );
 
+    // The open (跟踪中) figures the ranking reads were kept by the triggers during the
+    // seed's bulk inserts: they equal a plain GROUP BY.
+    let open = "SELECT tenant_id, owner_id, visibility, open_count, open_amount \
+                FROM opportunity_open WHERE open_count <> 0";
+    let plain_open = "SELECT tenant_id, owner_id, visibility, count(*), sum(amount)::bigint \
+                      FROM opportunities WHERE status = 'tracking' GROUP BY 1, 2, 3";
+    assert!(int_of(&owner, &format!("SELECT count(*) FROM ({open}) o")).await > 10);
+    assert_eq!(
+        int_of(
+            &owner,
+            &format!("SELECT (SELECT count(*) FROM (({open}) EXCEPT ({plain_open})) a) + (SELECT count(*) FROM (({plain_open}) EXCEPT ({open})) b)")
+        )
+        .await,
+        0,
+        "opportunity_open equals its plain GROUP BY"
+    );
+
     drop(pool);
     drop(owner);
     db::drop_test_database(&name).await.expect("drop");

@@ -187,7 +187,8 @@ impl Figures {
 }
 
 /// 销售排行榜: per owner, the won, lost and new opportunities of `from..=to` and the open
-/// ones now. Owners without a visible opportunity are not in the result.
+/// ones now (kept current by the opportunities' triggers in `opportunity_open`). Owners
+/// without a visible opportunity are not in the result.
 pub async fn ranking(
     tx: &mut TenantTx,
     rule: &Rule,
@@ -198,10 +199,9 @@ pub async fn ranking(
     let sql = format!(
         "WITH {PERIOD_DAYS}, {FACT_WINDOWS}, {LIVE_DAILY},
          open AS (
-             SELECT owner_id, visibility, count(*) AS n, sum(amount) AS amount
-               FROM opportunities
-              WHERE tenant_id = $1 AND status = 'tracking'
-              GROUP BY 1, 2
+             SELECT owner_id, visibility, open_count AS n, open_amount AS amount
+               FROM opportunity_open
+              WHERE tenant_id = $1 AND open_count <> 0
          ),
          x AS (
              SELECT owner_id, visibility, created_count, created_amount, won_count,
