@@ -14,7 +14,11 @@ use maud::{Markup, html};
 use serde_json::{Map, Value};
 
 use crate::{
-    db::TenantTx, error::AppResult, i18n::Locale, ids::FieldId, schema::custom_fields,
+    db::{Reads, TenantTx},
+    error::AppResult,
+    i18n::Locale,
+    ids::FieldId,
+    schema::custom_fields,
     web::forms::Errors,
 };
 
@@ -147,8 +151,8 @@ fn from_row((id, entity, label, kind, options, required): Row) -> Field {
 }
 
 /// The tenant's fields of `entity`, in their order.
-pub async fn of_entity(tx: &mut TenantTx, entity: Entity) -> AppResult<Vec<Field>> {
-    let tenant = tx.tenant();
+pub async fn of_entity(db: Reads<'_>, entity: Entity) -> AppResult<Vec<Field>> {
+    let tenant = db.tenant();
     let rows: Vec<Row> = custom_fields::table
         .filter(
             custom_fields::tenant_id
@@ -164,7 +168,7 @@ pub async fn of_entity(tx: &mut TenantTx, entity: Entity) -> AppResult<Vec<Field
             custom_fields::options,
             custom_fields::required,
         ))
-        .load(&mut **tx)
+        .load(&mut db.conn())
         .await?;
     Ok(rows.into_iter().map(from_row).collect())
 }

@@ -172,6 +172,37 @@ impl Drop for TenantTx {
     }
 }
 
+impl TenantTx {
+    /// A shared handle for reads: queries made through copies of it may be awaited
+    /// together (`try_join!`), and then go out pipelined on the one connection; the server
+    /// still runs them in order, inside this transaction.
+    pub fn reads(&self) -> Reads<'_> {
+        Reads {
+            conn: self,
+            tenant: self.tenant,
+        }
+    }
+}
+
+/// See [`TenantTx::reads`].
+#[derive(Clone, Copy)]
+pub struct Reads<'a> {
+    conn: &'a AsyncPgConnection,
+    tenant: TenantId,
+}
+
+impl<'a> Reads<'a> {
+    /// The transaction's tenant.
+    pub fn tenant(self) -> TenantId {
+        self.tenant
+    }
+
+    /// The connection, for `query.load(&mut db.conn())`.
+    pub fn conn(self) -> &'a AsyncPgConnection {
+        self.conn
+    }
+}
+
 impl std::ops::Deref for TenantTx {
     type Target = AsyncPgConnection;
     fn deref(&self) -> &Self::Target {

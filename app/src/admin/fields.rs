@@ -245,7 +245,7 @@ pub async fn index(
 ) -> AppResult<Markup> {
     let entity = Entity::parse(&param.entity);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let rows = cf::of_entity(&mut tx, entity).await?;
+    let rows = cf::of_entity(tx.reads(), entity).await?;
     tx.commit().await?;
     let input = FieldForm {
         kind: "text".into(),
@@ -263,7 +263,7 @@ pub async fn create(ctx: AdminCtx, state: Data<&State>, form: RawForm) -> AppRes
     let tenant = tx.tenant();
     let mut errors = Errors::new();
     let checked = check(&ctx, &input, &mut errors);
-    let existing = cf::of_entity(&mut tx, entity).await?;
+    let existing = cf::of_entity(tx.reads(), entity).await?;
     if existing.len() >= MAX_FIELDS {
         errors.add(ctx.locale, "label", "fields.too_many");
     }
@@ -306,7 +306,7 @@ pub async fn create(ctx: AdminCtx, state: Data<&State>, form: RawForm) -> AppRes
     }
     tx.rollback().await?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let rows = cf::of_entity(&mut tx, entity).await?;
+    let rows = cf::of_entity(tx.reads(), entity).await?;
     tx.commit().await?;
     Ok(list_page(&ctx, entity, &rows, &input, &errors)
         .with_status(StatusCode::UNPROCESSABLE_ENTITY)
@@ -392,7 +392,7 @@ pub async fn move_up(
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let tenant = tx.tenant();
     let field = cf::find(&mut tx, id).await?;
-    let mut order: Vec<FieldId> = cf::of_entity(&mut tx, field.entity)
+    let mut order: Vec<FieldId> = cf::of_entity(tx.reads(), field.entity)
         .await?
         .into_iter()
         .map(|f| f.id)

@@ -251,7 +251,7 @@ pub async fn new_form(
 ) -> AppResult<Markup> {
     let mut input = ContactForm::default();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let fields = cf::of_entity(tx.reads(), Entity::Contact).await?;
     if let Some(id) = params.company {
         let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
         if let Ok(company) = companies::find(&mut tx, &scope, CompanyId(id)).await {
@@ -272,7 +272,7 @@ pub async fn create(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<R
     let input: ContactForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let defs = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let defs = cf::of_entity(tx.reads(), Entity::Contact).await?;
     let inputs = Inputs::from_submitted(&defs, form.pairs());
     let custom = || Custom {
         fields: &defs,
@@ -315,7 +315,7 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResu
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let (contact, company) = model::find(&mut tx, &scope, ContactId(id)).await?;
-    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let fields = cf::of_entity(tx.reads(), Entity::Contact).await?;
     tx.commit().await?;
     let manage = scope.can_manage(company.owner_id);
     let dash = |v: &str| {
@@ -374,7 +374,7 @@ async fn managed(
 pub async fn edit_form(ctx: Ctx, state: Data<&State>, Path(id): Path<i64>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (_, contact, company) = managed(&mut tx, &ctx, ContactId(id)).await?;
-    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let fields = cf::of_entity(tx.reads(), Entity::Contact).await?;
     tx.commit().await?;
     let custom = Custom {
         fields: &fields,
@@ -400,7 +400,7 @@ pub async fn update(
     let input: ContactForm = form.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let (scope, contact, old_company) = managed(&mut tx, &ctx, ContactId(id)).await?;
-    let defs = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let defs = cf::of_entity(tx.reads(), Entity::Contact).await?;
     let inputs = Inputs::from_submitted(&defs, form.pairs());
     let custom = || Custom {
         fields: &defs,

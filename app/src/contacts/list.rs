@@ -44,7 +44,7 @@ pub async fn index(
     let before: Option<i64> = params.before.trim().parse().ok();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let fields = cf::of_entity(&mut tx, Entity::Contact).await?;
+    let fields = cf::of_entity(tx.reads(), Entity::Contact).await?;
     let custom = fields
         .iter()
         .find(|f| f.input_name() == params.cf)

@@ -72,7 +72,7 @@ pub(super) async fn choices(tx: &mut TenantTx) -> AppResult<Choices> {
     Ok(Choices {
         categories: model::categories(tx).await?,
         people: users::list(tx).await?,
-        fields: cf::of_entity(tx, Entity::Company).await?,
+        fields: cf::of_entity(tx.reads(), Entity::Company).await?,
     })
 }
 

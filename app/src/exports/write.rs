@@ -178,7 +178,7 @@ async fn produce(
         "opportunity" => Entity::Opportunity,
         _ => Entity::Company,
     };
-    let fields = cf::of_entity(&mut tx, entity).await?;
+    let fields = cf::of_entity(tx.reads(), entity).await?;
     // The view's conditions, compiled once as the list page compiles them.
     let conditions = match list_of(&export.entity) {
         Some(spec) => {

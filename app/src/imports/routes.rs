@@ -440,7 +440,7 @@ pub async fn create(
     let key = FileKey::generate(ctx.tenant, "imports");
     let size = state.files.put_file(&key, &temp.0).await?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let custom = cf::of_entity(&mut tx, entity_of(entity)).await?;
+    let custom = cf::of_entity(tx.reads(), entity_of(entity)).await?;
     let custom_names: Vec<(String, String)> = custom
         .iter()
         .map(|f| (f.input_name(), f.label.clone()))
@@ -862,7 +862,7 @@ async fn load(
 ) -> AppResult<(TenantTx, Import, Vec<Field>, Vec<User>)> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let import = super::find(&mut tx, id).await?;
-    let custom = cf::of_entity(&mut tx, entity_of(&import.entity)).await?;
+    let custom = cf::of_entity(tx.reads(), entity_of(&import.entity)).await?;
     let people = users::list(&mut tx).await?;
     Ok((tx, import, custom, people))
 }

@@ -235,7 +235,7 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
 
     let (custom, lookups, done) = {
         let mut tx = TenantTx::begin(env.db, tenant).await?;
-        let custom = cf::of_entity(&mut tx, entity).await?;
+        let custom = cf::of_entity(tx.reads(), entity).await?;
         let mut lookups = Lookups::default();
         for (id, name) in companies::categories(&mut tx).await? {
             lookups.categories.insert(name.to_lowercase(), id);

@@ -37,7 +37,7 @@ use diesel::{QueryableByName, pg::Pg, sql_types::BigInt, sql_types::Text};
 use crate::{
     auth::ctx::Ctx,
     custom_fields::{self as cf, Entity, Field},
-    db::TenantTx,
+    db::{Reads, TenantTx},
     error::AppResult,
     i18n::Locale,
     ids::UserId,
@@ -417,6 +417,15 @@ pub struct Sources(HashMap<&'static str, Vec<(i64, String)>>);
 impl Sources {
     /// Loads `source` unless it is loaded.
     pub async fn fetch(&mut self, tx: &mut TenantTx, source: Source) -> AppResult<()> {
+        self.fetch_all(tx.reads(), [source]).await
+    }
+
+    /// Loads those of `sources` that are not loaded, pipelined.
+    pub async fn fetch_all(
+        &mut self,
+        db: Reads<'_>,
+        sources: impl IntoIterator<Item = Source>,
+    ) -> AppResult<()> {
         use diesel_async::RunQueryDsl;
         #[derive(QueryableByName)]
         struct Named {
@@ -425,18 +434,24 @@ impl Sources {
             #[diesel(sql_type = Text)]
             name: String,
         }
-        if self.0.contains_key(source.key) {
-            return Ok(());
+        let mut missing: Vec<Source> = Vec::new();
+        for source in sources {
+            if !self.0.contains_key(source.key) && !missing.iter().any(|m| m.key == source.key) {
+                missing.push(source);
+            }
         }
-        let tenant = tx.tenant();
-        let rows: Vec<Named> = diesel::sql_query(source.sql)
-            .bind::<BigInt, _>(tenant)
-            .load(&mut **tx)
-            .await?;
-        self.0.insert(
-            source.key,
-            rows.into_iter().map(|r| (r.id, r.name)).collect(),
-        );
+        let loads = missing.iter().map(|source| {
+            diesel::sql_query(source.sql)
+                .bind::<BigInt, _>(db.tenant())
+                .load::<Named>(&mut db.conn())
+        });
+        let loaded = futures::future::try_join_all(loads).await?;
+        for (source, rows) in missing.into_iter().zip(loaded) {
+            self.0.insert(
+                source.key,
+                rows.into_iter().map(|r| (r.id, r.name)).collect(),
+            );
+        }
         Ok(())
     }
 
@@ -535,10 +550,14 @@ pub async fn load<R: Row>(
     let prev_raw = prev;
     let view = View::parse(view.as_deref());
     let scope = Scope::resolve(tx, ctx, view).await?;
-    let fields = cf::of_entity(tx, spec.entity).await?;
-    let saved = prefs::usable(tx, spec, ctx.user).await?;
-    let columns: Vec<String> = prefs::columns(tx, spec, ctx.user)
-        .await?
+    // The user's lists settings, then the names the page shows, each batch pipelined.
+    let db = tx.reads();
+    let (fields, saved, chosen) = futures::try_join!(
+        cf::of_entity(db, spec.entity),
+        prefs::usable(db, spec, ctx.user),
+        prefs::columns(db, spec, ctx.user),
+    )?;
+    let columns: Vec<String> = chosen
         .unwrap_or_else(|| {
             spec.default_columns
                 .iter()
@@ -550,28 +569,30 @@ pub async fn load<R: Row>(
         .collect();
     let sort = sort_key(spec, &filter.sort);
 
-    let mut sources = Sources::default();
+    let mut wanted: Vec<Source> = Vec::new();
     if ctx.is_admin() {
-        sources.fetch(tx, PEOPLE).await?;
+        wanted.push(PEOPLE);
     }
-    for c in &columns {
-        if let Some(source) = column(spec, c).and_then(|c| c.source) {
-            sources.fetch(tx, source).await?;
-        }
-    }
+    wanted.extend(
+        columns
+            .iter()
+            .filter_map(|c| column(spec, c).and_then(|c| c.source)),
+    );
     if let SortKey::Rank { source, .. } = sort {
-        sources.fetch(tx, source).await?;
+        wanted.push(source);
     }
-    for b in spec.bulk {
-        if let BulkChoice::Source { source, .. } = b.choice {
-            sources.fetch(tx, source).await?;
-        }
-    }
-    for c in &filter.conditions {
-        if let Some(source) = field_source(spec, &c.field) {
-            sources.fetch(tx, source).await?;
-        }
-    }
+    wanted.extend(spec.bulk.iter().filter_map(|b| match b.choice {
+        BulkChoice::Source { source, .. } => Some(source),
+        _ => None,
+    }));
+    wanted.extend(
+        filter
+            .conditions
+            .iter()
+            .filter_map(|c| field_source(spec, &c.field)),
+    );
+    let mut sources = Sources::default();
+    sources.fetch_all(db, wanted).await?;
 
     let q = text::normalise(tx, &filter.q).await?;
     let look = Lookups {
@@ -731,7 +752,7 @@ pub async fn compiled(
     time_zone: &str,
     locale: Locale,
 ) -> AppResult<Vec<Sql>> {
-    let fields = cf::of_entity(tx, spec.entity).await?;
+    let fields = cf::of_entity(tx.reads(), spec.entity).await?;
     let mut sources = Sources::default();
     for c in &filter.conditions {
         if let Some(source) = field_source(spec, &c.field) {

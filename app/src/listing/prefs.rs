@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
-    db::{DbPool, TenantTx},
+    db::{DbPool, Reads, TenantTx},
     error::{AppError, AppResult, is_unique_violation},
     ids::UserId,
     listing::{ListSpec, filter::ListFilter},
@@ -38,12 +38,8 @@ pub struct SavedFilter {
 }
 
 /// The filters of `spec` that `user` may use: their own and the shared ones, by name.
-pub async fn usable(
-    tx: &mut TenantTx,
-    spec: &ListSpec,
-    user: UserId,
-) -> AppResult<Vec<SavedFilter>> {
-    let tenant = tx.tenant();
+pub async fn usable(db: Reads<'_>, spec: &ListSpec, user: UserId) -> AppResult<Vec<SavedFilter>> {
+    let tenant = db.tenant();
     let rows: Vec<(i64, UserId, String, bool, String)> = saved_filters::table
         .filter(saved_filters::tenant_id.eq(tenant))
         .filter(saved_filters::list.eq(spec.key))
@@ -60,7 +56,7 @@ pub async fn usable(
             saved_filters::shared,
             saved_filters::query,
         ))
-        .load(&mut **tx)
+        .load(&mut db.conn())
         .await?;
     Ok(rows
         .into_iter()
@@ -76,17 +72,17 @@ pub async fn usable(
 
 /// The columns of `spec` that `user` chose, if any.
 pub async fn columns(
-    tx: &mut TenantTx,
+    db: Reads<'_>,
     spec: &ListSpec,
     user: UserId,
 ) -> AppResult<Option<Vec<String>>> {
-    let tenant = tx.tenant();
+    let tenant = db.tenant();
     let chosen: Option<Vec<Option<String>>> = list_columns::table
         .filter(list_columns::tenant_id.eq(tenant))
         .filter(list_columns::user_id.eq(user))
         .filter(list_columns::list.eq(spec.key))
         .select(list_columns::shown)
-        .first(&mut **tx)
+        .first(&mut db.conn())
         .await
         .optional()?;
     Ok(chosen.map(|c| c.into_iter().flatten().collect()))
@@ -179,8 +175,8 @@ pub async fn index(
         .find(|(k, _)| k == "query")
         .map(|(_, v)| ListFilter::from_query(spec, &v).to_query(spec))
         .unwrap_or_default();
-    let mut tx = TenantTx::begin(db, ctx.tenant).await?;
-    let rows = usable(&mut tx, spec, ctx.user).await?;
+    let tx = TenantTx::begin(db, ctx.tenant).await?;
+    let rows = usable(tx.reads(), spec, ctx.user).await?;
     tx.commit().await?;
     let input = SaveForm {
         query,
@@ -233,8 +229,8 @@ pub async fn create(
         }
     }
     tx.rollback().await?;
-    let mut tx = TenantTx::begin(db, ctx.tenant).await?;
-    let rows = usable(&mut tx, spec, ctx.user).await?;
+    let tx = TenantTx::begin(db, ctx.tenant).await?;
+    let rows = usable(tx.reads(), spec, ctx.user).await?;
     tx.commit().await?;
     Ok(page(ctx, spec, &rows, &input, &errors)
         .with_status(StatusCode::UNPROCESSABLE_ENTITY)
@@ -249,7 +245,7 @@ pub async fn delete(
     id: i64,
 ) -> AppResult<Response> {
     let mut tx = TenantTx::begin(db, ctx.tenant).await?;
-    let filter = usable(&mut tx, spec, ctx.user)
+    let filter = usable(tx.reads(), spec, ctx.user)
         .await?
         .into_iter()
         .find(|f| f.id == id)

@@ -94,7 +94,7 @@ impl Choices {
             pipeline: pipeline::load(tx, locale).await?,
             categories: pipeline::categories(tx).await?,
             people: users::list(tx).await?,
-            fields: cf::of_entity(tx, Entity::Opportunity).await?,
+            fields: cf::of_entity(tx.reads(), Entity::Opportunity).await?,
         })
     }
 
