@@ -12,7 +12,8 @@ use diesel::{
     sql_types::{BigInt, Bool, Text},
 };
 use diesel_async::{
-    AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl, TransactionManager,
+    AnsiTransactionManager, AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl,
+    TransactionManager,
     pooled_connection::{
         AsyncDieselConnectionManager,
         deadpool::{Object, Pool},
@@ -104,9 +105,16 @@ impl TenantTx {
     /// Starts a transaction for `tenant`.
     pub async fn begin(pool: &DbPool, tenant: TenantId) -> AppResult<Self> {
         let mut conn = pool.get().await?;
-        <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(&mut *conn)
-            .await?;
-        set_tenant(&mut conn, tenant).await?;
+        // One round trip: BEGIN and the tenant in one simple query (an integer, so no
+        // quoting is needed).
+        AnsiTransactionManager::begin_transaction_sql(
+            &mut *conn,
+            &format!(
+                "BEGIN; SELECT set_config('app.tenant_id', '{}', true)",
+                tenant.0
+            ),
+        )
+        .await?;
         Ok(Self {
             conn: Some(conn),
             tenant,
