@@ -187,9 +187,7 @@ pub async fn add_field(
 
 /// One tenant with every role: an admin; a manager; a member who reports to the manager;
 /// and an outsider, a member who reports to nobody. Each is signed in.
-pub struct Team {
-    /// The app.
-    pub app: TestApp,
+pub struct People {
     /// The tenant.
     pub tenant: i64,
     /// The admin's browser.
@@ -210,10 +208,9 @@ pub struct Team {
     pub outsider_id: i64,
 }
 
-impl Team {
-    /// Signs up a company `tag` (names and emails carry it) with the four users.
-    pub async fn new(tag: &str) -> Self {
-        let app = TestApp::start().await;
+impl People {
+    /// Signs up a company `tag` (names and emails carry it) on `app` with the four users.
+    pub async fn sign_up(app: &TestApp, tag: &str) -> Self {
         let email = |who: &str| format!("{who}@{tag}.test");
         let admin = app
             .signup(&format!("{tag} 团队公司"), "管理员", &email("admin"))
@@ -239,7 +236,30 @@ impl Team {
             manager_id,
             member_id,
             outsider_id,
-            app,
         }
+    }
+}
+
+/// [`People`] on an app of their own.
+pub struct Team {
+    /// The app.
+    pub app: TestApp,
+    /// The people.
+    pub people: People,
+}
+
+impl Team {
+    /// Starts an app and signs up [`People`] `tag` on it.
+    pub async fn new(tag: &str) -> Self {
+        let app = TestApp::start().await;
+        let people = People::sign_up(&app, tag).await;
+        Self { app, people }
+    }
+}
+
+impl std::ops::Deref for Team {
+    type Target = People;
+    fn deref(&self) -> &People {
+        &self.people
     }
 }

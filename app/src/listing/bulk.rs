@@ -140,19 +140,23 @@ impl BulkRequest {
         }
     }
 
-    /// The visible rows it acts on.
+    /// The rows it acts on that `scope` (the user's whole scope, [`View::All`]) sees.
     pub async fn pick(
         &self,
         tx: &mut TenantTx,
         ctx: &Ctx,
         spec: &'static ListSpec,
+        scope: &Scope,
     ) -> AppResult<Picked> {
         let ids = match self.selection {
             Selection::Checked => self.checked.clone(),
             Selection::Page => self.page.clone(),
             Selection::All => {
                 // The admin's view counts: "all that match" is what the page showed.
-                let scope = Scope::resolve(tx, ctx, self.view).await?;
+                let scope = match scope {
+                    Scope::Admin(_) => Scope::Admin(self.view),
+                    owners => owners.clone(),
+                };
                 let filter = ListFilter::from_query(spec, &self.query);
                 let conditions = compiled(
                     tx,
@@ -174,7 +178,6 @@ impl BulkRequest {
         if ids.is_empty() {
             return Ok(Picked::Rows(vec![]));
         }
-        let scope = Scope::resolve(tx, ctx, View::All).await?;
         let visible = query::ids(
             tx,
             spec,
@@ -454,7 +457,8 @@ pub async fn handle<T: Target>(ctx: &Ctx, state: &State, form: &RawForm) -> AppR
     let spec = T::spec();
     let req = BulkRequest::parse(spec, form);
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let picked = req.pick(&mut tx, ctx, spec).await?;
+    let scope = Scope::resolve(&mut tx, ctx, View::All).await?;
+    let picked = req.pick(&mut tx, ctx, spec, &scope).await?;
     if let Some(refused) = req.refuse_picked(ctx, spec, &picked) {
         tx.commit().await?;
         return Ok(refused);
@@ -462,7 +466,6 @@ pub async fn handle<T: Target>(ctx: &Ctx, state: &State, form: &RawForm) -> AppR
     let Picked::Rows(ids) = picked else {
         return Err(AppError::BadRequest);
     };
-    let scope = Scope::resolve(&mut tx, ctx, View::All).await?;
     let (allowed, skipped) = manageable(&mut tx, spec, &scope, &ids).await?;
     if allowed.is_empty() {
         tx.commit().await?;

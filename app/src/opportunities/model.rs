@@ -149,17 +149,7 @@ pub struct NewOpportunity {
 
 /// A visible opportunity, or `NotFound` (also when it exists but is not visible).
 pub async fn find(tx: &mut TenantTx, scope: &Scope, id: OpportunityId) -> AppResult<Opportunity> {
-    let tenant = tx.tenant();
-    Ok(opportunities::table
-        .filter(
-            opportunities::tenant_id
-                .eq(tenant)
-                .and(opportunities::id.eq(id)),
-        )
-        .filter(scope.opportunities())
-        .select(Opportunity::as_select())
-        .first(&mut **tx)
-        .await?)
+    find_one(tx, scope, id, false).await
 }
 
 /// The same, locking the row for the rest of the transaction (status and stage moves).
@@ -168,18 +158,29 @@ pub async fn find_for_update(
     scope: &Scope,
     id: OpportunityId,
 ) -> AppResult<Opportunity> {
+    find_one(tx, scope, id, true).await
+}
+
+async fn find_one(
+    tx: &mut TenantTx,
+    scope: &Scope,
+    id: OpportunityId,
+    lock: bool,
+) -> AppResult<Opportunity> {
     let tenant = tx.tenant();
-    Ok(opportunities::table
+    let query = opportunities::table
         .filter(
             opportunities::tenant_id
                 .eq(tenant)
                 .and(opportunities::id.eq(id)),
         )
         .filter(scope.opportunities())
-        .select(Opportunity::as_select())
-        .for_update()
-        .first(&mut **tx)
-        .await?)
+        .select(Opportunity::as_select());
+    Ok(if lock {
+        query.for_update().first(&mut **tx).await?
+    } else {
+        query.first(&mut **tx).await?
+    })
 }
 
 /// The name of a company of this tenant (an opportunity may be visible when its company

@@ -148,7 +148,8 @@ pub async fn bulk(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<Res
         return Ok(req.refuse(&ctx, spec, ctx.t("list.tag_missing")));
     };
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let picked = req.pick(&mut tx, &ctx, spec).await?;
+    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let picked = req.pick(&mut tx, &ctx, spec, &scope).await?;
     if let Some(refused) = req.refuse_picked(&ctx, spec, &picked) {
         tx.commit().await?;
         return Ok(refused);
@@ -156,7 +157,6 @@ pub async fn bulk(ctx: Ctx, state: Data<&State>, form: RawForm) -> AppResult<Res
     let Picked::Rows(ids) = picked else {
         return Err(AppError::BadRequest);
     };
-    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let (allowed, skipped) = lb::manageable(&mut tx, spec, &scope, &ids).await?;
     if allowed.is_empty() {
         tx.commit().await?;
