@@ -52,6 +52,9 @@ pub struct Config {
     /// When the worker runs the sales-ranking rollup: a cron expression, seconds first
     /// (`0 5 * * * *` is five past every hour); `None` (`off`) turns it off.
     pub ranking_rollup_schedule: Option<String>,
+    /// When the worker scans for due task reminders (same format; every minute by
+    /// default); `off` turns reminders off.
+    pub task_reminder_schedule: Option<String>,
     /// The time zone cron schedules are read in.
     pub cron_time_zone: chrono_tz::Tz,
     /// Where uploaded and generated files are kept (see [`crate::files`]): empty for
@@ -93,6 +96,7 @@ impl Config {
             reconcile_every: Duration::from_secs(parse("RECONCILE_SECONDS", 5)?),
             job_max_attempts: parse("JOB_MAX_ATTEMPTS", 5)?,
             ranking_rollup_schedule: schedule("RANKING_ROLLUP_SCHEDULE", "0 5 * * * *"),
+            task_reminder_schedule: schedule("TASK_REMINDER_SCHEDULE", "0 * * * * *"),
             cron_time_zone: parse("CRON_TIME_ZONE", chrono_tz::Asia::Shanghai)?,
             file_store_url: std::env::var("FILE_STORE_URL")
                 .unwrap_or_default()

@@ -134,6 +134,7 @@ mod tests {
             "list.",
             "targets.",
             "money.",
+            "tasks.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(

@@ -113,3 +113,11 @@ id_type!(
     /// A row of an opportunity's stage/status history.
     OpportunityEventId
 );
+id_type!(
+    /// A task or memo (任务 / 备忘录).
+    TaskId
+);
+id_type!(
+    /// A task category (任务分类).
+    TaskCategoryId
+);

@@ -31,6 +31,7 @@ pub mod state;
 pub mod statistics;
 pub mod tags;
 pub mod targets;
+pub mod tasks;
 pub mod users;
 pub mod visibility;
 pub mod web;

@@ -463,6 +463,57 @@ diesel::table! {
         locale -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        time_zone -> Nullable<Text>,
+        remind_before -> Array<Int4>,
+        reminders_on -> Bool,
+        digest_on -> Bool,
+    }
+}
+
+diesel::table! {
+    task_categories (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        name -> Text,
+        position -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tasks (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        kind -> Text,
+        content -> Text,
+        content_grams -> Array<Text>,
+        starts_at -> Timestamptz,
+        due_at -> Timestamptz,
+        owner_id -> Int8,
+        category_id -> Nullable<Int8>,
+        visibility -> Text,
+        company_id -> Nullable<Int8>,
+        opportunity_id -> Nullable<Int8>,
+        remind_before -> Array<Int4>,
+        done_at -> Nullable<Timestamptz>,
+        done_by -> Nullable<Int8>,
+        created_by -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    task_reminders (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        task_id -> Int8,
+        remind_at -> Timestamptz,
+        status -> Text,
+        email_id -> Nullable<Int8>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        handled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -492,6 +543,9 @@ diesel::joinable!(opportunity_stages -> tenants (tenant_id));
 diesel::joinable!(sales_targets -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
+diesel::joinable!(task_categories -> tenants (tenant_id));
+diesel::joinable!(task_reminders -> tenants (tenant_id));
+diesel::joinable!(tasks -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -525,6 +579,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     sales_targets,
     saved_filters,
     tags,
+    task_categories,
+    task_reminders,
+    tasks,
     tenants,
     user_directory,
     users,

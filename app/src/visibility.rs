@@ -26,7 +26,7 @@ use crate::{
     error::AppResult,
     ids::UserId,
     listing::sql::Sql,
-    schema::{companies, opportunities},
+    schema::{companies, opportunities, tasks},
     users::model::Role,
 };
 
@@ -81,6 +81,9 @@ pub type CompanyFilter = Box<dyn BoxableExpression<companies::table, Pg, SqlType
 /// A boxed SQL condition on `opportunities`.
 pub type OpportunityFilter = Box<dyn BoxableExpression<opportunities::table, Pg, SqlType = Bool>>;
 
+/// A boxed SQL condition on `tasks`.
+pub type TaskFilter = Box<dyn BoxableExpression<tasks::table, Pg, SqlType = Bool>>;
+
 impl Scope {
     /// Resolves the scope of `ctx`. A non-admin's `view` is ignored.
     pub async fn resolve(tx: &mut TenantTx, ctx: &Ctx, view: View) -> AppResult<Self> {
@@ -126,6 +129,11 @@ impl Scope {
     /// opportunity has its own owner and visibility).
     pub fn opportunities(&self) -> OpportunityFilter {
         self.owned("opportunities").filter()
+    }
+
+    /// The condition a visible task meets (a task has its own owner and visibility).
+    pub fn tasks(&self) -> TaskFilter {
+        self.owned("tasks").filter()
     }
 
     /// The same rule as three values for raw SQL over rows that carry an opportunity's

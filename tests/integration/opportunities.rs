@@ -146,7 +146,10 @@ async fn an_opportunity_is_created_from_a_company_page_with_the_company_filled_i
     assert_eq!(detail.texts(".opportunity-status"), ["跟踪中"]);
     assert_eq!(detail.texts("#opportunity-company"), ["北京星辰有限公司"]);
     assert_eq!(detail.texts("#opportunity-created time").len(), 1);
-    assert!(detail.body.contains(&zh("opportunities.tasks_soon")));
+    assert_eq!(
+        detail.texts("#opportunity-tasks .empty-state"),
+        [zh("tasks.section_empty")]
+    );
     assert!(
         detail.texts("#opportunity-history .event")[0].contains("创建了销售机会，阶段：初步接洽")
     );

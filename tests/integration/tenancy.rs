@@ -87,6 +87,17 @@ pub enum Target {
     LostReason,
     /// A lost reason the admin deletes.
     DoomedLostReason,
+    /// A public task owned by the member on [`Target::Opportunity`], so all three roles
+    /// may see and change it.
+    Task,
+    /// A task the acting role deletes (one per role).
+    DoomedTask,
+    /// A saved filter of the task list the acting role owns and deletes.
+    DoomedTaskFilter,
+    /// A task category.
+    TaskCategory,
+    /// A task category the admin deletes.
+    DoomedTaskCategory,
 }
 
 /// One route of the app.
@@ -491,6 +502,131 @@ pub const ROUTES: &[RouteCase] = &[
         SignedIn,
         303,
         Target::DoomedOpportunity,
+        &[],
+    ),
+    case("GET", "/tasks", SignedIn, 200, Target::None, &[]),
+    case(
+        "GET",
+        "/tasks?state=all&quick=overdue",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case("GET", "/tasks/condition", SignedIn, 200, Target::None, &[]),
+    case("GET", "/tasks/filters", SignedIn, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/tasks/filters",
+        SignedIn,
+        303,
+        Target::None,
+        &[
+            ("name", "矩阵任务过滤"),
+            ("query", "state=open&quick=today"),
+        ],
+    ),
+    case(
+        "POST",
+        "/tasks/filters/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedTaskFilter,
+        &[],
+    ),
+    case(
+        "POST",
+        "/tasks/columns",
+        SignedIn,
+        303,
+        Target::None,
+        &[("column", "due"), ("column", "owner")],
+    ),
+    case(
+        "POST",
+        "/tasks/bulk",
+        SignedIn,
+        303,
+        Target::None,
+        &[("action", "delete"), ("selection", "checked")],
+    ),
+    case(
+        "POST",
+        "/tasks/bulk-done",
+        SignedIn,
+        303,
+        Target::None,
+        &[("op", "done"), ("selection", "checked")],
+    ),
+    case("GET", "/tasks/new", SignedIn, 200, Target::None, &[]),
+    case(
+        "POST",
+        "/tasks/new",
+        SignedIn,
+        303,
+        Target::None,
+        &[
+            ("content", "矩阵任务"),
+            ("starts_at", "2030-01-02T09:00"),
+            ("due_at", "2030-01-02T10:00"),
+            ("remind", "0"),
+        ],
+    ),
+    case(
+        "POST",
+        "/customers/:id/tasks",
+        SignedIn,
+        303,
+        Target::Company,
+        &[("content", "矩阵客户任务"), ("due_at", "2030-01-02T10:00")],
+    ),
+    case(
+        "POST",
+        "/opportunities/:id/tasks",
+        SignedIn,
+        303,
+        Target::Opportunity,
+        &[("content", "矩阵机会任务"), ("due_at", "2030-01-02T10:00")],
+    ),
+    case("GET", "/tasks/:id", SignedIn, 200, Target::Task, &[]),
+    case("GET", "/tasks/:id/edit", SignedIn, 200, Target::Task, &[]),
+    case(
+        "POST",
+        "/tasks/:id/edit",
+        SignedIn,
+        303,
+        Target::Task,
+        &[
+            ("kind", "task"),
+            ("content", "矩阵任务（已改）"),
+            ("starts_at", "2030-01-03T09:00"),
+            ("due_at", "2030-01-03T10:00"),
+            ("visibility", "public"),
+        ],
+    ),
+    case("POST", "/tasks/:id/done", SignedIn, 303, Target::Task, &[]),
+    case(
+        "POST",
+        "/tasks/:id/restore",
+        SignedIn,
+        303,
+        Target::Task,
+        &[],
+    ),
+    case(
+        "GET",
+        "/tasks/:id/delete",
+        SignedIn,
+        200,
+        Target::DoomedTask,
+        &[],
+    ),
+    case(
+        "POST",
+        "/tasks/:id/delete",
+        SignedIn,
+        303,
+        Target::DoomedTask,
         &[],
     ),
     case("GET", "/tags", SignedIn, 200, Target::None, &[]),
@@ -1042,6 +1178,46 @@ pub const ROUTES: &[RouteCase] = &[
         Target::DoomedLostReason,
         &[],
     ),
+    case(
+        "GET",
+        "/admin/task-categories",
+        Admin,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/task-categories",
+        Admin,
+        303,
+        Target::None,
+        &[("name", "矩阵新任务分类")],
+    ),
+    case(
+        "POST",
+        "/admin/task-categories/:id",
+        Admin,
+        303,
+        Target::TaskCategory,
+        &[("name", "矩阵任务分类（改）")],
+    ),
+    case(
+        "POST",
+        "/admin/task-categories/:id/up",
+        Admin,
+        303,
+        Target::TaskCategory,
+        &[],
+    ),
+    case(
+        "POST",
+        "/admin/task-categories/:id/delete",
+        Admin,
+        303,
+        Target::DoomedTaskCategory,
+        &[],
+    ),
     case("GET", "/admin/audit", Admin, 200, Target::None, &[]),
     case("GET", "/admin/jobs", Admin, 200, Target::None, &[]),
     case("POST", "/logout", Public, 303, Target::None, &[]),
@@ -1062,15 +1238,28 @@ fn routes_in_source() -> Vec<(String, String)> {
     };
     let web = read("web/mod.rs");
     let mut found = routes_of(&web);
-    let templates = routes_of(&read("listing/routes.rs"));
-    let mut rest = web.as_str();
-    while let Some(at) = rest.find("listing::routes::mount::<") {
-        rest = &rest[at..];
-        let path = rest.split('"').nth(1).expect("the path of a mount call");
-        for (method, template) in &templates {
-            found.push((method.clone(), template.replace("{path}", path)));
+    // Each list's endpoints, and each settings list's (whose `mount` names its own path
+    // `path`), under the path its `mount` call names.
+    let mounts = [
+        (
+            "listing::routes::mount::<",
+            routes_of(&read("listing/routes.rs")),
+        ),
+        (
+            "admin::lists::mount::<",
+            routes_of(&read("admin/lists.rs").replace(".at(path,", ".at(\"{path}\",")),
+        ),
+    ];
+    for (call, templates) in &mounts {
+        let mut rest = web.as_str();
+        while let Some(at) = rest.find(call) {
+            rest = &rest[at..];
+            let path = rest.split('"').nth(1).expect("the path of a mount call");
+            for (method, template) in templates {
+                found.push((method.clone(), template.replace("{path}", path)));
+            }
+            rest = &rest[1..];
         }
-        rest = &rest[1..];
     }
     found
 }
@@ -1210,6 +1399,16 @@ struct Users {
     lost_reason: i64,
     /// See [`Target::DoomedLostReason`].
     doomed_lost_reason: i64,
+    /// See [`Target::Task`].
+    task: i64,
+    /// See [`Target::DoomedTask`]: for the member, the manager and the admin.
+    doomed_tasks: [i64; 3],
+    /// See [`Target::DoomedTaskFilter`]: for the member, the manager and the admin.
+    doomed_task_filters: [i64; 3],
+    /// See [`Target::TaskCategory`].
+    task_category: i64,
+    /// See [`Target::DoomedTaskCategory`].
+    doomed_task_category: i64,
 }
 
 impl Users {
@@ -1267,6 +1466,15 @@ impl Users {
             Target::LostReason | Target::DoomedLostReason => {
                 vec![self.lost_reason, self.doomed_lost_reason]
             }
+            Target::Task | Target::DoomedTask => {
+                let mut ids = vec![self.task];
+                ids.extend(self.doomed_tasks);
+                ids
+            }
+            Target::DoomedTaskFilter => self.doomed_task_filters.to_vec(),
+            Target::TaskCategory | Target::DoomedTaskCategory => {
+                vec![self.task_category, self.doomed_task_category]
+            }
             _ => self.all().to_vec(),
         }
     }
@@ -1304,6 +1512,11 @@ impl Users {
             Target::DoomedOpportunityCategory => self.doomed_opportunity_category,
             Target::LostReason => self.lost_reason,
             Target::DoomedLostReason => self.doomed_lost_reason,
+            Target::Task => self.task,
+            Target::DoomedTask => self.doomed_tasks[role_slot(role)],
+            Target::DoomedTaskFilter => self.doomed_task_filters[role_slot(role)],
+            Target::TaskCategory => self.task_category,
+            Target::DoomedTaskCategory => self.doomed_task_category,
         }
     }
 
@@ -1696,7 +1909,52 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
     let opportunity_category = named("opportunity_categories", "矩阵机会分类", 1).await;
     let doomed_lost_reason = named("lost_reasons", "矩阵待删失败原因", 0).await;
     let lost_reason = named("lost_reasons", "矩阵失败原因", 1).await;
+    let doomed_task_category = named("task_categories", "矩阵待删任务分类", 0).await;
+    let task_category = named("task_categories", "矩阵任务分类", 1).await;
+    // Tasks, owned by the member and public, on the opportunity (and so its company).
+    let add_task = |content: String| async move {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO tasks (tenant_id, content, starts_at, due_at, owner_id, created_by, visibility, company_id, opportunity_id) \
+                 VALUES ({tenant}, '{content}', '2030-01-01 09:00+08', '2030-01-01 10:00+08', {member}, {member}, 'public', {customer}, {opportunity})"
+            ),
+        )
+        .await;
+        app.scalar(&format!("SELECT id FROM tasks WHERE content = '{content}'"))
+            .await
+    };
+    let task_content = format!("{tag} 任务甲");
+    let task = add_task(task_content.clone()).await;
+    let mut doomed_tasks = [0; 3];
+    for (i, slot) in doomed_tasks.iter_mut().enumerate() {
+        *slot = add_task(format!("{tag} 待删任务{i}")).await;
+    }
+    let mut doomed_task_filters = [0; 3];
+    for (slot, owner) in doomed_task_filters
+        .iter_mut()
+        .zip([member, manager, admin_id])
+    {
+        exec(
+            app,
+            &format!(
+                "INSERT INTO saved_filters (tenant_id, owner_id, list, name, query) \
+                 VALUES ({tenant}, {owner}, 'tasks', '{tag} 待删任务过滤', 'quick=today')"
+            ),
+        )
+        .await;
+        *slot = app
+            .scalar(&format!(
+                "SELECT id FROM saved_filters WHERE owner_id = {owner} AND name = '{tag} 待删任务过滤'"
+            ))
+            .await;
+    }
     let users = Users {
+        task,
+        doomed_tasks,
+        doomed_task_filters,
+        task_category,
+        doomed_task_category,
         opportunity,
         doomed_opportunities,
         opportunity_note,
@@ -1738,6 +1996,7 @@ async fn setup(app: &TestApp, tag: &str) -> Tenant {
         field_name,
         note_text,
         opportunity_name,
+        task_content,
     ];
     for who in [
         "admin", "manager", "member", "invitee", "locked", "disabled",

@@ -116,6 +116,8 @@ impl TestApp {
             reconcile_every: Duration::from_millis(300),
             job_max_attempts: opts.job_max_attempts,
             ranking_rollup_schedule: opts.ranking_rollup_schedule.clone(),
+            // Tests drive the reminder scan with a clock they choose.
+            task_reminder_schedule: None,
             cron_time_zone: chrono_tz::Asia::Shanghai,
             file_store_url: std::env::temp_dir()
                 .join(&db_name)
@@ -167,6 +169,7 @@ impl TestApp {
             ("RECONCILE_SECONDS".into(), "1".into()),
             ("WORKER_CONCURRENCY_IMPORT".into(), "1".into()),
             ("RANKING_ROLLUP_SCHEDULE".into(), "off".into()),
+            ("TASK_REMINDER_SCHEDULE".into(), "off".into()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

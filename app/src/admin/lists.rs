@@ -76,6 +76,33 @@ impl NamedList for LostReasons {
     const KEYS: &'static str = "opportunities.lost_reasons.";
 }
 
+/// 任务分类.
+pub struct TaskCategories;
+impl NamedList for TaskCategories {
+    const TABLE: &'static str = "task_categories";
+    const PATH: &'static str = "/admin/task-categories";
+    const ID: &'static str = "task-categories";
+    const TITLE: &'static str = "tab.task_categories";
+    const KEYS: &'static str = "tasks.categories.";
+}
+
+/// Adds a list's settings endpoints under its path (spelled out by the caller, so the
+/// router names every path it serves; it must be the list's): the page and adding
+/// (`<path>`), renaming (`<path>/:id`), moving up (`<path>/:id/up`) and deleting
+/// (`<path>/:id/delete`).
+pub fn mount<L: NamedList>(route: poem::Route, path: &'static str) -> poem::Route {
+    use poem::{get, post};
+    assert_eq!(path, L::PATH, "a list's endpoints live under its path");
+    route
+        .at(
+            path,
+            get(index::<L>::default()).post(create::<L>::default()),
+        )
+        .at(format!("{path}/:id"), post(rename::<L>::default()))
+        .at(format!("{path}/:id/up"), post(move_up::<L>::default()))
+        .at(format!("{path}/:id/delete"), post(delete::<L>::default()))
+}
+
 /// Names the list a generic handler serves (it extracts nothing; handlers take it so
 /// their list type is known).
 pub struct Of<L>(std::marker::PhantomData<L>);

@@ -141,7 +141,7 @@ fn render(
             fieldset.form-section {
                 legend.h6 { (ctx.t("contacts.section_company")) }
                 (picker::field(ctx.locale, &ctx.t("contact.company"), &input.company, errors.get("company"),
-                    editing.is_none() && input.company.is_empty()))
+                    (editing.is_none() && input.company.is_empty(), true)))
             }
             fieldset.form-section {
                 legend.h6 { (ctx.t("contacts.section_person")) }

@@ -406,6 +406,16 @@ pub async fn show(
         crate::opportunities::model::of_company(&mut tx, &scope, company.id, OPPORTUNITIES_SHOWN)
             .await?;
     let pipeline = crate::opportunities::pipeline::load(&mut tx, ctx.locale).await?;
+    let tasks = crate::tasks::section::render(
+        &mut tx,
+        &ctx,
+        &scope,
+        crate::tasks::model::Link {
+            company: Some(company.id),
+            opportunity: None,
+        },
+    )
+    .await?;
     tx.commit().await?;
     let manage = scope.can_manage(company.owner_id);
     let content = html! {
@@ -486,10 +496,7 @@ pub async fn show(
         }
         div.row.g-3.mt-0 {
             div.col-lg-6 {
-                section.card #company-tasks {
-                    div.card-header { (ctx.t("customers.tasks")) }
-                    div.card-body.empty-state { (ctx.t("customers.tasks_soon")) }
-                }
+                (tasks)
             }
             div.col-lg-6 {
                 (crate::opportunities::views::of_company(&ctx, company.id, &opportunities, &pipeline))

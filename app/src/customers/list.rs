@@ -95,7 +95,7 @@ pub static CUSTOMERS: ListSpec = ListSpec {
     title: "customers.title",
     table: "companies",
     select: model::COLUMNS,
-    entity: Entity::Company,
+    entity: Some(Entity::Company),
     dom: Dom {
         search: "customer-search",
         table: "companies",

@@ -27,19 +27,23 @@ use crate::{
 /// The form field's name.
 pub const FIELD: &str = "company";
 
-/// The labelled company input with its datalist, help text and error.
+/// The labelled company input with its datalist, help text and error; a task's company
+/// is optional.
 pub fn field(
     locale: Locale,
     label: &str,
     value: &str,
     error: Option<&str>,
-    autofocus: bool,
+    (autofocus, required): (bool, bool),
 ) -> Markup {
     html! {
         div.mb-3 {
-            label.form-label for="f-company" { (label) span.text-danger aria-hidden="true" { " *" } }
+            label.form-label for="f-company" {
+                (label)
+                @if required { span.text-danger aria-hidden="true" { " *" } }
+            }
             input.form-control.is-invalid[error.is_some()] #f-company name=(FIELD) type="text"
-                value=(value) required autofocus[autofocus]
+                value=(value) required[required] autofocus[autofocus]
                 maxlength="200" autocomplete="off" list="company-options"
                 hx-get="/customers/autocomplete" hx-trigger="input changed delay:250ms, focus"
                 hx-target="#company-options"

@@ -355,6 +355,9 @@ pub fn split_values(value: &str) -> Vec<String> {
         .collect()
 }
 
+/// The tab value that also keeps only the signed-in user's own rows.
+pub const MINE_TAB: &str = "mine";
+
 /// Compiles the filter into SQL conditions; problems are reported, not fatal (the
 /// faulty condition is left out).
 pub fn compile(
@@ -372,6 +375,10 @@ pub fn compile(
         let value = filter.tab(spec).unwrap_or(tabs.default);
         if let Some((_, _, Some(sql))) = tabs.tabs.iter().find(|(v, _, _)| *v == value) {
             out.push(Sql::new(*sql));
+        }
+        // The tab `mine` keeps the signed-in user's own rows (我的未完成任务).
+        if value == MINE_TAB {
+            out.push(Sql::new(format!("{}.owner_id = ", spec.table)).int(look.me.0));
         }
     }
     if let Some(quick) = filter

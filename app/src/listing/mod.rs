@@ -69,8 +69,9 @@ pub struct ListSpec {
     pub table: &'static str,
     /// The select list that the row type reads by name.
     pub select: &'static str,
-    /// The custom fields that belong to the rows.
-    pub entity: Entity,
+    /// The entity whose custom fields belong to the rows, if they have any (every row
+    /// reads a `custom` column; `'{}'::jsonb` without).
+    pub entity: Option<Entity>,
     /// Ids and names in the markup (tests and styles use them).
     pub dom: Dom,
     /// The search box: the conditions of "name contains" for a normalised term.
@@ -553,7 +554,7 @@ pub async fn load<R: Row>(
     // The user's lists settings, then the names the page shows, each batch pipelined.
     let db = tx.reads();
     let (fields, saved, chosen) = futures::try_join!(
-        cf::of_entity(db, spec.entity),
+        fields_of(db, spec),
         prefs::usable(db, spec, ctx.user),
         prefs::columns(db, spec, ctx.user),
     )?;
@@ -752,7 +753,7 @@ pub async fn compiled(
     time_zone: &str,
     locale: Locale,
 ) -> AppResult<Vec<Sql>> {
-    let fields = cf::of_entity(tx.reads(), spec.entity).await?;
+    let fields = fields_of(tx.reads(), spec).await?;
     let mut sources = Sources::default();
     for c in &filter.conditions {
         if let Some(source) = field_source(spec, &c.field) {
@@ -770,4 +771,12 @@ pub async fn compiled(
     let mut out = vec![scope.owned(spec.table)];
     out.extend(filter::compile(spec, filter, &q, &look).0);
     Ok(out)
+}
+
+/// The custom fields of `spec`'s rows (none for a list without them).
+pub async fn fields_of(db: Reads<'_>, spec: &ListSpec) -> AppResult<Vec<Field>> {
+    match spec.entity {
+        Some(entity) => cf::of_entity(db, entity).await,
+        None => Ok(vec![]),
+    }
 }

@@ -568,7 +568,7 @@ pub async fn condition(
         value: get("v"),
     };
     let mut tx = TenantTx::begin(db, ctx.tenant).await?;
-    let fields = cf::of_entity(tx.reads(), spec.entity).await?;
+    let fields = super::fields_of(tx.reads(), spec).await?;
     let mut sources = Sources::default();
     if let Some(source) = crate::listing::field_source(spec, &c.field) {
         sources.fetch(&mut tx, source).await?;

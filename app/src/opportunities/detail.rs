@@ -44,6 +44,8 @@ pub struct Detail {
     pub events: Vec<model::Event>,
     /// Its notes.
     pub notes: Timeline,
+    /// Its tasks section.
+    pub tasks: Markup,
 }
 
 impl Detail {
@@ -69,6 +71,16 @@ impl Detail {
             choices: Choices::load(tx, ctx.locale).await?,
             events: model::events(tx, o.id, HISTORY_SHOWN).await?,
             notes: Timeline::load(tx, ctx, scope, &Host::of_opportunity(o), None).await?,
+            tasks: crate::tasks::section::render(
+                tx,
+                ctx,
+                scope,
+                crate::tasks::model::Link {
+                    company: Some(o.company_id),
+                    opportunity: Some(o.id),
+                },
+            )
+            .await?,
         })
     }
 }
@@ -128,10 +140,7 @@ pub fn page(ctx: &Ctx, o: &Opportunity, d: &Detail, lost: Option<&LostForm<'_>>)
                         }
                     }
                 }
-                section.card.mt-3 #opportunity-tasks {
-                    div.card-header { (ctx.t("customers.tasks")) }
-                    div.card-body.empty-state { (ctx.t("opportunities.tasks_soon")) }
-                }
+                (d.tasks)
             }
             div.col-lg-5 {
                 (notes::views::section(ctx, &Host::of_opportunity(o), &d.notes, &Default::default()))

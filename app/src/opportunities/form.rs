@@ -154,7 +154,7 @@ pub fn page(
                 @match purpose {
                     Purpose::Create => {
                         (picker::field(ctx.locale, &ctx.t("opportunities.company"), &input.company,
-                            errors.get("company"), input.company.is_empty()))
+                            errors.get("company"), (input.company.is_empty(), true)))
                     }
                     Purpose::Edit(_, company) => {
                         div.mb-3 {

@@ -215,7 +215,7 @@ pub static OPPORTUNITIES: ListSpec = ListSpec {
     title: "opportunities.title",
     table: "opportunities",
     select: COLUMNS,
-    entity: Entity::Opportunity,
+    entity: Some(Entity::Opportunity),
     dom: Dom {
         search: "opportunity-search",
         table: "opportunities",

@@ -124,17 +124,26 @@ pub struct SessionUserRow {
 /// Loads the signed-in user with the tenant's name, or `NotFound`.
 pub async fn session_user(tx: &mut TenantTx, id: UserId) -> AppResult<SessionUserRow> {
     let tenant = tx.tenant();
-    let (user, tenant_name, time_zone, session_epoch): (User, String, String, i32) = users::table
+    let (user, tenant_name, tenant_zone, own_zone, session_epoch): (
+        User,
+        String,
+        String,
+        Option<String>,
+        i32,
+    ) = users::table
         .inner_join(tenants::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
         .select((
             User::as_select(),
             tenants::name,
             tenants::time_zone,
+            users::time_zone,
             users::session_epoch,
         ))
         .first(&mut **tx)
         .await?;
+    // A user's own time zone, else the tenant's.
+    let time_zone = own_zone.unwrap_or(tenant_zone);
     Ok(SessionUserRow {
         id: user.id,
         role: user.role,

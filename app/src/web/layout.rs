@@ -93,6 +93,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/",
             },
             Tab {
+                label_key: "tasks.tab",
+                href: "/tasks",
+            },
+            Tab {
                 label_key: "targets.tab",
                 href: crate::targets::views::PATH,
             },
@@ -187,6 +191,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             Tab {
                 label_key: "tab.lost_reasons",
                 href: "/admin/lost-reasons",
+            },
+            Tab {
+                label_key: "tab.task_categories",
+                href: "/admin/task-categories",
             },
             Tab {
                 label_key: "tab.audit",

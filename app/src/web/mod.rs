@@ -25,7 +25,7 @@ use crate::{
     account,
     admin::{
         self,
-        lists::{CustomerCategories, LostReasons, OpportunityCategories},
+        lists::{CustomerCategories, LostReasons, OpportunityCategories, TaskCategories},
     },
     auth::{
         ctx::{Ctx, csrf_token},
@@ -37,7 +37,7 @@ use crate::{
     i18n::{LANG_COOKIE, Locale},
     imports, listing, notes, opportunities,
     state::State,
-    statistics, tags, targets, users,
+    statistics, tags, targets, tasks, users,
 };
 
 /// The static files (htmx, CSS), compiled into the binary.
@@ -138,6 +138,31 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         )
         .at("/imports/:id/errors", get(imports::routes::errors))
         .at("/opportunities", get(opportunities::list::index))
+        .at("/tasks", get(tasks::list::index))
+        .at(
+            "/customers/:id/tasks",
+            post(tasks::section::quick_on_company),
+        )
+        .at(
+            "/opportunities/:id/tasks",
+            post(tasks::section::quick_on_opportunity),
+        )
+        .at(
+            "/tasks/new",
+            get(tasks::create::new_form).post(tasks::create::create),
+        )
+        .at("/tasks/bulk-done", post(tasks::list::bulk_done))
+        .at("/tasks/:id", get(tasks::detail::show))
+        .at(
+            "/tasks/:id/edit",
+            get(tasks::edit::edit_form).post(tasks::edit::update),
+        )
+        .at("/tasks/:id/done", post(tasks::detail::complete))
+        .at("/tasks/:id/restore", post(tasks::detail::reopen))
+        .at(
+            "/tasks/:id/delete",
+            get(tasks::detail::confirm_delete).post(tasks::detail::delete),
+        )
         .at(
             "/opportunities/new",
             get(opportunities::create::new_form).post(opportunities::create::create),
@@ -223,57 +248,6 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/admin/users/:id/enable", post(users::actions::enable))
         .at("/admin/users/:id/reinvite", post(users::actions::reinvite))
         .at(
-            "/admin/categories",
-            get(admin::lists::index::<CustomerCategories>::default())
-                .post(admin::lists::create::<CustomerCategories>::default()),
-        )
-        .at(
-            "/admin/categories/:id",
-            post(admin::lists::rename::<CustomerCategories>::default()),
-        )
-        .at(
-            "/admin/categories/:id/up",
-            post(admin::lists::move_up::<CustomerCategories>::default()),
-        )
-        .at(
-            "/admin/categories/:id/delete",
-            post(admin::lists::delete::<CustomerCategories>::default()),
-        )
-        .at(
-            "/admin/opportunity-categories",
-            get(admin::lists::index::<OpportunityCategories>::default())
-                .post(admin::lists::create::<OpportunityCategories>::default()),
-        )
-        .at(
-            "/admin/opportunity-categories/:id",
-            post(admin::lists::rename::<OpportunityCategories>::default()),
-        )
-        .at(
-            "/admin/opportunity-categories/:id/up",
-            post(admin::lists::move_up::<OpportunityCategories>::default()),
-        )
-        .at(
-            "/admin/opportunity-categories/:id/delete",
-            post(admin::lists::delete::<OpportunityCategories>::default()),
-        )
-        .at(
-            "/admin/lost-reasons",
-            get(admin::lists::index::<LostReasons>::default())
-                .post(admin::lists::create::<LostReasons>::default()),
-        )
-        .at(
-            "/admin/lost-reasons/:id",
-            post(admin::lists::rename::<LostReasons>::default()),
-        )
-        .at(
-            "/admin/lost-reasons/:id/up",
-            post(admin::lists::move_up::<LostReasons>::default()),
-        )
-        .at(
-            "/admin/lost-reasons/:id/delete",
-            post(admin::lists::delete::<LostReasons>::default()),
-        )
-        .at(
             "/admin/stages",
             get(admin::stages::index).post(admin::stages::create),
         )
@@ -292,10 +266,17 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/admin/fields/:id/delete", post(admin::fields::delete))
         .at("/admin/audit", get(admin::audit_log::index))
         .at("/admin/jobs", get(admin::jobs::index));
+    // The settings lists of names (admin/lists.rs).
+    let routes = admin::lists::mount::<CustomerCategories>(routes, "/admin/categories");
+    let routes =
+        admin::lists::mount::<OpportunityCategories>(routes, "/admin/opportunity-categories");
+    let routes = admin::lists::mount::<LostReasons>(routes, "/admin/lost-reasons");
+    let routes = admin::lists::mount::<TaskCategories>(routes, "/admin/task-categories");
     // Each list's filters, columns, condition and bulk endpoints (listing/routes.rs).
     let routes = listing::routes::mount::<customers::bulk::Customers>(routes, "/customers");
     let routes =
         listing::routes::mount::<opportunities::list::Opportunities>(routes, "/opportunities");
+    let routes = listing::routes::mount::<tasks::list::Tasks>(routes, "/tasks");
 
     Route::new()
         .at("/healthz", get(healthz))

@@ -1,0 +1,251 @@
+//! Email reminders of tasks, through an outbox that never loses one (DESIGN.md §7).
+//!
+//! - [`sync`] runs in every transaction that creates or changes tasks: it deletes their
+//!   pending `task_reminders` rows and writes one per reminder time still ahead, so a task
+//!   that is done, deleted or moved before its time has nothing left to send. The row is
+//!   unique per (task, reminder time): a reminder already handed on is not written again.
+//! - [`scan`] runs in the worker every minute (apalis-cron), as of the time it is given:
+//!   it finds the tenants with due rows, claims them with `FOR UPDATE SKIP LOCKED` in the
+//!   tenant's own transaction and, in that same transaction, either writes the email (an
+//!   `emails` row in the recipient's language, with the due time in their time zone) and
+//!   marks the row `queued`, or marks it `skipped` with the reason (the task is done, the
+//!   owner is disabled or locked, or turned reminders off). From there the email path
+//!   (`SendEmail`, its reconciler and its failed state) delivers it: at most twice, and
+//!   twice only when a worker dies between the send and the mark.
+
+use chrono::{DateTime, Utc};
+use diesel::{
+    QueryableByName,
+    sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz},
+};
+use diesel_async::RunQueryDsl;
+
+use crate::{
+    db::{DbPool, TenantTx},
+    error::AppResult,
+    i18n::Locale,
+    ids::{EmailId, TaskId, TenantId},
+    jobs::email::{self, NewEmail},
+};
+
+/// Reminder rows claimed per transaction.
+pub const BATCH: i64 = 500;
+
+/// Brings the pending reminders of `ids` up to date: none for done tasks and memos, one
+/// per reminder time still in the future for the others.
+pub async fn sync(tx: &mut TenantTx, ids: &[TaskId]) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let tenant = tx.tenant();
+    let ids: Vec<i64> = ids.iter().map(|t| t.0).collect();
+    diesel::sql_query(
+        "DELETE FROM task_reminders WHERE tenant_id = $1 AND task_id = ANY($2) AND status = 'pending'",
+    )
+    .bind::<BigInt, _>(tenant)
+    .bind::<Array<BigInt>, _>(&ids)
+    .execute(&mut **tx)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO task_reminders (tenant_id, task_id, remind_at)
+         SELECT t.tenant_id, t.id, t.due_at - make_interval(mins => m.minutes)
+           FROM tasks t CROSS JOIN LATERAL unnest(t.remind_before) AS m(minutes)
+          WHERE t.tenant_id = $1 AND t.id = ANY($2) AND t.kind = 'task' AND t.done_at IS NULL
+            AND t.due_at - make_interval(mins => m.minutes) > now()
+         ON CONFLICT (tenant_id, task_id, remind_at) DO NOTHING",
+    )
+    .bind::<BigInt, _>(tenant)
+    .bind::<Array<BigInt>, _>(&ids)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// What one scan did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Scanned {
+    /// Emails written, to push to the queue after commit.
+    pub queued: Vec<(TenantId, EmailId)>,
+    /// Reminders left unsent, with the reason recorded on their row.
+    pub skipped: usize,
+}
+
+/// A claimed reminder with what its email says.
+#[derive(QueryableByName)]
+struct Due {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    task_id: i64,
+    #[diesel(sql_type = Text)]
+    content: String,
+    #[diesel(sql_type = Timestamptz)]
+    due_at: DateTime<Utc>,
+    #[diesel(sql_type = Bool)]
+    done: bool,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    locale: String,
+    #[diesel(sql_type = Text)]
+    time_zone: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    refused: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    company: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    opportunity: Option<String>,
+}
+
+/// Claims a tenant's due reminders, oldest first, with the task, its owner and links.
+/// The owner must still be active, unlocked and want reminders (`refused` says why not).
+const CLAIM: &str = "
+    SELECT r.id, r.task_id, t.content, t.due_at, t.done_at IS NOT NULL AS done,
+           u.email, u.name, u.locale, coalesce(u.time_zone, tn.time_zone) AS time_zone,
+           CASE WHEN u.status <> 'active' THEN 'the owner is ' || u.status
+                WHEN u.locked_at IS NOT NULL THEN 'the owner is locked'
+                WHEN NOT u.reminders_on THEN 'the owner turned reminders off' END AS refused,
+           c.name AS company, o.name AS opportunity
+      FROM task_reminders r
+      JOIN tasks t ON t.tenant_id = r.tenant_id AND t.id = r.task_id
+      JOIN users u ON u.tenant_id = t.tenant_id AND u.id = t.owner_id
+      JOIN tenants tn ON tn.id = r.tenant_id
+      LEFT JOIN companies c ON c.tenant_id = t.tenant_id AND c.id = t.company_id
+      LEFT JOIN opportunities o ON o.tenant_id = t.tenant_id AND o.id = t.opportunity_id
+     WHERE r.tenant_id = $1 AND r.status = 'pending' AND r.remind_at <= $2
+     ORDER BY r.remind_at, r.id
+     LIMIT $3
+     FOR UPDATE OF r SKIP LOCKED";
+
+/// Hands every reminder due by `now` to the email outbox (or skips it with the reason),
+/// tenant by tenant, [`BATCH`] rows per transaction. Safe to run twice, concurrently, or
+/// to kill halfway: a row changes state only in the transaction that writes its email.
+pub async fn scan(
+    db: &DbPool,
+    now: DateTime<Utc>,
+    base_url: &str,
+    max_attempts: i32,
+) -> AppResult<Scanned> {
+    #[derive(QueryableByName)]
+    struct Tenant {
+        #[diesel(sql_type = BigInt)]
+        tenant_id: TenantId,
+    }
+    let tenants: Vec<Tenant> = {
+        let mut conn = db.get().await?;
+        diesel::sql_query("SELECT tenant_id FROM kehu_reminder_tenants_due($1)")
+            .bind::<Timestamptz, _>(now)
+            .load(&mut conn)
+            .await?
+    };
+    let mut out = Scanned::default();
+    for Tenant { tenant_id } in tenants {
+        loop {
+            let mut tx = TenantTx::begin(db, tenant_id).await?;
+            let due: Vec<Due> = diesel::sql_query(CLAIM)
+                .bind::<BigInt, _>(tenant_id)
+                .bind::<Timestamptz, _>(now)
+                .bind::<BigInt, _>(BATCH)
+                .load(&mut *tx)
+                .await?;
+            let claimed = due.len() as i64;
+            for row in due {
+                let refused = row
+                    .refused
+                    .clone()
+                    .or_else(|| row.done.then(|| "the task is done".to_owned()));
+                if let Some(reason) = refused {
+                    diesel::sql_query(
+                        "UPDATE task_reminders SET status = 'skipped', reason = $3, handled_at = now()
+                          WHERE tenant_id = $1 AND id = $2",
+                    )
+                    .bind::<BigInt, _>(tenant_id)
+                    .bind::<BigInt, _>(row.id)
+                    .bind::<Text, _>(reason)
+                    .execute(&mut *tx)
+                    .await?;
+                    out.skipped += 1;
+                    continue;
+                }
+                let email_id =
+                    email::enqueue(&mut tx, message(&row, base_url), max_attempts).await?;
+                diesel::sql_query(
+                    "UPDATE task_reminders SET status = 'queued', email_id = $3, handled_at = now()
+                      WHERE tenant_id = $1 AND id = $2",
+                )
+                .bind::<BigInt, _>(tenant_id)
+                .bind::<BigInt, _>(row.id)
+                .bind::<BigInt, _>(email_id)
+                .execute(&mut *tx)
+                .await?;
+                out.queued.push((tenant_id, email_id));
+            }
+            tx.commit().await?;
+            if claimed < BATCH {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The reminder email, in the recipient's language and time zone.
+fn message(row: &Due, base_url: &str) -> NewEmail {
+    let locale = Locale::from_code(&row.locale).unwrap_or_default();
+    let tz: chrono_tz::Tz = row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let short: String = row.content.chars().take(60).collect();
+    let due = format!("{} ({})", locale.datetime(row.due_at, tz), tz.name());
+    let mut body = locale.tf(
+        "tasks.email_body",
+        &[
+            ("name", &row.name),
+            ("content", &row.content),
+            ("due", &due),
+        ],
+    );
+    if let Some(company) = &row.company {
+        body.push_str(&locale.tf("tasks.email_company", &[("company", company)]));
+    }
+    if let Some(opportunity) = &row.opportunity {
+        body.push_str(&locale.tf("tasks.email_opportunity", &[("opportunity", opportunity)]));
+    }
+    body.push_str(&locale.tf(
+        "tasks.email_link",
+        &[("url", &format!("{base_url}/tasks/{}", row.task_id))],
+    ));
+    NewEmail {
+        kind: "task_reminder",
+        to_addr: row.email.clone(),
+        subject: locale.tf("tasks.email_subject", &[("content", &short)]),
+        body_text: body,
+    }
+}
+
+/// The pending reminder times of a task (its page shows them).
+pub async fn pending(tx: &mut TenantTx, task: TaskId) -> AppResult<Vec<DateTime<Utc>>> {
+    #[derive(QueryableByName)]
+    struct At {
+        #[diesel(sql_type = Timestamptz)]
+        remind_at: DateTime<Utc>,
+    }
+    let tenant = tx.tenant();
+    let rows: Vec<At> = diesel::sql_query(
+        "SELECT remind_at FROM task_reminders
+          WHERE tenant_id = $1 AND task_id = $2 AND status = 'pending' ORDER BY remind_at",
+    )
+    .bind::<BigInt, _>(tenant)
+    .bind::<BigInt, _>(task)
+    .load(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.remind_at).collect())
+}
+
+/// The reminder choices of the forms, in minutes before the due time.
+pub const CHOICES: &[(i32, &str)] = &[
+    (0, "tasks.remind_at_due"),
+    (15, "tasks.remind_15m"),
+    (60, "tasks.remind_1h"),
+    (1440, "tasks.remind_1d"),
+];
