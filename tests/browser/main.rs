@@ -16,3 +16,4 @@ mod opportunity_list;
 mod statistics;
 mod steps;
 mod targets;
+mod tasks;

@@ -215,6 +215,8 @@ async fn a_created_company_opens_on_its_detail_page_and_is_listed() {
             format!("/customers/{id}/edit"),
             format!("/customers/{id}/delete"),
             format!("/contacts/new?company={id}"),
+            // The tasks section's button (issue 12).
+            format!("/tasks/new?company={id}"),
             format!("/opportunities/new?company={id}"),
         ]
     );

@@ -5,13 +5,12 @@ use std::{sync::Arc, time::Duration};
 
 use kehu::{
     ids::{EmailId, TenantId},
-    jobs::{Queues, SendEmail},
-    mail::Mailer,
+    jobs::SendEmail,
 };
 use kehu_tests::{TestApp, TestOptions};
-use kehu_worker::{WorkerState, jobs::send_email};
+use kehu_worker::jobs::send_email;
 
-use crate::support::{exec, zh};
+use crate::support::{exec, queues, worker_state, zh};
 
 /// Signs up a company, waits for its welcome email, and returns the tenant id.
 async fn tenant(app: &TestApp, email: &str) -> i64 {
@@ -55,14 +54,6 @@ async fn wait_until_sent(app: &TestApp, id: i64) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-}
-
-async fn queues(app: &TestApp) -> Queues {
-    let client = redis::Client::open(app.config.redis_url.as_str()).expect("redis");
-    let conn = redis::aio::ConnectionManager::new(client)
-        .await
-        .expect("redis connection");
-    Queues::new(conn, &app.config.redis_prefix)
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -210,13 +201,7 @@ async fn running_the_send_job_twice_at_once_sends_one_email() {
     app.signup("并发公司", "管理员", "admin@race.test").await;
     let t = app.tenant_of("admin@race.test").await;
     let id = insert_email(&app, t, "race@race.test", ", enqueued_at", ", now()").await;
-    let state = Arc::new(WorkerState {
-        config: app.config.clone(),
-        db: kehu::db::pool(&app.config.database_url, 4).expect("pool"),
-        mailer: Mailer::from_config(&app.config).expect("mailer"),
-        queues: queues(&app).await,
-        files: kehu::files::FileStore::from_url(&app.config.file_store_url).expect("file store"),
-    });
+    let state = Arc::new(worker_state(&app).await);
     let job = SendEmail {
         tenant_id: TenantId(t),
         email_id: EmailId(id),

@@ -27,5 +27,6 @@ mod statistics;
 mod support;
 mod tags;
 mod targets;
+mod tasks;
 mod tenancy;
 mod users;

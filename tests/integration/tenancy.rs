@@ -504,6 +504,26 @@ pub const ROUTES: &[RouteCase] = &[
         Target::DoomedOpportunity,
         &[],
     ),
+    case(
+        "GET",
+        "/account/reminders",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/account/reminders",
+        SignedIn,
+        303,
+        Target::None,
+        &[
+            ("time_zone", "Asia/Shanghai"),
+            ("remind", "15"),
+            ("reminders_on", "1"),
+        ],
+    ),
     case("GET", "/tasks", SignedIn, 200, Target::None, &[]),
     case(
         "GET",
@@ -1247,7 +1267,14 @@ fn routes_in_source() -> Vec<(String, String)> {
         ),
         (
             "admin::lists::mount::<",
-            routes_of(&read("admin/lists.rs").replace(".at(path,", ".at(\"{path}\",")),
+            routes_of(
+                &read("admin/lists.rs")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .replace(".at( path,", ".at(\"{path}\",")
+                    .replace(".at(path,", ".at(\"{path}\","),
+            ),
         ),
     ];
     for (call, templates) in &mounts {

@@ -62,6 +62,8 @@ pub struct Ctx {
     pub csrf: String,
     /// Where flash messages wait for the next page (see [`crate::web::flash`]).
     pub flash: crate::web::flash::Slot,
+    /// The user's open tasks due today or overdue (the bell in the top bar).
+    pub due_tasks: i64,
 }
 
 impl Ctx {
@@ -110,6 +112,19 @@ impl<'a> FromRequest<'a> for Ctx {
         };
         let mut tx = TenantTx::begin(&state.db, signed_in.tenant).await?;
         let found = users::session_user(&mut tx, signed_in.user).await;
+        // The bell: the user's open tasks due by the end of their today (overdue included).
+        let due_tasks = match &found {
+            Ok(user) => {
+                let tz = user.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+                crate::tasks::model::due_count(
+                    &mut tx,
+                    user.id,
+                    crate::tasks::model::end_of_today(tz),
+                )
+                .await?
+            }
+            Err(_) => 0,
+        };
         tx.commit().await?;
         let user = match found {
             Ok(user) => user,
@@ -138,6 +153,7 @@ impl<'a> FromRequest<'a> for Ctx {
             locale: Locale::from_code(&user.locale).unwrap_or_default(),
             csrf: csrf_token(req),
             flash: crate::web::flash::Slot::new(Some(session.clone())),
+            due_tasks,
         })
     }
 }

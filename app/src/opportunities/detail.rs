@@ -140,7 +140,7 @@ pub fn page(ctx: &Ctx, o: &Opportunity, d: &Detail, lost: Option<&LostForm<'_>>)
                         }
                     }
                 }
-                (d.tasks)
+                div.mt-3 { (d.tasks) }
             }
             div.col-lg-5 {
                 (notes::views::section(ctx, &Host::of_opportunity(o), &d.notes, &Default::default()))

@@ -132,6 +132,13 @@ pub async fn create(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<R
         input.opportunity_id.trim().parse().ok(),
     )
     .await?;
+    // A posted link the user cannot see (another tenant's id, or a tampered form) is a 404,
+    // not a task saved without it.
+    let posted_link =
+        !input.company_id.trim().is_empty() || !input.opportunity_id.trim().is_empty();
+    if posted_link && fixed.is_none() {
+        return Err(crate::error::AppError::NotFound);
+    }
     let link = match &fixed {
         Some((link, _)) => *link,
         None if input.company.trim().is_empty() => Link::default(),

@@ -146,7 +146,7 @@ pub fn done_button(ctx: &Ctx, task: &Task, of: Option<&str>) -> Markup {
             hx-post=[of.map(|_| url.as_str())]
             hx-target=[of.map(|_| "closest .task-section")] hx-swap=[of.map(|_| "outerHTML")] {
             (csrf_field(&ctx.csrf))
-            button.btn.btn-sm.(class) type="submit" data-task=(task.id) data-action=(path) { (ctx.t(label)) }
+            button.btn.(class).btn-sm[of.is_some()] type="submit" data-task=(task.id) data-action=(path) { (ctx.t(label)) }
         }
     }
 }

@@ -16,6 +16,7 @@ pub mod list;
 pub mod model;
 pub mod reminders;
 pub mod section;
+pub mod settings;
 
 use crate::{
     auth::ctx::Ctx,

@@ -356,3 +356,15 @@ pub async fn only_done(tx: &mut TenantTx, ids: &[TaskId]) -> AppResult<Vec<TaskI
         .load(&mut **tx)
         .await?)
 }
+
+/// The end of the current day in `tz` (the next midnight that exists there).
+pub fn end_of_today(tz: chrono_tz::Tz) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let now = Utc::now();
+    let tomorrow = now.with_timezone(&tz).date_naive().succ_opt();
+    tomorrow
+        .and_then(|d| {
+            (0..3).find_map(|h| tz.from_local_datetime(&d.and_hms_opt(h, 0, 0)?).earliest())
+        })
+        .map_or(now + chrono::Duration::days(1), |t| t.with_timezone(&Utc))
+}

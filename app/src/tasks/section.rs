@@ -61,7 +61,7 @@ async fn render_with(
         input.due_at.clone()
     };
     Ok(html! {
-        section.card.task-section.mt-3 id=(dom) {
+        section.card.task-section id=(dom) {
             div.card-header.d-flex.justify-content-between.align-items-center {
                 span { (ctx.t("customers.tasks")) }
                 a.btn.btn-sm.btn-outline-primary href={"/tasks/new?" (of) "=" (id)} { (ctx.t("tasks.new")) }
@@ -71,21 +71,21 @@ async fn render_with(
                 form.task-quick.row.g-2.align-items-start.mb-3 method="post" action=(action)
                     hx-post=(action) hx-target={"#" (dom)} hx-swap="outerHTML" {
                     (csrf_field(&ctx.csrf))
-                    div.col-md-7 {
+                    div.col-12 {
                         label.visually-hidden for={"f-quick-content-" (of)} { (ctx.t("tasks.content")) }
                         input.form-control.form-control-sm.is-invalid[errors.get("content").is_some()]
                             id={"f-quick-content-" (of)} name="content" type="text" maxlength=(CONTENT_MAX)
                             value=(input.content) placeholder=(ctx.t("tasks.quick_placeholder")) required;
                         @if let Some(e) = errors.get("content") { div.invalid-feedback { (e) } }
                     }
-                    div.col-md-3 {
+                    div.col {
                         label.visually-hidden for={"f-quick-due-" (of)} { (ctx.t("tasks.due_at")) }
                         input.form-control.form-control-sm.is-invalid[errors.get("due_at").is_some()]
                             id={"f-quick-due-" (of)} name="due_at" type="datetime-local" value=(due_value) required;
                         @if let Some(e) = errors.get("due_at") { div.invalid-feedback { (e) } }
                     }
-                    div.col-md-2 {
-                        button.btn.btn-sm.btn-primary.w-100 type="submit" { (ctx.t("tasks.quick_add")) }
+                    div.col-auto {
+                        button.btn.btn-sm.btn-primary.text-nowrap type="submit" { (ctx.t("tasks.quick_add")) }
                     }
                 }
                 @if tasks.is_empty() {

@@ -212,6 +212,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/account",
             },
             Tab {
+                label_key: "tab.reminders",
+                href: "/account/reminders",
+            },
+            Tab {
                 label_key: "tab.password",
                 href: "/account/password",
             },
@@ -306,6 +310,15 @@ pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: M
                             div.app-user {
                                 span.fw-semibold { (ctx.name) }
                                 span.badge.bg-primary-subtle.text-primary-emphasis.ms-2 { (ctx.t(ctx.role.label_key())) }
+                            }
+                            a.app-bell.btn.btn-sm.btn-outline-secondary #task-bell href="/tasks"
+                                title=(ctx.t("tasks.bell")) aria-label=(ctx.locale.tf("tasks.bell_count", &[("count", &ctx.due_tasks.to_string())])) {
+                                svg width="16" height="16" viewBox="0 0 16 16" fill="currentColor" aria-hidden="true" {
+                                    path d="M8 16a2 2 0 0 0 2-2H6a2 2 0 0 0 2 2zm.995-14.901a1 1 0 1 0-1.99 0A5.002 5.002 0 0 0 3 6c0 1.098-.5 6-2 7h14c-1.5-1-2-5.902-2-7 0-2.42-1.72-4.44-4.005-4.901z" {}
+                                }
+                                @if ctx.due_tasks > 0 {
+                                    span.badge.rounded-pill.text-bg-danger.ms-1 #task-bell-count { (ctx.due_tasks) }
+                                }
                             }
                             (language_switch(ctx.locale, &ctx.csrf))
                             form method="post" action="/logout" {

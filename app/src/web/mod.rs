@@ -223,6 +223,10 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         )
         .at("/account", get(account::profile))
         .at(
+            "/account/reminders",
+            get(tasks::settings::show).post(tasks::settings::save),
+        )
+        .at(
             "/account/password",
             get(users::password::change_form).post(users::password::change),
         )
