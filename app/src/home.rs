@@ -17,12 +17,22 @@ use crate::{
 /// Entries in the 最新动态 feed.
 const FEED_SIZE: i64 = 20;
 
+/// Tasks in the today-and-overdue card.
+const TASKS_SHOWN: i64 = 10;
+
 /// GET /
 #[handler]
 pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
     let feed = history::feed(&mut tx, &scope, FEED_SIZE).await?;
+    let due = crate::tasks::model::due_list(
+        &mut tx,
+        ctx.user,
+        crate::tasks::model::end_of_today(ctx.time_zone),
+        TASKS_SHOWN,
+    )
+    .await?;
     let this_month = targets::report::one_month(
         &mut tx,
         ctx.time_zone.name(),
@@ -46,9 +56,28 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
                 }
             }
             div.col-lg-6 {
-                section.card.h-100 {
-                    div.card-header { (ctx.t("home.tasks")) }
-                    div.card-body.empty-state { (ctx.t("home.tasks_empty")) }
+                section.card.h-100 #home-tasks {
+                    div.card-header.d-flex.justify-content-between.align-items-center {
+                        span { (ctx.t("home.tasks")) }
+                        span {
+                            a.btn.btn-sm.btn-outline-secondary.me-1 href="/calendar?view=week" { (ctx.t("calendar.title")) }
+                            a.btn.btn-sm.btn-outline-primary href="/tasks/new" { (ctx.t("tasks.new")) }
+                        }
+                    }
+                    @if due.is_empty() {
+                        div.card-body.empty-state { (ctx.t("home.tasks_empty")) }
+                    } @else {
+                        ul.list-group.list-group-flush {
+                            @let now = chrono::Utc::now();
+                            @for t in &due {
+                                li.list-group-item.d-flex.justify-content-between.gap-2 {
+                                    a.text-truncate href={"/tasks/" (t.id)} { (t.content) }
+                                    small.text-nowrap.text-danger[t.overdue(now)] { (ctx.datetime(t.due_at)) }
+                                }
+                            }
+                        }
+                        div.card-footer { a href="/tasks" { (ctx.t("home.tasks_all")) } }
+                    }
                 }
             }
             @if ctx.is_admin() {

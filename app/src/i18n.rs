@@ -135,6 +135,7 @@ mod tests {
             "targets.",
             "money.",
             "tasks.",
+            "calendar.",
         ];
         let mut keys = Vec::new();
         let mut stack = vec![std::path::PathBuf::from(concat!(

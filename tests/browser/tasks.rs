@@ -294,5 +294,17 @@ async fn a_task_is_quick_added_on_a_company_done_restored_and_created_standalone
         format!("{company}|public|{{0,60}}|{STARTS}")
     );
     b.screenshot("standalone-task-created").await;
+
+    // The calendar's month and week of that task: the entry on its day, linking to it.
+    let day = &STARTS[..10];
+    b.goto(&format!("/calendar?view=month&date={day}")).await;
+    b.wait_for(&format!("[data-date='{day}'] .cal-entry")).await;
+    b.screenshot("calendar-month").await;
+    b.goto(&format!("/calendar?view=week&date={day}")).await;
+    b.wait_for(&format!("[data-date='{day}'] .cal-entry")).await;
+    b.screenshot("calendar-week").await;
+    b.click_and_load(&format!("[data-date='{day}'] .cal-entry"))
+        .await;
+    assert!(b.path().await.starts_with("/tasks/"));
     b.finish().await;
 }

@@ -978,3 +978,115 @@ async fn the_bell_counts_my_open_tasks_due_today_or_overdue() {
     assert!(list.body.contains("逾期二"));
     assert!(!list.body.contains("下周的"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_calendar_shows_the_entries_in_scope_by_day_and_moves_them() {
+    let t = Team::new("task-cal").await;
+    let at = |s: &str| format!("2030-01-15T{s}");
+    for (content, kind) in [("月中拜访", "task"), ("备忘：准备材料", "memo")] {
+        let page = t
+            .member
+            .post(
+                "/tasks/new",
+                &[
+                    ("kind", kind),
+                    ("content", content),
+                    ("starts_at", &at("10:00")),
+                    ("due_at", &at("11:00")),
+                    ("remind", "0"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{}", page.body);
+    }
+    let id = t
+        .app
+        .scalar("SELECT id FROM tasks WHERE content = '月中拜访'")
+        .await;
+    for view in ["month", "week", "day"] {
+        let page = t
+            .member
+            .get(&format!("/calendar?view={view}&date=2030-01-15"))
+            .await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            page.texts("[data-date='2030-01-15'] .cal-entry"),
+            ["10:00 月中拜访", "10:00 备忘：准备材料"],
+            "{view}"
+        );
+        assert!(page.texts("[data-date='2030-01-16'] .cal-entry").is_empty());
+    }
+    // A month is whole weeks from Monday: 2029-12-31 to 2030-02-03.
+    let month = t.member.get("/calendar?view=month&date=2030-01-15").await;
+    let days = month.attrs("td.cal-day", "data-date");
+    assert_eq!(days.len(), 35);
+    assert_eq!(
+        (days[0].as_str(), days[34].as_str()),
+        ("2029-12-31", "2030-02-03")
+    );
+    assert_eq!(
+        month.attrs("[data-date='2030-01-20'] .cal-add", "href"),
+        ["/tasks/new?date=2030-01-20"]
+    );
+    // The manager may show the member's calendar; the outsider only ever sees their own.
+    let member = t.member_id.to_string();
+    let path = format!("/calendar?view=day&date=2030-01-15&user={member}");
+    assert_eq!(t.manager.get(&path).await.texts(".cal-entry").len(), 2);
+    assert!(t.outsider.get(&path).await.texts(".cal-entry").is_empty());
+    assert!(
+        t.manager
+            .get("/calendar?view=day&date=2030-01-15")
+            .await
+            .texts(".cal-entry")
+            .is_empty()
+    );
+    // Moving keeps the time of day and the length; the reminder moves with it.
+    let page = t
+        .member
+        .post(&format!("/tasks/{id}/move"), &[("date", "2030-01-20")])
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        t.app
+            .text(&format!(
+                "SELECT to_char(starts_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') || ' ' || \
+                        to_char(due_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') FROM tasks WHERE id = {id}"
+            ))
+            .await,
+        "01-20 10:00 01-20 11:00"
+    );
+    assert_eq!(
+        t.app
+            .text(&format!(
+                "SELECT to_char(remind_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') FROM task_reminders \
+                  WHERE task_id = {id} AND status = 'pending'"
+            ))
+            .await,
+        "01-20 11:00"
+    );
+    let week = t.member.get("/calendar?view=week&date=2030-01-20").await;
+    assert_eq!(
+        week.texts("[data-date='2030-01-20'] .cal-entry"),
+        ["10:00 月中拜访"]
+    );
+    assert_eq!(
+        t.outsider
+            .post(&format!("/tasks/{id}/move"), &[("date", "2030-01-21")])
+            .await
+            .status,
+        404
+    );
+    // The home page lists today's and overdue tasks.
+    exec(
+        &t.app,
+        &format!(
+            "INSERT INTO tasks (tenant_id, content, starts_at, due_at, owner_id, created_by) \
+             VALUES ({}, '昨天就该做', now() - interval '1 day', now() - interval '23 hours', {m}, {m})",
+            t.tenant,
+            m = t.member_id
+        ),
+    )
+    .await;
+    let home = t.member.get("/").await;
+    assert_eq!(home.texts("#home-tasks li a"), ["昨天就该做"]);
+}

@@ -608,6 +608,23 @@ pub const ROUTES: &[RouteCase] = &[
         Target::Opportunity,
         &[("content", "矩阵机会任务"), ("due_at", "2030-01-02T10:00")],
     ),
+    case("GET", "/calendar", SignedIn, 200, Target::None, &[]),
+    case(
+        "GET",
+        "/calendar?view=week&date=2030-01-01",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/tasks/:id/move",
+        SignedIn,
+        303,
+        Target::Task,
+        &[("date", "2030-01-05")],
+    ),
     case("GET", "/tasks/:id", SignedIn, 200, Target::Task, &[]),
     case("GET", "/tasks/:id/edit", SignedIn, 200, Target::Task, &[]),
     case(

@@ -118,7 +118,20 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<TaskId>) -> AppR
                 }
             }
         }
+        @if manage {
+            form.d-flex.flex-wrap.gap-2.align-items-end.mb-3 #task-move method="post" action={"/tasks/" (task.id) "/move"} {
+                (csrf_field(&ctx.csrf))
+                div {
+                    label.form-label for="f-move-date" { (ctx.t("calendar.move_to")) }
+                    input.form-control #f-move-date type="date" name="date" required
+                        value=(task.starts_at.with_timezone(&ctx.time_zone).format("%Y-%m-%d"));
+                }
+                button.btn.btn-outline-secondary type="submit" { (ctx.t("calendar.move")) }
+            }
+        }
         a href="/tasks" { "← " (ctx.t("tasks.back_to_list")) }
+        " · "
+        a href={"/calendar?view=week&date=" (task.starts_at.with_timezone(&ctx.time_zone).format("%Y-%m-%d"))} { (ctx.t("calendar.open")) }
     };
     Ok(layout::page(
         &ctx,

@@ -8,6 +8,7 @@
 //! (`Scope::tasks`): a task someone may not see is a 404. Its owner, their managers and
 //! admins may change it; others who can see it get 403.
 
+pub mod calendar;
 pub mod create;
 pub mod detail;
 pub mod edit;

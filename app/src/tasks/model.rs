@@ -332,14 +332,24 @@ pub async fn categories(tx: &mut TenantTx) -> AppResult<Vec<(TaskCategoryId, Str
         .await?)
 }
 
-/// How many open tasks of `owner` are due before `until` (today's and overdue: the bell).
-pub async fn due_count(tx: &mut TenantTx, owner: UserId, until: DateTime<Utc>) -> AppResult<i64> {
-    let tenant = tx.tenant();
-    Ok(tasks::table
+/// The open tasks (not memos) of `owner` due before `until`.
+fn open_due(
+    tenant: crate::ids::TenantId,
+    owner: UserId,
+    until: DateTime<Utc>,
+) -> tasks::BoxedQuery<'static, diesel::pg::Pg> {
+    tasks::table
         .filter(tasks::tenant_id.eq(tenant).and(tasks::owner_id.eq(owner)))
         .filter(tasks::done_at.is_null())
         .filter(tasks::kind.eq("task"))
         .filter(tasks::due_at.lt(until))
+        .into_boxed()
+}
+
+/// How many open tasks of `owner` are due before `until` (today's and overdue: the bell).
+pub async fn due_count(tx: &mut TenantTx, owner: UserId, until: DateTime<Utc>) -> AppResult<i64> {
+    let tenant = tx.tenant();
+    Ok(open_due(tenant, owner, until)
         .count()
         .get_result(&mut **tx)
         .await?)
@@ -367,4 +377,20 @@ pub fn end_of_today(tz: chrono_tz::Tz) -> DateTime<Utc> {
             (0..3).find_map(|h| tz.from_local_datetime(&d.and_hms_opt(h, 0, 0)?).earliest())
         })
         .map_or(now + chrono::Duration::days(1), |t| t.with_timezone(&Utc))
+}
+
+/// The open tasks of `owner` due before `until` (today's and overdue), soonest first.
+pub async fn due_list(
+    tx: &mut TenantTx,
+    owner: UserId,
+    until: DateTime<Utc>,
+    limit: i64,
+) -> AppResult<Vec<Task>> {
+    let tenant = tx.tenant();
+    Ok(open_due(tenant, owner, until)
+        .order((tasks::due_at.asc(), tasks::id.asc()))
+        .limit(limit)
+        .select(Task::as_select())
+        .load(&mut **tx)
+        .await?)
 }

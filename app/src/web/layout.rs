@@ -97,6 +97,10 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
                 href: "/tasks",
             },
             Tab {
+                label_key: "calendar.title",
+                href: "/calendar",
+            },
+            Tab {
                 label_key: "targets.tab",
                 href: crate::targets::views::PATH,
             },

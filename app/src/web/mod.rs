@@ -157,6 +157,8 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             "/tasks/:id/edit",
             get(tasks::edit::edit_form).post(tasks::edit::update),
         )
+        .at("/tasks/:id/move", post(tasks::calendar::move_to))
+        .at("/calendar", get(tasks::calendar::index))
         .at("/tasks/:id/done", post(tasks::detail::complete))
         .at("/tasks/:id/restore", post(tasks::detail::reopen))
         .at(
