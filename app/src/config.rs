@@ -55,6 +55,10 @@ pub struct Config {
     /// When the worker scans for due task reminders (same format; every minute by
     /// default); `off` turns reminders off.
     pub task_reminder_schedule: Option<String>,
+    /// When the worker looks for daily digests to send (same format; every five minutes
+    /// by default: each user's arrives between 08:00 and 10:00 their time); `off` turns
+    /// digests off.
+    pub task_digest_schedule: Option<String>,
     /// The time zone cron schedules are read in.
     pub cron_time_zone: chrono_tz::Tz,
     /// Where uploaded and generated files are kept (see [`crate::files`]): empty for
@@ -97,6 +101,7 @@ impl Config {
             job_max_attempts: parse("JOB_MAX_ATTEMPTS", 5)?,
             ranking_rollup_schedule: schedule("RANKING_ROLLUP_SCHEDULE", "0 5 * * * *"),
             task_reminder_schedule: schedule("TASK_REMINDER_SCHEDULE", "0 * * * * *"),
+            task_digest_schedule: schedule("TASK_DIGEST_SCHEDULE", "30 */5 * * * *"),
             cron_time_zone: parse("CRON_TIME_ZONE", chrono_tz::Asia::Shanghai)?,
             file_store_url: std::env::var("FILE_STORE_URL")
                 .unwrap_or_default()

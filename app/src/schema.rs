@@ -504,6 +504,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_digests (tenant_id, user_id, day) {
+        tenant_id -> Int8,
+        user_id -> Int8,
+        day -> Date,
+        email_id -> Nullable<Int8>,
+        tasks -> Int4,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     task_reminders (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -544,6 +555,7 @@ diesel::joinable!(sales_targets -> tenants (tenant_id));
 diesel::joinable!(saved_filters -> tenants (tenant_id));
 diesel::joinable!(tags -> tenants (tenant_id));
 diesel::joinable!(task_categories -> tenants (tenant_id));
+diesel::joinable!(task_digests -> tenants (tenant_id));
 diesel::joinable!(task_reminders -> tenants (tenant_id));
 diesel::joinable!(tasks -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
@@ -580,6 +592,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_filters,
     tags,
     task_categories,
+    task_digests,
     task_reminders,
     tasks,
     tenants,

@@ -119,6 +119,7 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
             "Sales stages",
             "Opportunity categories",
             "Lost reasons",
+            "Task categories",
             "Audit log",
             "Background jobs"
         ]
@@ -135,7 +136,10 @@ async fn login_page_and_app_shell_switch_between_chinese_and_english() {
     );
     b.screenshot("users-en").await;
     b.click_and_load("nav.app-menu a[href='/account']").await;
-    assert_eq!(tabs(&b).await, ["Profile", "Password"]);
+    assert_eq!(
+        tabs(&b).await,
+        ["Profile", "Reminders & time zone", "Password"]
+    );
     assert_eq!(
         chinese_on_page(&b).await,
         "",
@@ -201,6 +205,7 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
             "销售阶段",
             "销售机会分类",
             "失败原因",
+            "任务分类",
             "审计日志",
             "后台任务"
         ]
@@ -224,7 +229,7 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
     assert!(!b.exists("a[href^='/admin']").await, "no admin links");
     b.screenshot("member-menu").await;
     b.click_and_load("nav.app-menu a[href='/account']").await;
-    assert_eq!(tabs(&b).await, ["个人资料", "修改密码"]);
+    assert_eq!(tabs(&b).await, ["个人资料", "提醒与时区", "修改密码"]);
     assert_eq!(
         menu(&b).await,
         ["工作桌面", "客户管理", "销售机会", "统计分析", "个人设置"]
@@ -244,7 +249,10 @@ async fn left_menu_lists_only_built_modules_the_role_may_open() {
             "My account"
         ]
     );
-    assert_eq!(tabs(&b).await, ["Profile", "Password"]);
+    assert_eq!(
+        tabs(&b).await,
+        ["Profile", "Reminders & time zone", "Password"]
+    );
     b.screenshot("member-menu-en").await;
     sign_out(&b).await;
 

@@ -904,6 +904,16 @@ async fn a_users_reminder_settings_are_what_their_new_tasks_start_with() {
         )
         .await;
     assert_eq!(page.status, 303);
+    assert_eq!(
+        t.app
+            .text(&format!(
+                "SELECT reminders_on::text || ' ' || digest_on::text FROM users WHERE id = {}",
+                t.member_id
+            ))
+            .await,
+        "true false",
+        "the digest is off when its box is not ticked"
+    );
     let form = t.member.get("/tasks/new").await;
     assert_eq!(
         form.attrs("input[name=remind][checked]", "value"),
@@ -1089,4 +1099,143 @@ async fn the_calendar_shows_the_entries_in_scope_by_day_and_moves_them() {
     .await;
     let home = t.member.get("/").await;
     assert_eq!(home.texts("#home-tasks li a"), ["昨天就该做"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_daily_digest_comes_once_a_day_at_eight_in_each_users_time_zone() {
+    let t = Team::new("task-digest").await;
+    let new_york: Tz = chrono_tz::America::New_York;
+    exec(
+        &t.app,
+        &format!(
+            "UPDATE users SET time_zone = 'America/New_York', locale = 'en' WHERE id = {}",
+            t.manager_id
+        ),
+    )
+    .await;
+    exec(
+        &t.app,
+        &format!(
+            "UPDATE users SET digest_on = false WHERE id = {}",
+            t.outsider_id
+        ),
+    )
+    .await;
+    // Tomorrow 08:30 in Shanghai.
+    let tomorrow = Utc::now().with_timezone(&SHANGHAI).date_naive() + Duration::days(1);
+    let at = SHANGHAI
+        .from_local_datetime(&tomorrow.and_hms_opt(8, 30, 0).expect("a time"))
+        .single()
+        .expect("Shanghai has no DST")
+        .with_timezone(&Utc);
+    let task = |owner: i64, content: &str, due: DateTime<Utc>| {
+        format!(
+            "INSERT INTO tasks (tenant_id, content, starts_at, due_at, owner_id, created_by) \
+             VALUES ({}, '{content}', '{s}', '{d}', {owner}, {owner})",
+            t.tenant,
+            s = (due - Duration::hours(1)).to_rfc3339(),
+            d = due.to_rfc3339()
+        )
+    };
+    exec(
+        &t.app,
+        &task(t.member_id, "昨天逾期的", at - Duration::days(1)),
+    )
+    .await;
+    exec(
+        &t.app,
+        &task(t.member_id, "今天下午的", at + Duration::hours(5)),
+    )
+    .await;
+    exec(&t.app, &task(t.member_id, "后天的", at + Duration::days(2))).await;
+    exec(
+        &t.app,
+        &task(t.manager_id, "Manager call", at + Duration::days(1)),
+    )
+    .await;
+    exec(&t.app, &task(t.outsider_id, "不要摘要", at)).await;
+    let digest = |now: DateTime<Utc>| {
+        let app = &t.app;
+        async move {
+            let state = worker_state(app).await;
+            kehu_worker::jobs::registry()
+                .run_cron("task_digest", &state, now)
+                .await
+                .expect("task_digest is a cron job")
+                .expect("the digest runs")
+        }
+    };
+    assert_eq!(
+        digest(at - Duration::minutes(31)).await,
+        "0",
+        "not before 08:00"
+    );
+    // Twice at once, then again later that morning: one email.
+    let (a, b) = tokio::join!(digest(at), digest(at));
+    assert_eq!(
+        [a, b].iter().filter(|r| *r == "1").count(),
+        1,
+        "one of the two runs wrote it"
+    );
+    assert_eq!(digest(at + Duration::minutes(40)).await, "0");
+    t.app.drain_jobs().await;
+    let mails = t.app.smtp.messages_to("member@task-digest.test");
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].subject().contains("2 项"),
+        "{}",
+        mails[0].subject()
+    );
+    let body = mails[0].body();
+    assert!(
+        body.contains("[已逾期]") && body.contains("昨天逾期的"),
+        "{body}"
+    );
+    assert!(body.contains("今天下午的"), "{body}");
+    assert!(!body.contains("后天的"), "{body}");
+    assert!(
+        t.app
+            .smtp
+            .messages_to("outsider@task-digest.test")
+            .is_empty()
+    );
+    // New York's 08:00 comes later: the manager's digest then, in English, in their zone.
+    assert!(
+        t.app
+            .smtp
+            .messages_to("manager@task-digest.test")
+            .is_empty()
+    );
+    let ny_morning = new_york
+        .from_local_datetime(
+            &(at + Duration::days(1))
+                .with_timezone(&new_york)
+                .date_naive()
+                .and_hms_opt(8, 5, 0)
+                .expect("a time"),
+        )
+        .earliest()
+        .expect("a New York time")
+        .with_timezone(&Utc);
+    assert_eq!(digest(ny_morning).await, "1");
+    t.app.drain_jobs().await;
+    let mails = t.app.smtp.messages_to("manager@task-digest.test");
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].subject().starts_with("Today's tasks"),
+        "{}",
+        mails[0].subject()
+    );
+    assert!(mails[0].body().contains("Manager call"));
+    // A morning with nothing due records the day and sends nothing.
+    assert_eq!(
+        t.app
+            .scalar(&format!(
+                "SELECT count(*) FROM task_digests WHERE tenant_id = {} AND email_id IS NULL",
+                t.tenant
+            ))
+            .await,
+        1,
+        "the admin had nothing due"
+    );
 }

@@ -118,6 +118,7 @@ impl TestApp {
             ranking_rollup_schedule: opts.ranking_rollup_schedule.clone(),
             // Tests drive the reminder scan with a clock they choose.
             task_reminder_schedule: None,
+            task_digest_schedule: None,
             cron_time_zone: chrono_tz::Asia::Shanghai,
             file_store_url: std::env::temp_dir()
                 .join(&db_name)
@@ -170,6 +171,7 @@ impl TestApp {
             ("WORKER_CONCURRENCY_IMPORT".into(), "1".into()),
             ("RANKING_ROLLUP_SCHEDULE".into(), "off".into()),
             ("TASK_REMINDER_SCHEDULE".into(), "off".into()),
+            ("TASK_DIGEST_SCHEDULE".into(), "off".into()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

@@ -11,6 +11,7 @@
 pub mod calendar;
 pub mod create;
 pub mod detail;
+pub mod digest;
 pub mod edit;
 pub mod form;
 pub mod list;

@@ -369,14 +369,19 @@ pub async fn only_done(tx: &mut TenantTx, ids: &[TaskId]) -> AppResult<Vec<TaskI
 
 /// The end of the current day in `tz` (the next midnight that exists there).
 pub fn end_of_today(tz: chrono_tz::Tz) -> DateTime<Utc> {
+    end_of_day(tz, Utc::now().with_timezone(&tz).date_naive())
+}
+
+/// The end of `day` in `tz`: the first instant of the next day that exists there.
+pub fn end_of_day(tz: chrono_tz::Tz, day: chrono::NaiveDate) -> DateTime<Utc> {
     use chrono::TimeZone;
-    let now = Utc::now();
-    let tomorrow = now.with_timezone(&tz).date_naive().succ_opt();
-    tomorrow
+    day.succ_opt()
         .and_then(|d| {
             (0..3).find_map(|h| tz.from_local_datetime(&d.and_hms_opt(h, 0, 0)?).earliest())
         })
-        .map_or(now + chrono::Duration::days(1), |t| t.with_timezone(&Utc))
+        .map_or(Utc::now() + chrono::Duration::days(1), |t| {
+            t.with_timezone(&Utc)
+        })
 }
 
 /// The open tasks of `owner` due before `until` (today's and overdue), soonest first.

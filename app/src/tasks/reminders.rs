@@ -70,6 +70,23 @@ pub struct Scanned {
     pub skipped: usize,
 }
 
+/// Who an email of a task goes to, and how it reads to them.
+#[derive(QueryableByName)]
+pub(super) struct Recipient {
+    /// Their address.
+    #[diesel(sql_type = Text)]
+    pub email: String,
+    /// Their name.
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    /// Their language.
+    #[diesel(sql_type = Text)]
+    pub locale: String,
+    /// Their time zone (their own, else the tenant's).
+    #[diesel(sql_type = Text)]
+    pub time_zone: String,
+}
+
 /// A claimed reminder with what its email says.
 #[derive(QueryableByName)]
 struct Due {
@@ -83,14 +100,8 @@ struct Due {
     due_at: DateTime<Utc>,
     #[diesel(sql_type = Bool)]
     done: bool,
-    #[diesel(sql_type = Text)]
-    email: String,
-    #[diesel(sql_type = Text)]
-    name: String,
-    #[diesel(sql_type = Text)]
-    locale: String,
-    #[diesel(sql_type = Text)]
-    time_zone: String,
+    #[diesel(embed)]
+    to: Recipient,
     #[diesel(sql_type = Nullable<Text>)]
     refused: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -193,14 +204,18 @@ pub async fn scan(
 
 /// The reminder email, in the recipient's language and time zone.
 fn message(row: &Due, base_url: &str) -> NewEmail {
-    let locale = Locale::from_code(&row.locale).unwrap_or_default();
-    let tz: chrono_tz::Tz = row.time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
+    let locale = Locale::from_code(&row.to.locale).unwrap_or_default();
+    let tz: chrono_tz::Tz = row
+        .to
+        .time_zone
+        .parse()
+        .unwrap_or(chrono_tz::Asia::Shanghai);
     let short: String = row.content.chars().take(60).collect();
     let due = format!("{} ({})", locale.datetime(row.due_at, tz), tz.name());
     let mut body = locale.tf(
         "tasks.email_body",
         &[
-            ("name", &row.name),
+            ("name", &row.to.name),
             ("content", &row.content),
             ("due", &due),
         ],
@@ -217,7 +232,7 @@ fn message(row: &Due, base_url: &str) -> NewEmail {
     ));
     NewEmail {
         kind: "task_reminder",
-        to_addr: row.email.clone(),
+        to_addr: row.to.email.clone(),
         subject: locale.tf("tasks.email_subject", &[("content", &short)]),
         body_text: body,
     }

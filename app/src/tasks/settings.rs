@@ -1,6 +1,6 @@
 //! GET and POST /account/reminders — 提醒与时区: the signed-in user's own time zone (or
 //! the company's), the reminder times a new task starts with, and whether reminder emails
-//! are sent to them at all.
+//! and the daily digest (08:00 their time) are sent to them.
 
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -32,13 +32,15 @@ struct Settings {
     tenant_zone: String,
     remind_before: Vec<i32>,
     reminders_on: bool,
+    digest_on: bool,
 }
 
 async fn load(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Settings> {
     let tenant = tx.tenant();
-    let (time_zone, remind_before, reminders_on, tenant_zone): (
+    let (time_zone, remind_before, reminders_on, digest_on, tenant_zone): (
         Option<String>,
         Vec<i32>,
+        bool,
         bool,
         String,
     ) = users::table
@@ -48,6 +50,7 @@ async fn load(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Settings> {
             users::time_zone,
             users::remind_before,
             users::reminders_on,
+            users::digest_on,
             tenants::time_zone,
         ))
         .first(&mut **tx)
@@ -57,6 +60,7 @@ async fn load(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Settings> {
         tenant_zone,
         remind_before,
         reminders_on,
+        digest_on,
     })
 }
 
@@ -90,6 +94,10 @@ fn page(ctx: &Ctx, s: &Settings, errors: &Errors) -> Markup {
             div.form-check.form-switch.mb-3 {
                 input.form-check-input #f-reminders_on type="checkbox" name="reminders_on" value="1" checked[s.reminders_on];
                 label.form-check-label for="f-reminders_on" { (ctx.t("tasks.settings_reminders_on")) }
+            }
+            div.form-check.form-switch.mb-3 {
+                input.form-check-input #f-digest_on type="checkbox" name="digest_on" value="1" checked[s.digest_on];
+                label.form-check-label for="f-digest_on" { (ctx.t("tasks.settings_digest_on")) }
             }
             button.btn.btn-primary type="submit" { (ctx.t("common.save")) }
         }
@@ -132,10 +140,8 @@ pub async fn save(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<Res
         .collect();
     remind_before.sort_unstable();
     remind_before.dedup();
-    let reminders_on = body
-        .pairs()
-        .iter()
-        .any(|(k, v)| k == "reminders_on" && v == "1");
+    let checked = |name: &str| body.pairs().iter().any(|(k, v)| k == name && v == "1");
+    let (reminders_on, digest_on) = (checked("reminders_on"), checked("digest_on"));
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let mut errors = Errors::new();
     let time_zone = match input.time_zone.trim() {
@@ -153,6 +159,7 @@ pub async fn save(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<Res
         tx.commit().await?;
         settings.remind_before = remind_before;
         settings.reminders_on = reminders_on;
+        settings.digest_on = digest_on;
         return Ok(page(&ctx, &settings, &errors)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
@@ -163,6 +170,7 @@ pub async fn save(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<Res
             users::time_zone.eq(time_zone),
             users::remind_before.eq(remind_before),
             users::reminders_on.eq(reminders_on),
+            users::digest_on.eq(digest_on),
         ))
         .execute(&mut *tx)
         .await?;

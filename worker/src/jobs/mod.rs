@@ -16,6 +16,7 @@ pub mod ranking_rollup;
 pub mod run_export;
 pub mod run_import;
 pub mod send_email;
+pub mod task_digest;
 pub mod task_reminders;
 
 use std::{future::Future, marker::PhantomData, str::FromStr, sync::Arc, time::Duration};
@@ -47,6 +48,7 @@ pub fn registry() -> Registry {
         .queued::<RunImport>()
         .cron::<ranking_rollup::RankingRollup>()
         .cron::<task_reminders::TaskReminders>()
+        .cron::<task_digest::TaskDigest>()
 }
 
 /// A queued job: the kind (its queue), how due rows are claimed, and how one is run.

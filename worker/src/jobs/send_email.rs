@@ -67,3 +67,17 @@ pub async fn send(state: &WorkerState, job: &SendEmail) -> anyhow::Result<()> {
     tx.commit().await?;
     Ok(())
 }
+
+/// Pushes the send jobs of emails just written (a failed push is not lost: the reconciler
+/// pushes queued rows again).
+pub async fn push_all(state: &WorkerState, emails: &[(TenantId, EmailId)]) {
+    for (tenant_id, email_id) in emails {
+        state
+            .queues
+            .push(SendEmail {
+                tenant_id: *tenant_id,
+                email_id: *email_id,
+            })
+            .await;
+    }
+}

@@ -4,7 +4,7 @@
 //! pushes them again.
 
 use chrono::{DateTime, Utc};
-use kehu::{config::Config, jobs::SendEmail, tasks::reminders};
+use kehu::{config::Config, tasks::reminders};
 
 use super::CronJob;
 use crate::WorkerState;
@@ -38,15 +38,7 @@ impl CronJob for TaskReminders {
             state.config.job_max_attempts,
         )
         .await?;
-        for (tenant_id, email_id) in &scanned.queued {
-            state
-                .queues
-                .push(SendEmail {
-                    tenant_id: *tenant_id,
-                    email_id: *email_id,
-                })
-                .await;
-        }
+        super::send_email::push_all(state, &scanned.queued).await;
         Ok(Report {
             queued: scanned.queued.len(),
             skipped: scanned.skipped,

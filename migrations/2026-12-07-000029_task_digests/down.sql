@@ -1,0 +1,2 @@
+DROP FUNCTION kehu_digest_due_users(timestamptz);
+DROP TABLE task_digests;
