@@ -201,16 +201,13 @@ pub(super) fn validate(
     if !email.is_empty() && !forms::is_valid_email(&email) {
         errors.add(locale, "email", "form.invalid_email");
     }
-    let category_id = match input.category_id.trim() {
-        "" => None,
-        raw => match raw.parse().map(CategoryId) {
-            Ok(id) if choices.categories.iter().any(|(c, _)| *c == id) => Some(id),
-            _ => {
-                errors.add(locale, "category_id", "form.invalid_choice");
-                None
-            }
-        },
-    };
+    let category_id = forms::check_category(
+        errors,
+        locale,
+        &input.category_id,
+        &choices.categories,
+        CategoryId,
+    );
     let owner_id = forms::check_owner(
         errors,
         locale,

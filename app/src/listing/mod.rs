@@ -199,6 +199,41 @@ pub struct Source {
     pub sql: &'static str,
 }
 
+/// A choice field: one of `options`, the value at `sql`.
+pub const fn choice(
+    name: &'static str,
+    label: &'static str,
+    sql: &'static str,
+    nullable: bool,
+    options: Options,
+) -> FieldDef {
+    FieldDef {
+        name,
+        label,
+        kind: FieldType::Choice,
+        sql,
+        nullable,
+        how: How::Choice(options),
+    }
+}
+
+/// A column shown from `source` and sorted by the rank of its id there.
+pub const fn ranked(
+    key: &'static str,
+    label: &'static str,
+    sql: &'static str,
+    source: Source,
+    none: bool,
+) -> ColumnDef {
+    ColumnDef {
+        key,
+        label,
+        sort: Some(SortKey::Rank { sql, source, none }),
+        source: Some(source),
+        class: None,
+    }
+}
+
 /// The tenant's users in pinyin order.
 pub const PEOPLE: Source = Source {
     key: "people",

@@ -310,16 +310,13 @@ pub fn validate(
         errors.add(locale, "amount", e.key());
         0
     });
-    let category_id = match input.category_id.trim() {
-        "" => None,
-        raw => match raw.parse().map(OpportunityCategoryId) {
-            Ok(id) if choices.categories.iter().any(|(c, _)| *c == id) => Some(id),
-            _ => {
-                errors.add(locale, "category_id", "form.invalid_choice");
-                None
-            }
-        },
-    };
+    let category_id = forms::check_category(
+        errors,
+        locale,
+        &input.category_id,
+        &choices.categories,
+        OpportunityCategoryId,
+    );
     let first = choices.pipeline.first().map(|s| s.id);
     let stage_id = match input.stage_id.trim() {
         "" => current_stage.or(first),

@@ -24,8 +24,9 @@ use crate::{
     ids::OpportunityId,
     listing::{
         self, ACTIVE_PEOPLE, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Options, PEOPLE,
-        ParamDef, QuickDef, QuickInput, Row, SortKey, Source, Tabs, Texts, VISIBILITY,
+        ParamDef, QuickDef, QuickInput, Row, SortKey, Source, Tabs, Texts, VISIBILITY, choice,
         filter::{FieldType, parse_money},
+        ranked,
         routes::Target,
         sql::Sql,
         text::{escape_like, term_grams},
@@ -164,45 +165,12 @@ fn closing_this_month(time_zone: &str) -> Sql {
         .sql(" + interval '1 month')::date")
 }
 
-const fn choice(
-    name: &'static str,
-    label: &'static str,
-    sql: &'static str,
-    nullable: bool,
-    options: Options,
-) -> FieldDef {
-    FieldDef {
-        name,
-        label,
-        kind: FieldType::Choice,
-        sql,
-        nullable,
-        how: How::Choice(options),
-    }
-}
-
 const fn sorted(key: &'static str, label: &'static str, sort: SortKey) -> ColumnDef {
     ColumnDef {
         key,
         label,
         sort: Some(sort),
         source: None,
-        class: None,
-    }
-}
-
-const fn ranked(
-    key: &'static str,
-    label: &'static str,
-    sql: &'static str,
-    source: Source,
-    none: bool,
-) -> ColumnDef {
-    ColumnDef {
-        key,
-        label,
-        sort: Some(SortKey::Rank { sql, source, none }),
-        source: Some(source),
         class: None,
     }
 }

@@ -317,16 +317,13 @@ pub fn validate(
     {
         errors.add(locale, "due_at", "tasks.due_before_start");
     }
-    let category_id = match input.category_id.trim() {
-        "" => None,
-        raw => match raw.parse().map(TaskCategoryId) {
-            Ok(id) if choices.categories.iter().any(|(c, _)| *c == id) => Some(id),
-            _ => {
-                errors.add(locale, "category_id", "form.invalid_choice");
-                None
-            }
-        },
-    };
+    let category_id = forms::check_category(
+        errors,
+        locale,
+        &input.category_id,
+        &choices.categories,
+        TaskCategoryId,
+    );
     let owner_id = forms::check_owner(
         errors,
         locale,

@@ -25,7 +25,9 @@ use crate::{
         self, ACTIVE_PEOPLE, BulkChoice, BulkDef, Cast, ColumnDef, Dom, FieldDef, How, ListSpec,
         Options, PEOPLE, QuickDef, Row, SortKey, Source, Tabs, Texts, VISIBILITY,
         bulk::{BulkRequest, Picked, counted, manageable, with_skipped},
+        choice,
         filter::{FieldType, MINE_TAB},
+        ranked,
         routes::Target,
         sql::Sql,
         text::{escape_like, term_grams},
@@ -147,45 +149,12 @@ fn due_within(time_zone: &str, unit: &str) -> Sql {
         .sql(format!(" + interval '1 {unit}'"))
 }
 
-const fn choice(
-    name: &'static str,
-    label: &'static str,
-    sql: &'static str,
-    nullable: bool,
-    options: Options,
-) -> FieldDef {
-    FieldDef {
-        name,
-        label,
-        kind: FieldType::Choice,
-        sql,
-        nullable,
-        how: How::Choice(options),
-    }
-}
-
 const fn plain(key: &'static str, label: &'static str, sort: Option<SortKey>) -> ColumnDef {
     ColumnDef {
         key,
         label,
         sort,
         source: None,
-        class: None,
-    }
-}
-
-const fn ranked(
-    key: &'static str,
-    label: &'static str,
-    sql: &'static str,
-    source: Source,
-    none: bool,
-) -> ColumnDef {
-    ColumnDef {
-        key,
-        label,
-        sort: Some(SortKey::Rank { sql, source, none }),
-        source: Some(source),
         class: None,
     }
 }

@@ -162,9 +162,8 @@ async fn quick(
     input: &QuickForm,
     req: &Request,
 ) -> AppResult<Response> {
-    let ctx = ctx.clone();
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
+    let scope = Scope::resolve(&mut tx, ctx, View::All).await?;
     let (link, page) = match on {
         Linked::Company(id) => {
             let c = crate::customers::model::find(&mut tx, &scope, id).await?;
@@ -196,19 +195,19 @@ async fn quick(
         CONTENT_MAX,
     );
     let due_at =
-        form::parse_local(&ctx, &input.due_at).map_err(|key| errors.add(ctx.locale, "due_at", key));
+        form::parse_local(ctx, &input.due_at).map_err(|key| errors.add(ctx.locale, "due_at", key));
     let htmx = req.header("HX-Request").is_some();
     let due_at = match due_at {
         Ok(due) if errors.is_empty() => due,
         _ => {
             if htmx {
-                let markup = render_with(&mut tx, &ctx, &scope, link, input, &errors).await?;
+                let markup = render_with(&mut tx, ctx, &scope, link, input, &errors).await?;
                 tx.commit().await?;
                 // htmx swaps only 2xx answers: the section comes back with the errors.
                 return Ok(markup.into_response());
             }
             tx.rollback().await?;
-            flash::warning(&ctx, ctx.t("tasks.quick_invalid"));
+            flash::warning(ctx, ctx.t("tasks.quick_invalid"));
             return Ok(Redirect::see_other(page).into_response());
         }
     };
@@ -227,11 +226,11 @@ async fn quick(
     };
     model::create(&mut tx, &fields, link, ctx.user).await?;
     if htmx {
-        let markup = render(&mut tx, &ctx, &scope, link).await?;
+        let markup = render(&mut tx, ctx, &scope, link).await?;
         tx.commit().await?;
         return Ok(markup.into_response());
     }
     tx.commit().await?;
-    flash::success(&ctx, ctx.t("tasks.created"));
+    flash::success(ctx, ctx.t("tasks.created"));
     Ok(Redirect::see_other(page).into_response())
 }

@@ -233,6 +233,27 @@ pub fn check_owner(
     }
 }
 
+/// The category (分类) chosen in a form: empty for none, else one of `categories` (ids
+/// made by `id`); anything else is an error on `category_id`.
+pub fn check_category<I: Copy + PartialEq>(
+    errors: &mut Errors,
+    locale: Locale,
+    raw: &str,
+    categories: &[(I, String)],
+    id: fn(i64) -> I,
+) -> Option<I> {
+    match raw.trim() {
+        "" => None,
+        raw => match raw.parse().map(id) {
+            Ok(id) if categories.iter().any(|(c, _)| *c == id) => Some(id),
+            _ => {
+                errors.add(locale, "category_id", "form.invalid_choice");
+                None
+            }
+        },
+    }
+}
+
 /// The visibility typed into a form: `public`, or `private` (also when empty).
 pub fn check_visibility(errors: &mut Errors, locale: Locale, raw: &str) -> &'static str {
     match raw {
