@@ -121,3 +121,7 @@ id_type!(
     /// A task category (任务分类).
     TaskCategoryId
 );
+id_type!(
+    /// A recurring task's series (重复任务).
+    TaskSeriesId
+);

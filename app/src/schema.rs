@@ -467,6 +467,7 @@ diesel::table! {
         remind_before -> Array<Int4>,
         reminders_on -> Bool,
         digest_on -> Bool,
+        calendar_feed_hash -> Nullable<Text>,
     }
 }
 
@@ -500,6 +501,18 @@ diesel::table! {
         created_by -> Int8,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        series_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    task_series (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        rule -> Text,
+        occurrences -> Int4,
+        created_by -> Int8,
+        created_at -> Timestamptz,
     }
 }
 
@@ -593,6 +606,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     task_categories,
     task_digests,
+    task_series,
     task_reminders,
     tasks,
     tenants,

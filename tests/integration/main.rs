@@ -27,6 +27,7 @@ mod statistics;
 mod support;
 mod tags;
 mod targets;
+mod task_calendar;
 mod tasks;
 mod tenancy;
 mod users;

@@ -514,6 +514,14 @@ pub const ROUTES: &[RouteCase] = &[
     ),
     case(
         "POST",
+        "/account/calendar-feed",
+        SignedIn,
+        303,
+        Target::None,
+        &[("action", "off")],
+    ),
+    case(
+        "POST",
         "/account/reminders",
         SignedIn,
         303,
@@ -609,6 +617,16 @@ pub const ROUTES: &[RouteCase] = &[
         &[("content", "矩阵机会任务"), ("due_at", "2030-01-02T10:00")],
     ),
     case("GET", "/calendar", SignedIn, 200, Target::None, &[]),
+    // A calendar app asks without a session; a made-up token opens nothing (the feed's
+    // own test forges other tenants' and users' ids with a real secret).
+    case(
+        "GET",
+        "/calendar/feed/:token",
+        Public,
+        404,
+        Target::None,
+        &[],
+    ),
     case(
         "GET",
         "/calendar?view=week&date=2030-01-01",

@@ -151,6 +151,19 @@ pub async fn create(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<R
             .unwrap_or_default(),
     };
     let fields = form::validate(&ctx, &scope, &input, &choices, ctx.user, &mut errors);
+    let repeat = form::validate_repeat(&ctx, &input, &mut errors);
+    let occurrences = match &repeat {
+        Some(repeat) if errors.is_empty() => {
+            match repeat.occurrences(ctx.time_zone, fields.starts_at) {
+                Ok(found) => Some(found),
+                Err(key) => {
+                    errors.add(ctx.locale, "repeat", key);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     if !errors.is_empty() {
         tx.rollback().await?;
         let purpose = Purpose::Create(fixed.as_ref().map(|(_, n)| n.as_str()));
@@ -160,9 +173,23 @@ pub async fn create(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<R
                 .into_response(),
         );
     }
-    let id = model::create(&mut tx, &fields, link, ctx.user).await?;
+    let (id, created) = match &occurrences {
+        Some((rule, starts)) => {
+            let (_, ids) =
+                model::create_series(&mut tx, &fields, link, ctx.user, (rule, starts)).await?;
+            let count = ids.len().to_string();
+            (
+                ids[0],
+                ctx.locale.tf("tasks.created_series", &[("count", &count)]),
+            )
+        }
+        None => (
+            model::create(&mut tx, &fields, link, ctx.user).await?,
+            ctx.t("tasks.created"),
+        ),
+    };
     tx.commit().await?;
-    crate::web::flash::success(&ctx, ctx.t("tasks.created"));
+    crate::web::flash::success(&ctx, created);
     // Back to the page it was created from (decided by the link, never by the form).
     let back = match fixed {
         Some((link, _)) => back_of(link),

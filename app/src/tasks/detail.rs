@@ -9,6 +9,7 @@ use poem::{
     IntoResponse, Request, Response, handler,
     web::{Data, Path, Redirect},
 };
+use serde::Deserialize;
 
 use crate::{
     auth::ctx::Ctx,
@@ -19,12 +20,13 @@ use crate::{
     tasks::{
         managed,
         model::{self, Kind, Link, Task},
-        reminders, section,
+        recurrence, reminders, section,
     },
     users::model as users,
     visibility::{Scope, View},
     web::{
         flash,
+        forms::RawForm,
         layout::{self, Module, csrf_field},
     },
 };
@@ -39,6 +41,7 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<TaskId>) -> AppR
     let people = users::list(&mut tx).await?;
     let categories = model::categories(&mut tx).await?;
     let pending = reminders::pending(&mut tx, task.id).await?;
+    let series = model::series_info(&mut tx, &task).await?;
     tx.commit().await?;
 
     let person = |id| {
@@ -111,6 +114,19 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<TaskId>) -> AppR
                                 span.text-secondary { (ctx.t("tasks.no_reminders")) }
                             }
                             @for at in &pending { span.badge.text-bg-light.me-1 { (ctx.datetime(*at)) } }
+                        }
+                    }
+                    @if let Some(series) = &series {
+                        dt.col-sm-3 { (ctx.t("tasks.repeat")) }
+                        dd.col-sm-9 #task-series {
+                            (recurrence::describe(ctx.locale, &series.rule, ctx.time_zone).unwrap_or_default())
+                            span.text-secondary.ms-2 {
+                                (ctx.locale.tf("tasks.series_position", &[
+                                    ("n", &series.position.to_string()),
+                                    ("left", &series.left.to_string()),
+                                    ("made", &series.made.to_string()),
+                                ]))
+                            }
                         }
                     }
                     dt.col-sm-3 { (ctx.t("tasks.created_at")) }
@@ -247,19 +263,49 @@ pub async fn confirm_delete(
     Path(id): Path<TaskId>,
 ) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, task) = managed(&mut tx, &ctx, id).await?;
+    let (scope, task) = managed(&mut tx, &ctx, id).await?;
+    // A recurring task's occurrence: this one, this and the later ones, or all of them
+    // (those the user may change).
+    let mut counts = None;
+    if let Some(series) = task.series_id {
+        let of = |members: Vec<(TaskId, crate::ids::UserId)>| {
+            members
+                .into_iter()
+                .filter(|(_, owner)| scope.can_manage(*owner))
+                .count()
+        };
+        let following = of(model::series_members(&mut tx, series, Some(&task)).await?);
+        let all = of(model::series_members(&mut tx, series, None).await?);
+        counts = Some((following, all));
+    }
     tx.commit().await?;
     let short: String = task.content.chars().take(60).collect();
+    let choices = html! {
+        @if let Some((following, all)) = counts {
+            fieldset.mb-3 #delete-which {
+                legend.h6 { (ctx.t("tasks.delete_which")) }
+                @for (value, label, count) in [("one", "tasks.delete_one", 1), ("following", "tasks.delete_following", following), ("all", "tasks.delete_all_series", all)] {
+                    div.form-check {
+                        input.form-check-input type="radio" name="which" value=(value)
+                            id={"f-which-" (value)} checked[value == "one"];
+                        label.form-check-label for={"f-which-" (value)} {
+                            (ctx.locale.tf(label, &[("count", &count.to_string())]))
+                        }
+                    }
+                }
+            }
+        }
+    };
     let content = html! {
         div.alert.alert-danger role="alert" {
             p.mb-2 { strong { (ctx.locale.tf("tasks.delete_confirm", &[("content", &short)])) } }
             p.mb-0 { (ctx.t("tasks.delete_warning")) }
         }
-        (layout::confirm_delete_form(
+        (layout::confirm_delete_form_with(
             &ctx,
             &format!("/tasks/{}/delete", task.id),
-            &ctx.t("tasks.delete_submit"),
-            &format!("/tasks/{}", task.id),
+            (&ctx.t("tasks.delete_submit"), &format!("/tasks/{}", task.id)),
+            choices,
         ))
     };
     Ok(layout::page(
@@ -271,13 +317,48 @@ pub async fn confirm_delete(
     ))
 }
 
-/// POST /tasks/:id/delete — back to the list.
+/// What POST /tasks/:id/delete deletes.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct DeleteForm {
+    /// `one` (the default), or for a recurring task `following` or `all`.
+    which: String,
+}
+
+/// POST /tasks/:id/delete — back to the list. Of a series, only the occurrences the user
+/// may change are deleted.
 #[handler]
-pub async fn delete(ctx: Ctx, state: Data<&State>, Path(id): Path<TaskId>) -> AppResult<Response> {
+pub async fn delete(
+    ctx: Ctx,
+    state: Data<&State>,
+    Path(id): Path<TaskId>,
+    body: RawForm,
+) -> AppResult<Response> {
+    let form: DeleteForm = body.parse()?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let (_, task) = managed(&mut tx, &ctx, id).await?;
-    model::delete_many(&mut tx, &[task.id]).await?;
+    let (scope, task) = managed(&mut tx, &ctx, id).await?;
+    let ids: Vec<TaskId> = match (task.series_id, form.which.as_str()) {
+        (Some(series), which @ ("following" | "all")) => {
+            let from = (which == "following").then_some(&task);
+            model::series_members(&mut tx, series, from)
+                .await?
+                .into_iter()
+                .filter(|(_, owner)| scope.can_manage(*owner))
+                .map(|(id, _)| id)
+                .collect()
+        }
+        _ => vec![task.id],
+    };
+    let deleted = model::delete_many(&mut tx, &ids).await?;
     tx.commit().await?;
-    flash::success(&ctx, ctx.t("tasks.deleted"));
+    flash::success(
+        &ctx,
+        if deleted == 1 {
+            ctx.t("tasks.deleted")
+        } else {
+            ctx.locale
+                .tf("tasks.deleted_many", &[("count", &deleted.to_string())])
+        },
+    );
     Ok(Redirect::see_other("/tasks").into_response())
 }

@@ -13,6 +13,7 @@ use crate::{
     ids::{TaskCategoryId, TaskId, UserId},
     tasks::{
         model::{self, Kind, Task, TaskFields},
+        recurrence::{self, End, Every, Repeat},
         reminders::CHOICES,
     },
     users::model::{self as users, User},
@@ -58,6 +59,19 @@ pub struct TaskForm {
     /// Reminder minutes, as checked (repeated `remind`; read from the raw pairs).
     #[serde(skip)]
     pub remind: Vec<i32>,
+    /// 重复: empty for none, else an [`Every`] spelling.
+    pub repeat: String,
+    /// Every N.
+    pub repeat_interval: String,
+    /// The chosen weekdays, 0 = Monday (repeated `repeat_day`; read from the raw pairs).
+    #[serde(skip)]
+    pub repeat_days: Vec<u8>,
+    /// `until` or `count`.
+    pub repeat_end: String,
+    /// The last day, `YYYY-MM-DD`.
+    pub repeat_until: String,
+    /// How many times.
+    pub repeat_count: String,
 }
 
 impl TaskForm {
@@ -76,6 +90,9 @@ impl TaskForm {
             owner_id: ctx.user.to_string(),
             visibility: "private".into(),
             remind,
+            repeat_interval: "1".into(),
+            repeat_end: "count".into(),
+            repeat_count: "10".into(),
             ..Self::default()
         }
     }
@@ -95,11 +112,11 @@ impl TaskForm {
         }
     }
 
-    /// Reads the repeated `remind` checkboxes from the posted pairs.
+    /// Reads the repeated `remind` and `repeat_day` checkboxes from the posted pairs.
     pub fn with_reminders(mut self, pairs: &[(String, String)]) -> Self {
-        self.remind = pairs
-            .iter()
-            .filter(|(k, _)| k == "remind")
+        let all = |name: &'static str| pairs.iter().filter(move |(k, _)| k == name);
+        self.remind = all("remind").filter_map(|(_, v)| v.parse().ok()).collect();
+        self.repeat_days = all("repeat_day")
             .filter_map(|(_, v)| v.parse().ok())
             .collect();
         self
@@ -230,6 +247,7 @@ pub fn page(
                     Purpose::Edit(_) => {}
                 }
             }
+            @if matches!(purpose, Purpose::Create(_)) { (repeat_section(ctx, input, errors)) }
             fieldset.form-section {
                 legend.h6 { (ctx.t("tasks.section_who")) }
                 (forms::select("owner_id", &ctx.t("tasks.owner"), &owners, &input.owner_id, errors.get("owner_id")))
@@ -251,6 +269,121 @@ pub fn page(
         }
     };
     layout::page(ctx, Module::Home, "/tasks", &title, content)
+}
+
+/// 重复: how often, every N, the weekdays and the end (a new task only; each occurrence is
+/// then a task of its own).
+fn repeat_section(ctx: &Ctx, input: &TaskForm, errors: &Errors) -> Markup {
+    let mut every = vec![(String::new(), ctx.t("tasks.repeat_none_choice"))];
+    every.extend(Every::ALL.iter().map(|e| {
+        (
+            e.as_str().to_owned(),
+            ctx.t(&format!("tasks.repeat_{}", e.as_str())),
+        )
+    }));
+    let ends = vec![
+        ("count".to_owned(), ctx.t("tasks.repeat_end_count")),
+        ("until".to_owned(), ctx.t("tasks.repeat_end_until")),
+    ];
+    html! {
+        fieldset.form-section #task-repeat {
+            legend.h6 { (ctx.t("tasks.section_repeat")) }
+            div.row.g-3 {
+                div.col-sm-6 { (forms::select("repeat", &ctx.t("tasks.repeat"), &every, &input.repeat, errors.get("repeat"))) }
+                div.col-sm-6 { (forms::input("repeat_interval", &ctx.t("tasks.repeat_interval"), &input.repeat_interval, errors.get("repeat_interval"), number_or_date(forms::Kind::Number))) }
+            }
+            div.mb-3 {
+                span.form-label.d-block { (ctx.t("tasks.repeat_days")) }
+                @for (i, _) in recurrence::WEEKDAYS.iter().enumerate() {
+                    div.form-check.form-check-inline {
+                        input.form-check-input type="checkbox" name="repeat_day" value=(i)
+                            id={"f-repeat-day-" (i)} checked[input.repeat_days.contains(&(i as u8))];
+                        label.form-check-label for={"f-repeat-day-" (i)} { (ctx.t(&format!("calendar.weekday_{i}"))) }
+                    }
+                }
+                @if let Some(error) = errors.get("repeat_days") { div.text-danger.small #f-repeat_days-error { (error) } }
+                div.form-text { (ctx.t("tasks.repeat_days_help")) }
+            }
+            div.row.g-3 {
+                div.col-sm-4 { (forms::select("repeat_end", &ctx.t("tasks.repeat_end"), &ends, &input.repeat_end, errors.get("repeat_end"))) }
+                div.col-sm-4 { (forms::input("repeat_count", &ctx.t("tasks.repeat_count"), &input.repeat_count, errors.get("repeat_count"), number_or_date(forms::Kind::Number))) }
+                div.col-sm-4 { (forms::input("repeat_until", &ctx.t("tasks.repeat_until_label"), &input.repeat_until, errors.get("repeat_until"), number_or_date(forms::Kind::Date))) }
+            }
+            div.form-text { (ctx.locale.tf("tasks.repeat_help", &[("max", &recurrence::MAX_OCCURRENCES.to_string())])) }
+        }
+    }
+}
+
+/// Input options of a number or date field.
+fn number_or_date(kind: forms::Kind) -> forms::Opts {
+    forms::Opts {
+        kind,
+        ..forms::Opts::default()
+    }
+}
+
+/// Checks the 重复 fields: `None` for a task that does not repeat (or on errors).
+pub fn validate_repeat(ctx: &Ctx, input: &TaskForm, errors: &mut Errors) -> Option<Repeat> {
+    let locale = ctx.locale;
+    let raw = input.repeat.trim();
+    if raw.is_empty() {
+        return None;
+    }
+    let Some(every) = Every::parse(raw) else {
+        errors.add(locale, "repeat", "form.invalid_choice");
+        return None;
+    };
+    let interval = match input.repeat_interval.trim() {
+        "" => Some(1),
+        n => n
+            .parse::<u16>()
+            .ok()
+            .filter(|n| (1..=recurrence::MAX_INTERVAL).contains(n)),
+    };
+    if interval.is_none() {
+        errors.add(locale, "repeat_interval", "tasks.repeat_interval_invalid");
+    }
+    let weekdays: Vec<chrono::Weekday> = recurrence::WEEKDAYS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| input.repeat_days.contains(&(*i as u8)))
+        .map(|(_, d)| *d)
+        .collect();
+    if every == Every::Weekdays && weekdays.is_empty() {
+        errors.add(locale, "repeat_days", "tasks.repeat_days_required");
+    }
+    let end = match input.repeat_end.trim() {
+        "until" => match chrono::NaiveDate::parse_from_str(input.repeat_until.trim(), "%Y-%m-%d") {
+            Ok(day) => Some(End::Until(day)),
+            Err(_) => {
+                errors.add(locale, "repeat_until", "tasks.repeat_until_invalid");
+                None
+            }
+        },
+        "count" | "" => match input.repeat_count.trim().parse::<u16>() {
+            Ok(n) if (1..=recurrence::MAX_OCCURRENCES).contains(&n) => Some(End::Count(n)),
+            _ => {
+                errors.set(
+                    "repeat_count",
+                    locale.tf(
+                        "tasks.repeat_count_invalid",
+                        &[("max", &recurrence::MAX_OCCURRENCES.to_string())],
+                    ),
+                );
+                None
+            }
+        },
+        _ => {
+            errors.add(locale, "repeat_end", "form.invalid_choice");
+            None
+        }
+    };
+    Some(Repeat {
+        every,
+        interval: interval?,
+        weekdays,
+        end: end?,
+    })
 }
 
 /// A labelled `datetime-local` input with its error.

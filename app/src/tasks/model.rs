@@ -3,6 +3,8 @@
 //! tenant explicitly. Every write that changes a task's time, owner or state brings its
 //! reminder rows up to date in the same transaction ([`super::reminders::sync`]).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
@@ -10,8 +12,8 @@ use diesel_async::RunQueryDsl;
 use crate::{
     db::TenantTx,
     error::AppResult,
-    ids::{CompanyId, OpportunityId, TaskCategoryId, TaskId, UserId},
-    schema::{companies, opportunities, task_categories, tasks},
+    ids::{CompanyId, OpportunityId, TaskCategoryId, TaskId, TaskSeriesId, UserId},
+    schema::{companies, opportunities, task_categories, task_series, tasks},
     tasks::reminders,
     visibility::Scope,
 };
@@ -79,6 +81,8 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// Last changed.
     pub updated_at: DateTime<Utc>,
+    /// The series of a recurring task's occurrence.
+    pub series_id: Option<TaskSeriesId>,
 }
 
 impl Task {
@@ -130,27 +134,141 @@ pub async fn create(
     link: Link,
     created_by: UserId,
 ) -> AppResult<TaskId> {
+    let ids = insert(tx, fields, (link, created_by), &[fields.starts_at], None).await?;
+    ids.into_iter().next().ok_or(crate::error::AppError::NotFound)
+}
+
+/// Writes a recurring task: its series (the rule's text) and one task per occurrence,
+/// starting at each of `starts` and as long as `fields` says, with their reminders.
+pub async fn create_series(
+    tx: &mut TenantTx,
+    fields: &TaskFields,
+    link: Link,
+    created_by: UserId,
+    (rule, starts): (&str, &[DateTime<Utc>]),
+) -> AppResult<(TaskSeriesId, Vec<TaskId>)> {
     let tenant = tx.tenant();
-    let id = diesel::insert_into(tasks::table)
+    let series: TaskSeriesId = diesel::insert_into(task_series::table)
         .values((
-            tasks::tenant_id.eq(tenant),
-            tasks::kind.eq(fields.kind.as_str()),
-            tasks::content.eq(&fields.content),
-            tasks::starts_at.eq(fields.starts_at),
-            tasks::due_at.eq(fields.due_at),
-            tasks::owner_id.eq(fields.owner_id),
-            tasks::category_id.eq(fields.category_id),
-            tasks::visibility.eq(&fields.visibility),
-            tasks::company_id.eq(link.company),
-            tasks::opportunity_id.eq(link.opportunity),
-            tasks::remind_before.eq(&fields.remind_before),
-            tasks::created_by.eq(created_by),
+            task_series::tenant_id.eq(tenant),
+            task_series::rule.eq(rule),
+            task_series::occurrences.eq(starts.len() as i32),
+            task_series::created_by.eq(created_by),
         ))
-        .returning(tasks::id)
+        .returning(task_series::id)
         .get_result(&mut **tx)
         .await?;
-    reminders::sync(tx, &[id]).await?;
-    Ok(id)
+    let ids = insert(tx, fields, (link, created_by), starts, Some(series)).await?;
+    Ok((series, ids))
+}
+
+/// Writes one task per start time (as long as `fields` says), with their reminders.
+async fn insert(
+    tx: &mut TenantTx,
+    fields: &TaskFields,
+    (link, created_by): (Link, UserId),
+    starts: &[DateTime<Utc>],
+    series: Option<TaskSeriesId>,
+) -> AppResult<Vec<TaskId>> {
+    let tenant = tx.tenant();
+    let length = fields.due_at - fields.starts_at;
+    let rows: Vec<_> = starts
+        .iter()
+        .map(|start| {
+            (
+                tasks::tenant_id.eq(tenant),
+                tasks::kind.eq(fields.kind.as_str()),
+                tasks::content.eq(&fields.content),
+                tasks::starts_at.eq(*start),
+                tasks::due_at.eq(*start + length),
+                tasks::owner_id.eq(fields.owner_id),
+                tasks::category_id.eq(fields.category_id),
+                tasks::visibility.eq(&fields.visibility),
+                tasks::company_id.eq(link.company),
+                tasks::opportunity_id.eq(link.opportunity),
+                tasks::remind_before.eq(&fields.remind_before),
+                tasks::created_by.eq(created_by),
+                tasks::series_id.eq(series),
+            )
+        })
+        .collect();
+    let ids: Vec<TaskId> = diesel::insert_into(tasks::table)
+        .values(rows)
+        .returning(tasks::id)
+        .get_results(&mut **tx)
+        .await?;
+    reminders::sync(tx, &ids).await?;
+    Ok(ids)
+}
+
+/// A series as an occurrence's page shows it.
+#[derive(Clone, Debug)]
+pub struct SeriesInfo {
+    /// The rule's text (RFC 5545).
+    pub rule: String,
+    /// How many occurrences it was made with.
+    pub made: i32,
+    /// How many are left (not deleted).
+    pub left: i64,
+    /// This occurrence's place among those left, 1-based, by start time.
+    pub position: i64,
+}
+
+/// The series of an occurrence, if it is one.
+pub async fn series_info(tx: &mut TenantTx, task: &Task) -> AppResult<Option<SeriesInfo>> {
+    let Some(series) = task.series_id else {
+        return Ok(None);
+    };
+    let tenant = tx.tenant();
+    let (rule, made): (String, i32) = task_series::table
+        .filter(
+            task_series::tenant_id
+                .eq(tenant)
+                .and(task_series::id.eq(series)),
+        )
+        .select((task_series::rule, task_series::occurrences))
+        .first(&mut **tx)
+        .await?;
+    let of_series =
+        || tasks::table.filter(tasks::tenant_id.eq(tenant).and(tasks::series_id.eq(series)));
+    let left: i64 = of_series().count().get_result(&mut **tx).await?;
+    let before: i64 = of_series()
+        .filter(
+            tasks::starts_at.lt(task.starts_at).or(tasks::starts_at
+                .eq(task.starts_at)
+                .and(tasks::id.lt(task.id))),
+        )
+        .count()
+        .get_result(&mut **tx)
+        .await?;
+    Ok(Some(SeriesInfo {
+        rule,
+        made,
+        left,
+        position: before + 1,
+    }))
+}
+
+/// The occurrences of a series, with their owners, from `from` on (all when `None`).
+pub async fn series_members(
+    tx: &mut TenantTx,
+    series: TaskSeriesId,
+    from: Option<&Task>,
+) -> AppResult<Vec<(TaskId, UserId)>> {
+    let tenant = tx.tenant();
+    let mut query = tasks::table
+        .filter(tasks::tenant_id.eq(tenant).and(tasks::series_id.eq(series)))
+        .select((tasks::id, tasks::owner_id))
+        .order((tasks::starts_at, tasks::id))
+        .into_boxed();
+    if let Some(task) = from {
+        query = query.filter(
+            tasks::starts_at.gt(task.starts_at).or(tasks::starts_at
+                .eq(task.starts_at)
+                .and(tasks::id.ge(task.id))),
+        );
+    }
+    Ok(query.load(&mut **tx).await?)
 }
 
 /// Changes a task's fields and moves its pending reminders.
@@ -228,14 +346,37 @@ pub async fn reassign(tx: &mut TenantTx, ids: &[TaskId], owner: UserId) -> AppRe
     Ok(())
 }
 
-/// Deletes tasks (their reminders go with them); returns how many.
+/// Deletes tasks (their reminders go with them, and a series with its last occurrence);
+/// returns how many.
 pub async fn delete_many(tx: &mut TenantTx, ids: &[TaskId]) -> AppResult<usize> {
+    use diesel::dsl::{exists, not};
     let tenant = tx.tenant();
-    Ok(
+    let gone: Vec<Option<TaskSeriesId>> =
         diesel::delete(tasks::table.filter(tasks::tenant_id.eq(tenant).and(tasks::id.eq_any(ids))))
-            .execute(&mut **tx)
-            .await?,
-    )
+            .returning(tasks::series_id)
+            .get_results(&mut **tx)
+            .await?;
+    let deleted = gone.len();
+    let mut series: Vec<TaskSeriesId> = gone.into_iter().flatten().collect();
+    series.sort_unstable_by_key(|s| s.0);
+    series.dedup();
+    if !series.is_empty() {
+        diesel::delete(
+            task_series::table
+                .filter(task_series::tenant_id.eq(tenant))
+                .filter(task_series::id.eq_any(&series))
+                .filter(not(exists(
+                    tasks::table.filter(
+                        tasks::tenant_id
+                            .eq(task_series::tenant_id)
+                            .and(tasks::series_id.eq(task_series::id.nullable())),
+                    ),
+                ))),
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(deleted)
 }
 
 /// A visible task, or `NotFound`.
@@ -295,30 +436,38 @@ pub async fn link_names(
     tx: &mut TenantTx,
     task: &Task,
 ) -> AppResult<(Option<String>, Option<String>)> {
+    let (mut companies, mut opportunities) = names_of_links(tx, std::slice::from_ref(task)).await?;
+    Ok((
+        task.company_id.and_then(|c| companies.remove(&c)),
+        task.opportunity_id.and_then(|o| opportunities.remove(&o)),
+    ))
+}
+
+/// The names of the companies and opportunities `list` is linked to, in two queries.
+pub async fn names_of_links(
+    tx: &mut TenantTx,
+    list: &[Task],
+) -> AppResult<(HashMap<CompanyId, String>, HashMap<OpportunityId, String>)> {
     let tenant = tx.tenant();
-    let company = match task.company_id {
-        Some(id) => companies::table
-            .filter(companies::tenant_id.eq(tenant).and(companies::id.eq(id)))
-            .select(companies::name)
-            .first(&mut **tx)
-            .await
-            .optional()?,
-        None => None,
-    };
-    let opportunity = match task.opportunity_id {
-        Some(id) => opportunities::table
-            .filter(
-                opportunities::tenant_id
-                    .eq(tenant)
-                    .and(opportunities::id.eq(id)),
-            )
-            .select(opportunities::name)
-            .first(&mut **tx)
-            .await
-            .optional()?,
-        None => None,
-    };
-    Ok((company, opportunity))
+    let company_ids: Vec<CompanyId> = list.iter().filter_map(|t| t.company_id).collect();
+    let opportunity_ids: Vec<OpportunityId> =
+        list.iter().filter_map(|t| t.opportunity_id).collect();
+    let companies: Vec<(CompanyId, String)> = companies::table
+        .filter(companies::tenant_id.eq(tenant))
+        .filter(companies::id.eq_any(&company_ids))
+        .select((companies::id, companies::name))
+        .load(&mut **tx)
+        .await?;
+    let opportunities: Vec<(OpportunityId, String)> = opportunities::table
+        .filter(opportunities::tenant_id.eq(tenant))
+        .filter(opportunities::id.eq_any(&opportunity_ids))
+        .select((opportunities::id, opportunities::name))
+        .load(&mut **tx)
+        .await?;
+    Ok((
+        companies.into_iter().collect(),
+        opportunities.into_iter().collect(),
+    ))
 }
 
 /// The tenant's task categories, in their order.

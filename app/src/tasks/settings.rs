@@ -33,16 +33,18 @@ struct Settings {
     remind_before: Vec<i32>,
     reminders_on: bool,
     digest_on: bool,
+    feed_on: bool,
 }
 
 async fn load(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Settings> {
     let tenant = tx.tenant();
-    let (time_zone, remind_before, reminders_on, digest_on, tenant_zone): (
+    let (time_zone, remind_before, reminders_on, digest_on, tenant_zone, feed_on): (
         Option<String>,
         Vec<i32>,
         bool,
         bool,
         String,
+        bool,
     ) = users::table
         .inner_join(tenants::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(ctx.user)))
@@ -52,6 +54,7 @@ async fn load(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Settings> {
             users::reminders_on,
             users::digest_on,
             tenants::time_zone,
+            users::calendar_feed_hash.is_not_null(),
         ))
         .first(&mut **tx)
         .await?;
@@ -61,10 +64,12 @@ async fn load(tx: &mut TenantTx, ctx: &Ctx) -> AppResult<Settings> {
         remind_before,
         reminders_on,
         digest_on,
+        feed_on,
     })
 }
 
-fn page(ctx: &Ctx, s: &Settings, errors: &Errors) -> Markup {
+/// The page; `feed_url` is a calendar feed's address just made (shown once).
+fn page(ctx: &Ctx, s: &Settings, errors: &Errors, feed_url: Option<&str>) -> Markup {
     let chosen = s.time_zone.clone().unwrap_or_default();
     let content = html! {
         form.reminder-settings method="post" action="/account/reminders" novalidate {
@@ -101,6 +106,7 @@ fn page(ctx: &Ctx, s: &Settings, errors: &Errors) -> Markup {
             }
             button.btn.btn-primary type="submit" { (ctx.t("common.save")) }
         }
+        (super::feed::section(ctx, s.feed_on, feed_url))
     };
     layout::page(
         ctx,
@@ -114,10 +120,15 @@ fn page(ctx: &Ctx, s: &Settings, errors: &Errors) -> Markup {
 /// GET /account/reminders
 #[handler]
 pub async fn show(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
+    show_with_feed(&ctx, &state, None).await
+}
+
+/// The page, with the address of a calendar feed just made.
+pub async fn show_with_feed(ctx: &Ctx, state: &State, feed_url: Option<&str>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let settings = load(&mut tx, &ctx).await?;
+    let settings = load(&mut tx, ctx).await?;
     tx.commit().await?;
-    Ok(page(&ctx, &settings, &Errors::new()))
+    Ok(page(ctx, &settings, &Errors::new(), feed_url))
 }
 
 /// The form as posted.
@@ -160,7 +171,7 @@ pub async fn save(ctx: Ctx, state: Data<&State>, body: RawForm) -> AppResult<Res
         settings.remind_before = remind_before;
         settings.reminders_on = reminders_on;
         settings.digest_on = digest_on;
-        return Ok(page(&ctx, &settings, &errors)
+        return Ok(page(&ctx, &settings, &errors, None)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
     }

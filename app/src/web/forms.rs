@@ -98,6 +98,10 @@ pub enum Kind {
     Email,
     /// Password (never echoed back).
     Password,
+    /// A whole number.
+    Number,
+    /// A day (`YYYY-MM-DD`).
+    Date,
 }
 
 impl Kind {
@@ -106,6 +110,8 @@ impl Kind {
             Self::Text => "text",
             Self::Email => "email",
             Self::Password => "password",
+            Self::Number => "number",
+            Self::Date => "date",
         }
     }
 }

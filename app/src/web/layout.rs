@@ -265,9 +265,20 @@ pub fn language_switch(locale: Locale, csrf: &str) -> Markup {
 /// The form under a delete confirmation: the destructive button and a Cancel link that
 /// has the focus, so Enter does not delete.
 pub fn confirm_delete_form(ctx: &Ctx, action: &str, submit: &str, cancel: &str) -> Markup {
+    confirm_delete_form_with(ctx, action, (submit, cancel), html! {})
+}
+
+/// [`confirm_delete_form`] with choices (`fields`) above its buttons.
+pub fn confirm_delete_form_with(
+    ctx: &Ctx,
+    action: &str,
+    (submit, cancel): (&str, &str),
+    fields: Markup,
+) -> Markup {
     html! {
         form method="post" action=(action) {
             (csrf_field(&ctx.csrf))
+            (fields)
             button.btn.btn-danger type="submit" { (submit) }
             a.btn.btn-link href=(cancel) autofocus { (ctx.t("common.cancel")) }
         }

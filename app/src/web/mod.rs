@@ -159,6 +159,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         )
         .at("/tasks/:id/move", post(tasks::calendar::move_to))
         .at("/calendar", get(tasks::calendar::index))
+        .at("/calendar/feed/:token", get(tasks::feed::show))
         .at("/tasks/:id/done", post(tasks::detail::complete))
         .at("/tasks/:id/restore", post(tasks::detail::reopen))
         .at(
@@ -228,6 +229,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
             "/account/reminders",
             get(tasks::settings::show).post(tasks::settings::save),
         )
+        .at("/account/calendar-feed", post(tasks::feed::manage))
         .at(
             "/account/password",
             get(users::password::change_form).post(users::password::change),
@@ -300,7 +302,7 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .map_to_response()
 }
 
-/// Logs each request: method, path (invitation tokens redacted, query strings left out,
+/// Logs each request: method, path (invitation and calendar feed tokens redacted, query strings left out,
 /// since both may carry secrets), status and duration.
 async fn log_request<E: Endpoint<Output = Response>>(
     ep: E,
@@ -310,6 +312,7 @@ async fn log_request<E: Endpoint<Output = Response>>(
     let method = req.method().clone();
     let path = match req.uri().path() {
         p if p.starts_with("/invite/") => "/invite/[token]".to_owned(),
+        p if p.starts_with("/calendar/feed/") => "/calendar/feed/[token]".to_owned(),
         p => p.to_owned(),
     };
     let result = ep.call(req).await;

@@ -1,0 +1,2 @@
+ALTER TABLE tasks DROP COLUMN series_id;
+DROP TABLE task_series;
