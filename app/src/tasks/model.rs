@@ -135,7 +135,9 @@ pub async fn create(
     created_by: UserId,
 ) -> AppResult<TaskId> {
     let ids = insert(tx, fields, (link, created_by), &[fields.starts_at], None).await?;
-    ids.into_iter().next().ok_or(crate::error::AppError::NotFound)
+    ids.into_iter()
+        .next()
+        .ok_or(crate::error::AppError::NotFound)
 }
 
 /// Writes a recurring task: its series (the rule's text) and one task per occurrence,
