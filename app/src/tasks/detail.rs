@@ -268,15 +268,18 @@ pub async fn confirm_delete(
     // (those the user may change).
     let mut counts = None;
     if let Some(series) = task.series_id {
-        let of = |members: Vec<(TaskId, crate::ids::UserId)>| {
-            members
-                .into_iter()
+        // In time order, so this one and the later ones are the tail from it on.
+        let members = model::series_members(&mut tx, series, None).await?;
+        let from = members
+            .iter()
+            .position(|(id, _)| *id == task.id)
+            .unwrap_or(0);
+        let manageable = |m: &[(TaskId, crate::ids::UserId)]| {
+            m.iter()
                 .filter(|(_, owner)| scope.can_manage(*owner))
                 .count()
         };
-        let following = of(model::series_members(&mut tx, series, Some(&task)).await?);
-        let all = of(model::series_members(&mut tx, series, None).await?);
-        counts = Some((following, all));
+        counts = Some((manageable(&members[from..]), manageable(&members)));
     }
     tx.commit().await?;
     let short: String = task.content.chars().take(60).collect();

@@ -13,7 +13,7 @@ use icalendar::{Calendar, Component, Event, EventLike};
 use maud::{Markup, html};
 use poem::{
     IntoResponse, Response, handler,
-    http::{StatusCode, header},
+    http::header,
     web::{Data, Path},
 };
 use serde::Deserialize;
@@ -235,6 +235,5 @@ pub async fn show(state: Data<&State>, Path(token): Path<String>) -> AppResult<R
         .to_string()
         .with_content_type("text/calendar; charset=utf-8")
         .with_header(header::CACHE_CONTROL, "private, max-age=300")
-        .with_status(StatusCode::OK)
         .into_response())
 }
