@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use redis::aio::ConnectionManager;
+use redis::{RedisResult, aio::ConnectionManager};
 
 use crate::{config::Config, db::DbPool, files::FileStore, jobs::Queues};
 
@@ -44,5 +44,22 @@ impl AppState {
     /// A Redis key in this deployment's namespace.
     pub fn redis_key(&self, suffix: &str) -> String {
         format!("{}{suffix}", self.config.redis_prefix)
+    }
+}
+
+/// Runs a Redis command, once more if the connection had dropped (Redis restarted): the
+/// connection manager reconnects after the first error, so the first request after a
+/// restart is answered instead of refused. Only for commands that may run twice.
+pub async fn redis_retrying<T, F, Fut>(conn: &ConnectionManager, command: F) -> RedisResult<T>
+where
+    F: Fn(ConnectionManager) -> Fut,
+    Fut: Future<Output = RedisResult<T>>,
+{
+    match command(conn.clone()).await {
+        Err(err) if err.is_connection_dropped() || err.is_io_error() => {
+            tracing::info!(error = %err, "Redis connection dropped; trying once more");
+            command(conn.clone()).await
+        }
+        other => other,
     }
 }

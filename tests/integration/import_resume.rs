@@ -12,10 +12,10 @@ use kehu_tests::{Client, TestApp, TestOptions};
 use crate::imports::{counts, id_of, start, upload, wait_for};
 
 /// A worker in its own process, killed (SIGKILL) when dropped.
-struct WorkerProcess(Child);
+pub(crate) struct WorkerProcess(Child);
 
 impl WorkerProcess {
-    fn spawn(app: &TestApp) -> Self {
+    pub(crate) fn spawn(app: &TestApp) -> Self {
         let child = Command::new(env!("CARGO_BIN_EXE_kehu-test-worker"))
             .envs(app.worker_env())
             .stdout(Stdio::null())
@@ -26,12 +26,12 @@ impl WorkerProcess {
     }
 
     /// SIGKILL: no shutdown, no chance to finish the chunk in flight.
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
 
-    fn exited(&mut self) -> bool {
+    pub(crate) fn exited(&mut self) -> bool {
         matches!(self.0.try_wait(), Ok(Some(_)))
     }
 }
@@ -43,13 +43,13 @@ impl Drop for WorkerProcess {
 }
 
 /// A private Redis server (nothing on disk), so a test can restart it.
-struct RedisProcess {
+pub(crate) struct RedisProcess {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl RedisProcess {
-    fn start(port: u16) -> Self {
+    pub(crate) fn start(port: u16) -> Self {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -66,11 +66,11 @@ impl RedisProcess {
         Self { child, port }
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/0", self.port)
     }
 
-    async fn wait_ready(&self) {
+    pub(crate) async fn wait_ready(&self) {
         for _ in 0..100 {
             if let Ok(client) = redis::Client::open(self.url())
                 && let Ok(mut conn) = client.get_multiplexed_async_connection().await
@@ -86,7 +86,7 @@ impl RedisProcess {
         panic!("redis-server on port {} did not start", self.port);
     }
 
-    fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -98,7 +98,7 @@ impl Drop for RedisProcess {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())

@@ -11,7 +11,7 @@ use kehu_tests::{Client, TestApp, client::Page};
 use crate::support::{People, Team, exec, worker_state, zh};
 
 /// `at` as the task form's `datetime-local` value in `tz`.
-fn local(at: DateTime<Utc>, tz: Tz) -> String {
+pub(crate) fn local(at: DateTime<Utc>, tz: Tz) -> String {
     at.with_timezone(&tz).format("%Y-%m-%dT%H:%M").to_string()
 }
 
@@ -60,7 +60,7 @@ async fn opportunity(app: &TestApp, p: &People, company: i64, name: &str) -> i64
 }
 
 /// Creates a task through the form (times in `tz`, the user's zone); returns its id.
-async fn create(
+pub(crate) async fn create(
     app: &TestApp,
     client: &Client,
     content: &str,
@@ -90,7 +90,7 @@ async fn create(
 
 /// Runs the worker's reminder scan as of `now`, as its cron tick would (the scan, then
 /// the pushes); returns how many reminders became emails.
-async fn scan(app: &TestApp, now: DateTime<Utc>) -> usize {
+pub(crate) async fn scan(app: &TestApp, now: DateTime<Utc>) -> usize {
     let state = worker_state(app).await;
     let report = kehu_worker::jobs::registry()
         .run_cron("task_reminders", &state, now)
@@ -105,7 +105,7 @@ async fn scan(app: &TestApp, now: DateTime<Utc>) -> usize {
         .unwrap_or_else(|| panic!("a report with queued: {report}"))
 }
 
-const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
+pub(crate) const SHANGHAI: Tz = chrono_tz::Asia::Shanghai;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_task_from_a_company_page_is_linked_listed_done_and_restored() {

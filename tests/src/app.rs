@@ -22,6 +22,8 @@ use crate::{Client, PASSWORD, client::Page, db, smtp::SmtpServer};
 pub struct TestOptions {
     /// Point `SMTP_URL` at a closed port, so every send fails.
     pub smtp_down: bool,
+    /// `SMTP_URL` instead of the test server's (e.g. a port where a server starts later).
+    pub smtp_url: Option<String>,
     /// `JOB_MAX_ATTEMPTS`.
     pub job_max_attempts: i32,
     /// `LOGIN_IP_LIMIT_PER_MINUTE`.
@@ -41,6 +43,7 @@ impl Default for TestOptions {
     fn default() -> Self {
         Self {
             smtp_down: false,
+            smtp_url: None,
             job_max_attempts: 3,
             login_ip_limit: 10_000,
             worker: true,
@@ -94,10 +97,10 @@ impl TestApp {
                 std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379/0".into())
             }),
             redis_prefix: format!("{db_name}:"),
-            smtp_url: Some(if opts.smtp_down {
-                "smtp://127.0.0.1:1".into()
-            } else {
-                smtp.url.clone()
+            smtp_url: Some(match (&opts.smtp_url, opts.smtp_down) {
+                (Some(url), _) => url.clone(),
+                (None, true) => "smtp://127.0.0.1:1".into(),
+                (None, false) => smtp.url.clone(),
             }),
             mail_dir: std::env::temp_dir().join(&db_name),
             mail_from: "Kehu Test <no-reply@kehu.test>".into(),

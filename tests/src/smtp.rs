@@ -1,9 +1,13 @@
-//! A real SMTP server (mailin-embedded) on a random local port that keeps every message
-//! it receives, so tests exercise lettre's SMTP path end to end.
+//! A real SMTP server (mailin-embedded) on a local port that keeps every message it
+//! receives, so tests exercise lettre's SMTP path end to end. A test can hold the
+//! server's answer to a message's data ([`SmtpServer::hold`]): the message is received
+//! and kept, but the sender does not hear "250 OK" until [`SmtpServer::release`], which
+//! lets a fault test stop a worker at an exact point of a send.
 
 use std::{
     net::TcpListener,
-    sync::{Arc, Mutex},
+    sync::{Arc, Condvar, Mutex},
+    time::Duration,
 };
 
 use mailin_embedded::{Handler, Server, SslConfig, response};
@@ -46,9 +50,23 @@ impl Received {
     }
 }
 
+/// Whether answers are held, and how many senders are waiting for theirs.
+#[derive(Default)]
+struct Gate {
+    state: Mutex<GateState>,
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct GateState {
+    holding: bool,
+    waiting: usize,
+}
+
 #[derive(Clone)]
 struct Capture {
     inbox: Arc<Mutex<Vec<Received>>>,
+    gate: Arc<Gate>,
     current: Option<Received>,
 }
 
@@ -81,6 +99,18 @@ impl Handler for Capture {
         {
             inbox.push(done);
         }
+        // Received and kept; the answer waits while the gate is held.
+        if let Ok(mut state) = self.gate.state.lock() {
+            state.waiting += 1;
+            self.gate.changed.notify_all();
+            while state.holding {
+                state = match self.gate.changed.wait(state) {
+                    Ok(state) => state,
+                    Err(_) => return response::OK,
+                };
+            }
+            state.waiting -= 1;
+        }
         response::OK
     }
 }
@@ -91,21 +121,31 @@ pub struct SmtpServer {
     /// `smtp://127.0.0.1:<port>` for `SMTP_URL`.
     pub url: String,
     inbox: Arc<Mutex<Vec<Received>>>,
+    gate: Arc<Gate>,
 }
 
 impl SmtpServer {
     /// Starts a server on a free port in a background thread.
     pub fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind SMTP port");
+        Self::start_on(0)
+    }
+
+    /// Starts a server on `port` (0: a free one), e.g. where a test said SMTP was down.
+    pub fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind SMTP port");
         let port = listener.local_addr().expect("local addr").port();
         let inbox = Arc::new(Mutex::new(Vec::new()));
+        let gate = Arc::new(Gate::default());
         let mut server = Server::new(Capture {
             inbox: inbox.clone(),
+            gate: gate.clone(),
             current: None,
         });
+        // One thread per connection: enough for a worker's pooled connections and a
+        // held answer at once.
         server
             .with_name("kehu-test-smtp")
-            .with_num_threads(2)
+            .with_num_threads(8)
             .with_tcp_listener(listener);
         if let Err(e) = server.with_ssl(SslConfig::None) {
             panic!("SMTP server setup: {e}");
@@ -116,7 +156,40 @@ impl SmtpServer {
         Self {
             url: format!("smtp://127.0.0.1:{port}"),
             inbox,
+            gate,
         }
+    }
+
+    /// From now on, a received message's "250 OK" waits until [`SmtpServer::release`].
+    pub fn hold(&self) {
+        if let Ok(mut state) = self.gate.state.lock() {
+            state.holding = true;
+        }
+    }
+
+    /// Answers every held message and stops holding.
+    pub fn release(&self) {
+        if let Ok(mut state) = self.gate.state.lock() {
+            state.holding = false;
+            self.gate.changed.notify_all();
+        }
+    }
+
+    /// Waits until `count` senders wait for their answer (fails the test after `timeout`).
+    pub fn wait_held(&self, count: usize, timeout: Duration) {
+        let Ok(state) = self.gate.state.lock() else {
+            panic!("the SMTP gate is poisoned");
+        };
+        let (state, waited) = self
+            .gate
+            .changed
+            .wait_timeout_while(state, timeout, |s| s.waiting < count)
+            .unwrap_or_else(|_| panic!("the SMTP gate is poisoned"));
+        assert!(
+            !waited.timed_out(),
+            "{} of {count} messages held after {timeout:?}",
+            state.waiting
+        );
     }
 
     /// Every message received so far.

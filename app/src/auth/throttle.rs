@@ -6,7 +6,10 @@ use std::net::IpAddr;
 use redis::AsyncCommands;
 use sha2::{Digest, Sha256};
 
-use crate::{error::AppResult, state::AppState};
+use crate::{
+    error::AppResult,
+    state::{AppState, redis_retrying},
+};
 
 /// Counts a login or sign-up attempt from `ip`; true while the IP is under its
 /// per-minute limit.
@@ -14,15 +17,23 @@ pub async fn allow_login_attempt(state: &AppState, ip: Option<IpAddr>) -> AppRes
     let Some(ip) = ip else { return Ok(true) };
     let minute = chrono::Utc::now().timestamp() / 60;
     let key = state.redis_key(&format!("throttle:login:{}:{minute}", client_block(ip)));
-    let mut conn = state.redis.clone();
-    let (count,): (u32,) = redis::pipe()
-        .atomic()
-        .incr(&key, 1)
-        .expire(&key, 120)
-        .ignore()
-        .query_async(&mut conn)
-        .await?;
-    Ok(count <= state.config.login_ip_limit_per_minute)
+    let count = incr_expiring(state, &key, 120).await?;
+    Ok(count <= i64::from(state.config.login_ip_limit_per_minute))
+}
+
+/// Adds one to the counter `key`, which expires `ttl_secs` after its last count.
+async fn incr_expiring(state: &AppState, key: &str, ttl_secs: i64) -> AppResult<i64> {
+    let (count,): (i64,) = redis_retrying(&state.redis, |mut conn| async move {
+        redis::pipe()
+            .atomic()
+            .incr(key, 1)
+            .expire(key, ttl_secs)
+            .ignore()
+            .query_async(&mut conn)
+            .await
+    })
+    .await?;
+    Ok(count)
 }
 
 /// The unit a throttle counts: one IPv4 address, or one IPv6 /64 (a single client
@@ -48,21 +59,17 @@ fn unknown_key(state: &AppState, email: &str) -> String {
 /// Counts a wrong password for an email without an account; returns the count.
 pub async fn count_unknown_failure(state: &AppState, email: &str) -> AppResult<i64> {
     let key = unknown_key(state, email);
-    let mut conn = state.redis.clone();
-    let (count,): (i64,) = redis::pipe()
-        .atomic()
-        .incr(&key, 1)
-        .expire(&key, 30 * 24 * 3600)
-        .ignore()
-        .query_async(&mut conn)
-        .await?;
-    Ok(count)
+    incr_expiring(state, &key, 30 * 24 * 3600).await
 }
 
 /// Wrong passwords so far for an email without an account.
 pub async fn unknown_failures(state: &AppState, email: &str) -> AppResult<i64> {
-    let mut conn = state.redis.clone();
-    let count: Option<i64> = conn.get(unknown_key(state, email)).await?;
+    let key = unknown_key(state, email);
+    let count: Option<i64> = redis_retrying(&state.redis, |mut conn| {
+        let key = key.clone();
+        async move { conn.get(&key).await }
+    })
+    .await?;
     Ok(count.unwrap_or(0))
 }
 
