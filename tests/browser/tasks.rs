@@ -2,10 +2,13 @@
 //! section, adds a task with the quick add (htmx, the default due time), marks it done
 //! in the section (htmx), finds it under 已完成 in 任务一览 with its company, restores it
 //! on its detail page, and creates a standalone task with 创立任务: an empty content is
-//! refused (422) with everything typed kept, and the corrected form saves it.
+//! refused (422) with everything typed kept, and the corrected form saves it. Then a
+//! task made from a company's page is counted by the bell, sits on the week's calendar,
+//! is emailed when due (the scan run as of then), and the email's link opens it to be
+//! marked done and restored; the reminder settings turn the calendar feed on.
 
-use chrono::NaiveDateTime;
-use kehu_tests::{PASSWORD, TestApp, browser::Browser};
+use chrono::{Duration, NaiveDateTime, Timelike, Utc};
+use kehu_tests::{PASSWORD, TestApp, browser::Browser, worker::run_cron};
 use serde_json::json;
 
 use crate::steps::{HEADING, add_company, scroll_to, sign_in};
@@ -306,5 +309,134 @@ async fn a_task_is_quick_added_on_a_company_done_restored_and_created_standalone
     b.click_and_load(&format!("[data-date='{day}'] .cal-entry"))
         .await;
     assert!(b.path().await.starts_with("/tasks/"));
+    b.finish().await;
+}
+
+const REMINDED: &str = "周五前回访华信采购部";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_task_from_a_company_is_on_the_calendar_and_bell_and_its_reminder_email_opens_it() {
+    let app = TestApp::start().await;
+    let admin = app.signup(TENANT, ADMIN_NAME, ADMIN_EMAIL).await;
+    let company = add_company(&admin, &[("name", COMPANY)]).await;
+    let b = Browser::start(&app, "task-reminder").await;
+    sign_in(&b, ADMIN_EMAIL, PASSWORD).await;
+    assert!(!b.exists("#task-bell-count").await, "nothing due yet");
+
+    // 创立任务 from the company's page: the company is fixed on the form.
+    let shanghai = chrono_tz::Asia::Shanghai;
+    let now = Utc::now().with_timezone(&shanghai);
+    let due = (now + Duration::minutes(5))
+        .with_second(0)
+        .and_then(|t| t.with_nanosecond(0))
+        .expect("a whole minute");
+    let starts = due - Duration::minutes(30);
+    let (due_local, starts_local) = (
+        due.format("%Y-%m-%dT%H:%M").to_string(),
+        starts.format("%Y-%m-%dT%H:%M").to_string(),
+    );
+    b.goto(&format!("/customers/{company}")).await;
+    scroll_to(&b, SECTION).await;
+    b.click_and_load("#company-tasks .card-header a").await;
+    b.wait_for_path("/tasks/new").await;
+    assert_eq!(b.text_of("#f-link-fixed").await, COMPANY);
+    b.fill("#f-content", REMINDED).await;
+    set_time(&b, "#f-starts_at", &starts_local).await;
+    set_time(&b, "#f-due_at", &due_local).await;
+    assert!(
+        b.exists("#f-remind-0:checked").await,
+        "reminded at the due time by default"
+    );
+    scroll_to(&b, "#task-repeat").await;
+    assert_eq!(b.text_of("#task-repeat legend").await, "重复");
+    b.screenshot("new-task-repeat-section").await;
+    b.click_and_load(FORM_SUBMIT).await;
+    // Back on the company's page, which lists it.
+    b.wait_for_path(&format!("/customers/{company}")).await;
+    assert_eq!(b.text_of("#flash").await, "任务已创建。");
+    let id = app
+        .scalar(&format!(
+            "SELECT id FROM tasks WHERE content = '{REMINDED}'"
+        ))
+        .await;
+    assert_eq!(
+        b.text_of(&format!("#company-tasks #task-{id} a")).await,
+        REMINDED
+    );
+
+    // The bell counts it while it is due today (in Shanghai), and opens the list.
+    let due_today = due.date_naive() == now.date_naive();
+    if due_today {
+        assert_eq!(b.text_of("#task-bell-count").await, "1");
+    } else {
+        assert!(!b.exists("#task-bell-count").await, "due tomorrow");
+    }
+    b.click_and_load("#task-bell").await;
+    b.wait_for_path("/tasks").await;
+    assert_eq!(
+        b.text_of(&format!("#tasks tr#task-{id} td.list-name a"))
+            .await,
+        REMINDED
+    );
+
+    // On the week's calendar, on its day.
+    let day = starts.format("%Y-%m-%d").to_string();
+    b.goto(&format!("/calendar?view=week&date={day}")).await;
+    let entry = format!("[data-date='{day}'] .cal-entry[href='/tasks/{id}']");
+    b.wait_for(&entry).await;
+    assert!(b.text_of(&entry).await.contains(REMINDED));
+
+    // Its due time comes: one email, in Chinese, whose link opens the task.
+    let report = run_cron(
+        &app,
+        "task_reminders",
+        due.with_timezone(&Utc) + Duration::seconds(30),
+    )
+    .await;
+    assert!(report.contains("queued: 1"), "{report}");
+    app.drain_jobs().await;
+    let mails: Vec<_> = app
+        .smtp
+        .messages_to(ADMIN_EMAIL)
+        .into_iter()
+        .filter(|m| m.subject().contains(REMINDED))
+        .collect();
+    assert_eq!(mails.len(), 1, "one reminder");
+    assert!(mails[0].body().contains(COMPANY), "{}", mails[0].body());
+    let link = mails[0]
+        .link(&format!("{}/tasks/", app.base_url))
+        .expect("a link to the task");
+    assert_eq!(link, format!("{}/tasks/{id}", app.base_url));
+    b.goto(&link).await;
+    assert_eq!(b.text_of(HEADING).await, "任务详细");
+    assert_eq!(b.text_of("#task-content").await, REMINDED);
+    assert_eq!(b.text_of("#task-link").await, COMPANY);
+
+    // Done there, then restored.
+    b.click_and_load("#task-head button[data-action=done]")
+        .await;
+    b.wait_for_path(&format!("/tasks/{id}")).await;
+    assert_eq!(b.text_of("#task-state").await, "已完成");
+    assert!(!b.exists("#task-bell-count").await, "the bell is clear");
+    b.click_and_load("#task-head button[data-action=restore]")
+        .await;
+    b.wait_for_path(&format!("/tasks/{id}")).await;
+    assert_eq!(b.text_of("#task-state").await, "未完成");
+    b.screenshot("reminded-task-restored").await;
+
+    // The calendar feed card on the reminder settings: off, then a link shown once.
+    b.goto("/account/reminders").await;
+    scroll_to(&b, "#calendar-feed").await;
+    assert_eq!(b.text_of("#feed-state").await, "未开启");
+    b.screenshot("calendar-feed-off").await;
+    b.click_and_load("#feed-make").await;
+    scroll_to(&b, "#calendar-feed").await;
+    assert_eq!(b.text_of("#feed-state").await, "已开启");
+    let url = value(&b, "#f-feed-url").await;
+    assert!(
+        url.starts_with(&format!("{}/calendar/feed/", app.base_url)) && url.ends_with(".ics"),
+        "{url}"
+    );
+    b.screenshot("calendar-feed-on").await;
     b.finish().await;
 }

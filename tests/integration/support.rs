@@ -264,22 +264,4 @@ impl std::ops::Deref for Team {
     }
 }
 
-/// The app's Redis queues, as a worker or a test pushes to them.
-pub async fn queues(app: &TestApp) -> kehu::jobs::Queues {
-    let client = redis::Client::open(app.config.redis_url.as_str()).expect("redis");
-    let conn = redis::aio::ConnectionManager::new(client)
-        .await
-        .expect("redis connection");
-    kehu::jobs::Queues::new(conn, &app.config.redis_prefix)
-}
-
-/// A worker's state on the app's configuration, to run a job or a cron job by hand.
-pub async fn worker_state(app: &TestApp) -> kehu_worker::WorkerState {
-    kehu_worker::WorkerState {
-        config: app.config.clone(),
-        db: kehu::db::pool(&app.config.database_url, 4).expect("pool"),
-        mailer: kehu::mail::Mailer::from_config(&app.config).expect("mailer"),
-        queues: queues(app).await,
-        files: kehu::files::FileStore::from_url(&app.config.file_store_url).expect("file store"),
-    }
-}
+pub use kehu_tests::worker::{queues, worker_state};

@@ -6,9 +6,9 @@
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use chrono_tz::Tz;
 use kehu::{i18n::Locale, tasks::reminders};
-use kehu_tests::{Client, TestApp, client::Page};
+use kehu_tests::{Client, TestApp, client::Page, worker::run_cron};
 
-use crate::support::{People, Team, exec, worker_state, zh};
+use crate::support::{People, Team, exec, zh};
 
 /// `at` as the task form's `datetime-local` value in `tz`.
 pub(crate) fn local(at: DateTime<Utc>, tz: Tz) -> String {
@@ -91,12 +91,7 @@ pub(crate) async fn create(
 /// Runs the worker's reminder scan as of `now`, as its cron tick would (the scan, then
 /// the pushes); returns how many reminders became emails.
 pub(crate) async fn scan(app: &TestApp, now: DateTime<Utc>) -> usize {
-    let state = worker_state(app).await;
-    let report = kehu_worker::jobs::registry()
-        .run_cron("task_reminders", &state, now)
-        .await
-        .expect("task_reminders is a cron job")
-        .expect("the scan runs");
+    let report = run_cron(app, "task_reminders", now).await;
     report
         .split("queued: ")
         .nth(1)
@@ -1154,17 +1149,7 @@ async fn the_daily_digest_comes_once_a_day_at_eight_in_each_users_time_zone() {
     )
     .await;
     exec(&t.app, &task(t.outsider_id, "不要摘要", at)).await;
-    let digest = |now: DateTime<Utc>| {
-        let app = &t.app;
-        async move {
-            let state = worker_state(app).await;
-            kehu_worker::jobs::registry()
-                .run_cron("task_digest", &state, now)
-                .await
-                .expect("task_digest is a cron job")
-                .expect("the digest runs")
-        }
-    };
+    let digest = |now: DateTime<Utc>| run_cron(&t.app, "task_digest", now);
     assert_eq!(
         digest(at - Duration::minutes(31)).await,
         "0",

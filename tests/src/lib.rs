@@ -11,6 +11,7 @@ pub mod db;
 pub mod fixtures;
 pub mod opportunities;
 pub mod smtp;
+pub mod worker;
 
 pub use app::{TestApp, TestOptions};
 pub use client::Client;
