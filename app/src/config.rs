@@ -29,6 +29,9 @@ pub struct Config {
     pub secret_key: [u8; 32],
     /// Login attempts one IP address may make per minute.
     pub login_ip_limit_per_minute: u32,
+    /// How long three wrong passwords lock an account (the emailed link unlocks it
+    /// sooner).
+    pub login_lock: Duration,
     /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy_headers: bool,
     /// Concurrent email jobs per worker process.
@@ -89,6 +92,7 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret_key: parse_key(&required("SECRET_KEY")?)?,
             login_ip_limit_per_minute: parse("LOGIN_IP_LIMIT_PER_MINUTE", 30)?,
+            login_lock: Duration::from_secs(60 * parse("LOGIN_LOCK_MINUTES", 15)?),
             trust_proxy_headers: parse("TRUST_PROXY_HEADERS", false)?,
             worker_concurrency_email: parse("WORKER_CONCURRENCY_EMAIL", 4)?,
             worker_concurrency_export: parse("WORKER_CONCURRENCY_EXPORT", 1)?,

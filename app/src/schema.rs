@@ -231,10 +231,11 @@ diesel::table! {
         id -> Int8,
         user_id -> Int8,
         token_hash -> Text,
-        invited_by -> Int8,
+        invited_by -> Nullable<Int8>,
         expires_at -> Timestamptz,
         used_at -> Nullable<Timestamptz>,
         created_at -> Timestamptz,
+        purpose -> Text,
     }
 }
 

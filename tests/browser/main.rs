@@ -13,6 +13,7 @@ mod language;
 mod notes;
 mod opportunities;
 mod opportunity_list;
+mod recovery;
 mod statistics;
 mod steps;
 mod targets;

@@ -17,6 +17,7 @@ mod login;
 mod notes;
 mod opportunities;
 mod opportunity_list;
+mod recovery;
 mod reminder_faults;
 mod security;
 mod seed;

@@ -108,6 +108,7 @@ impl TestApp {
             base_url: base_url.clone(),
             secret_key: secret,
             login_ip_limit_per_minute: opts.login_ip_limit,
+            login_lock: Duration::from_secs(15 * 60),
             trust_proxy_headers: false,
             worker_concurrency_email: 2,
             worker_concurrency_export: 1,

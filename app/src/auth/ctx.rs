@@ -134,11 +134,9 @@ impl<'a> FromRequest<'a> for Ctx {
             }
             Err(other) => return Err(other.into()),
         };
-        // Locking, disabling or a new password bumps the epoch: every older session ends.
-        if user.status != "active"
-            || user.locked_at.is_some()
-            || user.session_epoch != signed_in.epoch
-        {
+        // Disabling or a new password bumps the epoch: every older session ends. A lock
+        // does not: it stops password logins, which a stranger can cause.
+        if user.status != "active" || user.session_epoch != signed_in.epoch {
             sign_out(session);
             return Err(AppError::Unauthenticated.into());
         }

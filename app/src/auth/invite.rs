@@ -1,7 +1,11 @@
-//! Invitations: the emailed link lets an invited user set their first password.
+//! Account links (the `invitations` table): an emailed, single-use, expiring link that
+//! lets an invited user set their first password ([`Purpose::Invite`]), a user who forgot
+//! theirs set a new one ([`Purpose::Reset`], see `recovery`), or the owner of a locked
+//! account unlock it ([`Purpose::Unlock`]).
 //!
-//! Only a SHA-256 of the token is stored. The invitee has no session, so the tenant is
-//! found by the token through a SECURITY DEFINER function that reveals nothing else.
+//! Only a SHA-256 of the token is stored. Whoever follows the link has no session, so the
+//! tenant is found by the token through a SECURITY DEFINER function that reveals nothing
+//! else; the link's purpose, use and expiry are checked again under a row lock.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use diesel::{OptionalExtension, QueryableByName, prelude::*, sql_types::BigInt};
@@ -17,6 +21,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::{
+    audit::{self, Action},
     auth::{
         ctx::{PublicCtx, SessionUser, sign_in},
         password,
@@ -33,8 +38,54 @@ use crate::{
     },
 };
 
-/// How long an invitation link works.
-pub const VALID_FOR_DAYS: i64 = 7;
+/// What a link is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// Set the first password of an invited user.
+    Invite,
+    /// Set a new password after "forgot password".
+    Reset,
+    /// Unlock an account that wrong passwords locked.
+    Unlock,
+}
+
+impl Purpose {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Invite => "invite",
+            Self::Reset => "reset",
+            Self::Unlock => "unlock",
+        }
+    }
+
+    /// How long a link works.
+    pub fn valid_for(self) -> chrono::Duration {
+        match self {
+            Self::Invite => chrono::Duration::days(7),
+            Self::Reset => chrono::Duration::hours(1),
+            Self::Unlock => chrono::Duration::days(1),
+        }
+    }
+
+    /// The path the link opens, without its token.
+    pub fn path(self) -> &'static str {
+        match self {
+            Self::Invite => "/invite/",
+            Self::Reset => "/password/reset/",
+            Self::Unlock => "/account/unlock/",
+        }
+    }
+
+    /// The locale section of its pages (`invite.title`, `reset.title`, …).
+    fn texts(self) -> &'static str {
+        match self {
+            Self::Invite => "invite",
+            Self::Reset => "reset",
+            Self::Unlock => "unlock",
+        }
+    }
+}
 
 /// A fresh token and the hash to store.
 pub fn new_token() -> (String, String) {
@@ -51,15 +102,26 @@ pub fn hash_token(token: &str) -> String {
 
 /// Writes an invitation for `user` and returns the link token.
 pub async fn create(tx: &mut TenantTx, user: UserId, invited_by: UserId) -> AppResult<String> {
+    create_link(tx, user, Purpose::Invite, Some(invited_by)).await
+}
+
+/// Writes a link of `purpose` for `user` (asked for by `by`, or by nobody in the tenant)
+/// and returns its token. It replaces any earlier unused link of the same purpose.
+pub async fn create_link(
+    tx: &mut TenantTx,
+    user: UserId,
+    purpose: Purpose,
+    by: Option<UserId>,
+) -> AppResult<String> {
     let tenant = tx.tenant();
     let (token, hash) = new_token();
-    // A new invitation replaces any earlier, unused one.
     diesel::update(invitations::table)
         .filter(
             invitations::tenant_id
                 .eq(tenant)
                 .and(invitations::user_id.eq(user)),
         )
+        .filter(invitations::purpose.eq(purpose.as_str()))
         .filter(invitations::used_at.is_null())
         .set(invitations::expires_at.eq(diesel::dsl::now))
         .execute(&mut **tx)
@@ -69,12 +131,18 @@ pub async fn create(tx: &mut TenantTx, user: UserId, invited_by: UserId) -> AppR
             invitations::tenant_id.eq(tenant),
             invitations::user_id.eq(user),
             invitations::token_hash.eq(hash),
-            invitations::invited_by.eq(invited_by),
-            invitations::expires_at.eq(chrono::Utc::now() + chrono::Duration::days(VALID_FOR_DAYS)),
+            invitations::invited_by.eq(by),
+            invitations::purpose.eq(purpose.as_str()),
+            invitations::expires_at.eq(chrono::Utc::now() + purpose.valid_for()),
         ))
         .execute(&mut **tx)
         .await?;
     Ok(token)
+}
+
+/// The full URL of a link.
+pub fn url(base_url: &str, purpose: Purpose, token: &str) -> String {
+    format!("{base_url}{}{token}", purpose.path())
 }
 
 #[derive(QueryableByName)]
@@ -85,14 +153,37 @@ struct Found {
     invitation_id: InvitationId,
 }
 
-/// An open invitation with its user, inside a transaction of the user's tenant.
-struct Open {
-    tx: TenantTx,
-    invitation: InvitationId,
-    user: users::User,
+/// An open link with its user, inside a transaction of the user's tenant that holds the
+/// link's row lock.
+pub struct Open {
+    /// The tenant's transaction.
+    pub tx: TenantTx,
+    /// The link's row.
+    pub invitation: InvitationId,
+    /// Whose link it is.
+    pub user: users::User,
 }
 
-async fn open(state: &State, token: &str) -> AppResult<Option<Open>> {
+impl Open {
+    /// Marks the link used (in the same transaction).
+    pub async fn mark_used(&mut self) -> AppResult<()> {
+        let tenant = self.tx.tenant();
+        diesel::update(invitations::table)
+            .filter(
+                invitations::tenant_id
+                    .eq(tenant)
+                    .and(invitations::id.eq(self.invitation)),
+            )
+            .set(invitations::used_at.eq(diesel::dsl::now))
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The unused, unexpired link of `purpose` with this token, if any, for a user who is not
+/// disabled.
+pub async fn open(state: &State, token: &str, purpose: Purpose) -> AppResult<Option<Open>> {
     let found: Option<Found> = {
         let mut conn = state.db.get().await?;
         diesel::sql_query("SELECT tenant_id, invitation_id FROM kehu_find_invitation($1)")
@@ -111,6 +202,7 @@ async fn open(state: &State, token: &str) -> AppResult<Option<Open>> {
                 .eq(found.tenant_id)
                 .and(invitations::id.eq(found.invitation_id)),
         )
+        .filter(invitations::purpose.eq(purpose.as_str()))
         .filter(invitations::used_at.is_null())
         .filter(invitations::expires_at.gt(diesel::dsl::now))
         .select(invitations::user_id)
@@ -136,12 +228,14 @@ async fn open(state: &State, token: &str) -> AppResult<Option<Open>> {
     }))
 }
 
-fn invalid_link(ctx: &PublicCtx) -> Response {
+/// The page of a link that is unknown, used or expired.
+pub fn invalid_link(ctx: &PublicCtx, purpose: Purpose) -> Response {
+    let texts = purpose.texts();
     layout::public(
         ctx,
-        &ctx.t("invite.invalid_title"),
+        &ctx.t(&format!("{texts}.invalid_title")),
         html! {
-            p { (ctx.t("invite.invalid")) }
+            p { (ctx.t(&format!("{texts}.invalid"))) }
             a.btn.btn-primary href="/login" { (ctx.t("login.link")) }
         },
     )
@@ -149,13 +243,21 @@ fn invalid_link(ctx: &PublicCtx) -> Response {
     .into_response()
 }
 
-fn form(ctx: &PublicCtx, token: &str, user: &users::User, errors: &Errors) -> Markup {
+/// The set-password form of an invitation or a reset link.
+fn form(
+    ctx: &PublicCtx,
+    purpose: Purpose,
+    token: &str,
+    user: &users::User,
+    errors: &Errors,
+) -> Markup {
+    let texts = purpose.texts();
     layout::public(
         ctx,
-        &ctx.t("invite.title"),
+        &ctx.t(&format!("{texts}.title")),
         html! {
-            p { (ctx.tf_name("invite.intro", &user.name)) }
-            form method="post" action={"/invite/" (token)} novalidate {
+            p { (ctx.tf_name(&format!("{texts}.intro"), &user.name)) }
+            form method="post" action={(purpose.path()) (token)} novalidate {
                 (layout::csrf_field(&ctx.csrf))
                 div.mb-3 {
                     label.form-label for="f-email-ro" { (ctx.t("field.email")) }
@@ -166,7 +268,7 @@ fn form(ctx: &PublicCtx, token: &str, user: &users::User, errors: &Errors) -> Ma
                 (forms::input("confirm", &ctx.t("field.confirm_password"), "", errors.get("confirm"),
                     Opts { kind: Kind::Password, required: true, autocomplete: Some("new-password"), max_len: Some(128), ..Opts::default() }))
                 p.form-text { (ctx.t("password.hint")) }
-                button.btn.btn-primary.w-100 type="submit" { (ctx.t("invite.submit")) }
+                button.btn.btn-primary.w-100 type="submit" { (ctx.t(&format!("{texts}.submit"))) }
             }
         },
     )
@@ -179,13 +281,23 @@ pub async fn show(
     state: Data<&State>,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    match open(&state, &token).await? {
+    show_set_password(&ctx, &state, &token, Purpose::Invite).await
+}
+
+/// The set-password page of a link of `purpose`.
+pub async fn show_set_password(
+    ctx: &PublicCtx,
+    state: &State,
+    token: &str,
+    purpose: Purpose,
+) -> AppResult<Response> {
+    match open(state, token, purpose).await? {
         Some(open) => {
-            let page = form(&ctx, &token, &open.user, &Errors::new());
+            let page = form(ctx, purpose, token, &open.user, &Errors::new());
             open.tx.commit().await?;
             Ok(page.into_response())
         }
-        None => Ok(invalid_link(&ctx)),
+        None => Ok(invalid_link(ctx, purpose)),
     }
 }
 
@@ -206,14 +318,25 @@ pub async fn accept(
     Path(token): Path<String>,
     Form(input): Form<SetPasswordForm>,
 ) -> AppResult<Response> {
-    let Some(Open {
-        mut tx,
-        invitation,
-        user,
-    }) = open(&state, &token).await?
-    else {
-        return Ok(invalid_link(&ctx));
+    set_password(&ctx, &state, session, &token, Purpose::Invite, input).await
+}
+
+/// Sets the password through a link of `purpose`: checks the policy (the form again with
+/// the errors), stores it, which ends every session of the user and closes their open
+/// links, uses the link up and signs the user in. A reset also unlocks the account and
+/// is audited.
+pub async fn set_password(
+    ctx: &PublicCtx,
+    state: &State,
+    session: &Session,
+    token: &str,
+    purpose: Purpose,
+    input: SetPasswordForm,
+) -> AppResult<Response> {
+    let Some(mut link) = open(state, token, purpose).await? else {
+        return Ok(invalid_link(ctx, purpose));
     };
+    let user = link.user.clone();
     let mut errors = Errors::new();
     if let Err(e) = password::check_policy(&input.password, &[&user.email, &user.name]) {
         errors.add(ctx.locale, "password", e.key());
@@ -221,25 +344,29 @@ pub async fn accept(
         errors.add(ctx.locale, "confirm", "password.mismatch");
     }
     if !errors.is_empty() {
-        tx.rollback().await?;
-        return Ok(form(&ctx, &token, &user, &errors)
+        link.tx.rollback().await?;
+        return Ok(form(ctx, purpose, token, &user, &errors)
             .with_status(StatusCode::UNPROCESSABLE_ENTITY)
             .into_response());
     }
     let hash = password::hash(input.password).await?;
-    users::set_password(&mut tx, user.id, &hash).await?;
-    diesel::update(invitations::table)
-        .filter(
-            invitations::tenant_id
-                .eq(tx.tenant())
-                .and(invitations::id.eq(invitation)),
+    link.mark_used().await?;
+    let tx = &mut link.tx;
+    users::set_password(tx, user.id, &hash).await?;
+    if purpose == Purpose::Reset {
+        users::unlock(tx, user.id).await?;
+        audit::record(
+            tx,
+            Some(user.id),
+            Action::PasswordReset,
+            Some(user.id),
+            serde_json::json!({ "via": "email" }),
         )
-        .set(invitations::used_at.eq(diesel::dsl::now))
-        .execute(&mut *tx)
         .await?;
-    let epoch = users::session_epoch(&mut tx, user.id).await?;
+    }
+    let epoch = users::session_epoch(tx, user.id).await?;
     let tenant = tx.tenant();
-    tx.commit().await?;
+    link.tx.commit().await?;
     sign_in(
         session,
         SessionUser {

@@ -1,6 +1,10 @@
-//! Sign-in. Three wrong passwords in a row lock the account until an admin unlocks it.
-//! An email without an account answers exactly like a real one: same messages, same
-//! status codes, and the same argon2 work, so nobody can probe which emails exist.
+//! Sign-in. Three wrong passwords in a row lock the account for `LOGIN_LOCK_MINUTES`;
+//! its owner is emailed at once, with a link that unlocks it and one that resets the
+//! password (see `recovery`), and an admin can unlock it too. A lock stops password
+//! logins only: the owner's open sessions go on, so a stranger who knows the address
+//! cannot throw anybody out. A wrong password, a locked account and an email without an
+//! account all answer alike: same message, same status code and the same argon2 work,
+//! so nobody can probe which emails exist or which accounts are locked.
 
 use std::net::IpAddr;
 
@@ -19,7 +23,7 @@ use crate::{
     audit::{self, Action},
     auth::{
         ctx::{PublicCtx, SessionUser, sign_in},
-        password, throttle,
+        password, recovery, throttle,
     },
     db::TenantTx,
     error::AppResult,
@@ -64,6 +68,9 @@ fn form(ctx: &PublicCtx, email: &str, alert: Option<&str>) -> Markup {
                 button.btn.btn-primary.w-100 type="submit" { (ctx.t("login.submit")) }
             }
             p.mt-3.mb-0.text-center {
+                a #forgot href="/password/forgot" { (ctx.t("login.forgot")) }
+            }
+            p.mt-2.mb-0.text-center {
                 (ctx.t("login.no_account")) " "
                 a href="/signup" { (ctx.t("signup.link")) }
             }
@@ -110,8 +117,7 @@ pub async fn submit(
                 )
                 .into_response());
         }
-        Outcome::Invalid => ctx.t("login.invalid"),
-        Outcome::Locked => ctx.t("login.locked"),
+        Outcome::Invalid | Outcome::Locked => ctx.t("login.invalid"),
         Outcome::Disabled => ctx.t("login.disabled"),
     };
     Ok(form(&ctx, &email, Some(&message))
@@ -119,38 +125,59 @@ pub async fn submit(
         .into_response())
 }
 
+/// The account an email signs in to.
 #[derive(QueryableByName)]
-struct Account {
+pub struct Account {
+    /// Its tenant.
     #[diesel(sql_type = BigInt)]
-    tenant_id: TenantId,
+    pub tenant_id: TenantId,
+    /// Its user.
     #[diesel(sql_type = BigInt)]
-    user_id: UserId,
+    pub user_id: UserId,
 }
 
-async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outcome> {
-    let account: Option<Account> = {
-        let mut conn = state.db.get().await?;
+/// The account of `email` (normalized), in any tenant: there is no session to say which.
+pub async fn find_account(state: &State, email: &str) -> AppResult<Option<Account>> {
+    let mut conn = state.db.get().await?;
+    Ok(
         diesel::sql_query("SELECT tenant_id, user_id FROM kehu_find_account($1)")
             .bind::<diesel::sql_types::Text, _>(email)
             .get_result(&mut conn)
             .await
-            .optional()?
-    };
+            .optional()?,
+    )
+}
+
+async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outcome> {
+    let account = find_account(state, email).await?;
 
     let Some(account) = account else {
-        // No such account: do the same hashing work, and count towards a "lock".
+        // No such account: do the same hashing work.
         password::verify(password, None).await;
-        let failures = throttle::count_unknown_failure(state, email).await?;
-        return Ok(if failures >= i64::from(LOCK_AFTER) {
-            Outcome::Locked
-        } else {
-            Outcome::Invalid
-        });
+        return Ok(Outcome::Invalid);
     };
 
     let mut tx = TenantTx::begin(&state.db, account.tenant_id).await?;
-    let facts = users::login_facts(&mut tx, account.user_id).await?;
+    let mut facts = users::login_facts(&mut tx, account.user_id).await?;
     let matched = password::verify(password, facts.password_hash.clone()).await;
+    // A lock ends by itself once its time is up.
+    let lock_for = chrono::Duration::from_std(state.config.login_lock)
+        .unwrap_or(chrono::Duration::minutes(15));
+    if let Some(at) = facts.locked_at
+        && at <= chrono::Utc::now() - lock_for
+    {
+        users::unlock(&mut tx, facts.id).await?;
+        audit::record(
+            &mut tx,
+            None,
+            Action::UserUnlocked,
+            Some(facts.id),
+            serde_json::json!({ "reason": "expired" }),
+        )
+        .await?;
+        facts.locked_at = None;
+    }
+    let mut lock_email = None;
     let outcome = if facts.locked_at.is_some() {
         Outcome::Locked
     } else if matched && facts.status == "active" {
@@ -178,6 +205,9 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
                 serde_json::json!({ "reason": "failed_logins", "count": LOCK_AFTER }),
             )
             .await?;
+            if facts.status == "active" {
+                lock_email = Some(recovery::lock_email(&mut tx, state, facts.id).await?);
+            }
         }
         // Also "locked" for an attempt that raced with the one that locked the account.
         if failed >= LOCK_AFTER {
@@ -187,6 +217,9 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
         }
     };
     tx.commit().await?;
+    if let Some(email) = lock_email {
+        recovery::push_lock_email(state, account.tenant_id, email).await;
+    }
     Ok(outcome)
 }
 

@@ -1,10 +1,7 @@
-//! Login throttles in Redis: a per-IP limit per minute, and the wrong-password count of
-//! emails that have no account (so they lock exactly like real ones).
+//! Login throttles in Redis: a per-IP limit per minute (for logins, sign-ups and
+//! password reset requests).
 
 use std::net::IpAddr;
-
-use redis::AsyncCommands;
-use sha2::{Digest, Sha256};
 
 use crate::{
     error::AppResult,
@@ -49,28 +46,6 @@ fn client_block(ip: IpAddr) -> String {
             }
         },
     }
-}
-
-fn unknown_key(state: &AppState, email: &str) -> String {
-    let digest = hex::encode(Sha256::digest(email.as_bytes()));
-    state.redis_key(&format!("login_fail:{digest}"))
-}
-
-/// Counts a wrong password for an email without an account; returns the count.
-pub async fn count_unknown_failure(state: &AppState, email: &str) -> AppResult<i64> {
-    let key = unknown_key(state, email);
-    incr_expiring(state, &key, 30 * 24 * 3600).await
-}
-
-/// Wrong passwords so far for an email without an account.
-pub async fn unknown_failures(state: &AppState, email: &str) -> AppResult<i64> {
-    let key = unknown_key(state, email);
-    let count: Option<i64> = redis_retrying(&state.redis, |mut conn| {
-        let key = key.clone();
-        async move { conn.get(&key).await }
-    })
-    .await?;
-    Ok(count.unwrap_or(0))
 }
 
 #[cfg(test)]

@@ -312,8 +312,11 @@ pub fn invitation_email(
     to: &str,
     token: &str,
 ) -> email::NewEmail {
-    let link = format!("{base_url}/invite/{token}");
-    let days = invitation::VALID_FOR_DAYS.to_string();
+    let link = invitation::url(base_url, invitation::Purpose::Invite, token);
+    let days = invitation::Purpose::Invite
+        .valid_for()
+        .num_days()
+        .to_string();
     let args = [
         ("name", name),
         ("company", ctx.tenant_name.as_str()),

@@ -215,8 +215,8 @@ pub async fn login_facts(tx: &mut TenantTx, id: UserId) -> AppResult<LoginFacts>
         .await?)
 }
 
-/// Counts a wrong password; locks the account (and ends its sessions) at `lock_after`.
-/// Returns true when this attempt locked it. Each statement is atomic on its own, so
+/// Counts a wrong password; locks the account at `lock_after` (its sessions go on: a
+/// lock stops password logins only). Returns true when this attempt locked it. Each statement is atomic on its own, so
 /// concurrent wrong passwords count once each and only one of them locks.
 pub async fn record_failed_login(
     tx: &mut TenantTx,
@@ -236,10 +236,7 @@ pub async fn record_failed_login(
     let locked_now = diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
         .filter(users::locked_at.is_null())
-        .set((
-            users::locked_at.eq(diesel::dsl::now),
-            users::session_epoch.eq(users::session_epoch + 1),
-        ))
+        .set(users::locked_at.eq(diesel::dsl::now))
         .execute(&mut **tx)
         .await?;
     Ok((failed, locked_now == 1))

@@ -29,7 +29,7 @@ use crate::{
     },
     auth::{
         ctx::{Ctx, csrf_token},
-        invite, login, session_routes, signup,
+        invite, login, recovery, session_routes, signup,
     },
     contacts, customers,
     error::AppError,
@@ -75,6 +75,18 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/logout", post(session_routes::logout))
         .at("/locale", post(session_routes::switch_locale))
         .at("/invite/:token", get(invite::show).post(invite::accept))
+        .at(
+            "/password/forgot",
+            get(recovery::forgot_form).post(recovery::forgot),
+        )
+        .at(
+            "/password/reset/:token",
+            get(recovery::reset_form).post(recovery::reset),
+        )
+        .at(
+            "/account/unlock/:token",
+            get(recovery::unlock_form).post(recovery::unlock),
+        )
         .at("/customers", get(customers::list::index))
         .at(
             "/customers/new",
@@ -302,8 +314,8 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .map_to_response()
 }
 
-/// Logs each request: method, path (invitation and calendar feed tokens redacted, query strings left out,
-/// since both may carry secrets), status and duration.
+/// Logs each request: method, path (the tokens of account links and calendar feeds
+/// redacted, query strings left out, since both may carry secrets), status and duration.
 async fn log_request<E: Endpoint<Output = Response>>(
     ep: E,
     req: Request,
@@ -312,6 +324,8 @@ async fn log_request<E: Endpoint<Output = Response>>(
     let method = req.method().clone();
     let path = match req.uri().path() {
         p if p.starts_with("/invite/") => "/invite/[token]".to_owned(),
+        p if p.starts_with("/password/reset/") => "/password/reset/[token]".to_owned(),
+        p if p.starts_with("/account/unlock/") => "/account/unlock/[token]".to_owned(),
         p if p.starts_with("/calendar/feed/") => "/calendar/feed/[token]".to_owned(),
         p => p.to_owned(),
     };
