@@ -1101,6 +1101,231 @@ async fn the_calendar_shows_the_entries_in_scope_by_day_and_moves_them() {
     assert_eq!(home.texts("#home-tasks li a"), ["昨天就该做"]);
 }
 
+/// Adds an entry (`task` or `memo`) through the form, from `starts` to `due` (local
+/// `datetime-local` values); returns its id.
+async fn add_entry(
+    t: &Team,
+    client: &Client,
+    kind: &str,
+    content: &str,
+    starts: &str,
+    due: &str,
+) -> i64 {
+    let page = client
+        .post(
+            "/tasks/new",
+            &[
+                ("kind", kind),
+                ("content", content),
+                ("starts_at", starts),
+                ("due_at", due),
+                ("remind", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "adding {content}: {}", page.body);
+    t.app
+        .scalar(&format!(
+            "SELECT max(id) FROM tasks WHERE content = '{content}'"
+        ))
+        .await
+}
+
+/// Where a task starts and ends, in Shanghai (`MM-DD HH:MI MM-DD HH:MI`).
+async fn local_span(app: &TestApp, id: i64) -> String {
+    app.text(&format!(
+        "SELECT to_char(starts_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') || ' ' || \
+                to_char(due_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') FROM tasks WHERE id = {id}"
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calendar_entries_carry_a_move_form_for_those_who_may_change_them() {
+    let t = Team::new("task-cal-move").await;
+    let visit = add_entry(
+        &t,
+        &t.member,
+        "task",
+        "月中拜访",
+        "2030-01-15T10:00",
+        "2030-01-15T11:00",
+    )
+    .await;
+    let memo = add_entry(
+        &t,
+        &t.member,
+        "memo",
+        "备忘：准备材料",
+        "2030-01-15T10:00",
+        "2030-01-15T11:00",
+    )
+    .await;
+    let trip = add_entry(
+        &t,
+        &t.member,
+        "task",
+        "出差深圳",
+        "2030-01-16T09:00",
+        "2030-01-17T18:00",
+    )
+    .await;
+    let form = |id: i64| format!("form.cal-move-form[action='/tasks/{id}/move']");
+    for view in ["month", "week"] {
+        let page = t
+            .member
+            .get(&format!("/calendar?view={view}&date=2030-01-15"))
+            .await;
+        assert_eq!(page.status, 200);
+        // Each of the member's own entries carries its form: the start day filled in,
+        // the view to come back to.
+        assert_eq!(
+            page.attrs(
+                "[data-day='2030-01-15'] .cal-item form.cal-move-form",
+                "action"
+            ),
+            [
+                format!("/tasks/{visit}/move"),
+                format!("/tasks/{memo}/move")
+            ],
+            "{view}"
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=date]", form(visit)), "value"),
+            ["2030-01-15"]
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=view]", form(visit)), "value"),
+            [view]
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=from]", form(visit)), "value"),
+            [""]
+        );
+        assert!(page.texts(".cal-locked").is_empty(), "{view}");
+        // An entry of two days is on both, with a form each, both starting it on its day.
+        assert_eq!(
+            page.attrs(&format!("{} input[name=date]", form(trip)), "id"),
+            [
+                format!("f-move-{trip}-2030-01-16"),
+                format!("f-move-{trip}-2030-01-17")
+            ]
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=date]", form(trip)), "value"),
+            ["2030-01-16", "2030-01-16"]
+        );
+        assert!(
+            page.attrs("script", "src")
+                .contains(&"/static/calendar.js".to_owned()),
+            "the calendar loads its drag and drop"
+        );
+    }
+    assert!(
+        !t.member
+            .get("/tasks")
+            .await
+            .attrs("script", "src")
+            .contains(&"/static/calendar.js".to_owned()),
+        "only the calendar loads it"
+    );
+    // The manager may change the member's entries: the forms are on the member's calendar.
+    let path = format!("/calendar?view=week&date=2030-01-15&user={}", t.member_id);
+    let managed = t.manager.get(&path).await;
+    assert_eq!(managed.texts(".cal-item").len(), 4);
+    assert_eq!(managed.attrs("form.cal-move-form", "action").len(), 4);
+    // The outsider may not: asked for the member's calendar they get their own, and none
+    // of the member's entries or forms.
+    let other = t.outsider.get(&path).await;
+    assert!(other.texts(".cal-item").is_empty());
+    assert!(other.attrs("form.cal-move-form", "action").is_empty());
+    assert!(!other.body.contains(&format!("/tasks/{visit}/move")));
+
+    // A drop with htmx: the calendar the form was on comes back, the entry on its new day.
+    let week = t
+        .member
+        .post_htmx(
+            &format!("/tasks/{visit}/move"),
+            &[
+                ("date", "2030-01-17"),
+                ("from", "2030-01-15"),
+                ("view", "week"),
+                ("shown", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(week.status, 200, "{}", week.body);
+    assert!(!week.body.contains("app-menu"), "the fragment alone");
+    assert_eq!(week.attrs("#calendar-body", "id").len(), 1);
+    assert_eq!(
+        week.texts("[data-day='2030-01-17'] .cal-entry"),
+        ["09:00 出差深圳", "10:00 月中拜访"]
+    );
+    assert_eq!(
+        week.texts("[data-day='2030-01-15'] .cal-entry"),
+        ["10:00 备忘：准备材料"]
+    );
+    assert_eq!(week.texts("#calendar-body .alert"), [zh("calendar.moved")]);
+    assert_eq!(local_span(&t.app, visit).await, "01-17 10:00 01-17 11:00");
+    // The two-day entry picked up on its second day and dropped two days later moves by
+    // two days; from the month view, the month comes back.
+    let month = t
+        .member
+        .post_htmx(
+            &format!("/tasks/{trip}/move"),
+            &[
+                ("date", "2030-01-19"),
+                ("from", "2030-01-17"),
+                ("view", "month"),
+                ("shown", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(month.status, 200, "{}", month.body);
+    assert_eq!(month.texts("td.cal-day").len(), 35);
+    assert_eq!(local_span(&t.app, trip).await, "01-18 09:00 01-19 18:00");
+    for day in ["2030-01-18", "2030-01-19"] {
+        assert_eq!(
+            month.texts(&format!("[data-day='{day}'] .cal-entry")),
+            ["09:00 出差深圳"]
+        );
+    }
+    // Without JavaScript the form goes back to its view at the new day: the manager's
+    // to the member's calendar.
+    t.manager.get(&path).await;
+    let page = t
+        .manager
+        .post(
+            &format!("/tasks/{memo}/move"),
+            &[
+                ("date", "2030-01-21"),
+                ("view", "month"),
+                ("shown", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some(format!("/calendar?view=month&date=2030-01-21&user={}", t.member_id).as_str())
+    );
+    assert_eq!(local_span(&t.app, memo).await, "01-21 10:00 01-21 11:00");
+    // A drop with a day that is not one changes nothing.
+    let bad = t
+        .member
+        .post_htmx(
+            &format!("/tasks/{visit}/move"),
+            &[
+                ("date", "2030-01-20"),
+                ("from", "someday"),
+                ("view", "week"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(local_span(&t.app, visit).await, "01-17 10:00 01-17 11:00");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_daily_digest_comes_once_a_day_at_eight_in_each_users_time_zone() {
     let t = Team::new("task-digest").await;
