@@ -3,7 +3,7 @@
 //! reminder guarantees with a clock the tests choose (the scan runs as of a given time;
 //! nothing sleeps for real minutes).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use kehu::{i18n::Locale, tasks::reminders};
 use kehu_tests::{Client, TestApp, client::Page};
@@ -1324,6 +1324,136 @@ async fn calendar_entries_carry_a_move_form_for_those_who_may_change_them() {
         .await;
     assert_eq!(bad.status, 400);
     assert_eq!(local_span(&t.app, visit).await, "01-17 10:00 01-17 11:00");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_shows_this_weeks_entries_by_day() {
+    let t = Team::new("home-week").await;
+    let home = t.member.get("/").await;
+    assert_eq!(
+        home.texts("#home-week .empty-state"),
+        [zh("home.week_empty")]
+    );
+    assert_eq!(
+        home.attrs("#home-week a[href='/calendar?view=week']", "href")
+            .len(),
+        1
+    );
+
+    // This week is Monday to Sunday in the user's zone; `other` is a day of it not today.
+    let today = Utc::now().with_timezone(&SHANGHAI).date_naive();
+    let from_monday = i64::from(today.weekday().num_days_from_monday());
+    let monday = today - Duration::days(from_monday);
+    let other = monday + Duration::days((from_monday + 1) % 7);
+    let at = |d: NaiveDate, time: &str| format!("{}T{time}", d.format("%Y-%m-%d"));
+    let iso = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let visit = add_entry(
+        &t,
+        &t.member,
+        "task",
+        "本周拜访",
+        &at(other, "14:00"),
+        &at(other, "15:00"),
+    )
+    .await;
+    add_entry(
+        &t,
+        &t.member,
+        "memo",
+        "今天的备忘",
+        &at(today, "09:00"),
+        &at(today, "09:30"),
+    )
+    .await;
+    let next = monday + Duration::days(9);
+    add_entry(
+        &t,
+        &t.member,
+        "task",
+        "下周拜访",
+        &at(next, "10:00"),
+        &at(next, "11:00"),
+    )
+    .await;
+    add_entry(
+        &t,
+        &t.manager,
+        "task",
+        "经理的拜访",
+        &at(other, "10:00"),
+        &at(other, "11:00"),
+    )
+    .await;
+
+    let home = t.member.get("/").await;
+    assert!(home.texts("#home-week .empty-state").is_empty());
+    let days = home.attrs("#home-week .home-week-day", "data-date");
+    assert_eq!(
+        days,
+        (0..7)
+            .map(|i| iso(monday + Duration::days(i)))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        home.texts(&format!(
+            "#home-week [data-date='{}'] .cal-entry",
+            iso(other)
+        )),
+        ["14:00 本周拜访"]
+    );
+    assert_eq!(
+        home.attrs(
+            &format!("#home-week [data-date='{}'] a.cal-entry", iso(other)),
+            "href"
+        ),
+        [format!("/tasks/{visit}")]
+    );
+    assert_eq!(
+        home.texts(&format!(
+            "#home-week [data-date='{}'] .cal-entry",
+            iso(today)
+        )),
+        ["09:00 今天的备忘"]
+    );
+    assert_eq!(
+        home.attrs("#home-week .home-week-today", "data-date"),
+        [iso(today)]
+    );
+    assert_eq!(
+        home.attrs("#home-week [aria-current='date']", "data-date"),
+        [iso(today)]
+    );
+    // Next week's and someone else's are not on it.
+    let all = home.texts("#home-week .cal-entry");
+    assert_eq!(all.len(), 2, "{all:?}");
+    // The manager sees only their own week.
+    assert_eq!(
+        t.manager.get("/").await.texts("#home-week .cal-entry"),
+        ["10:00 经理的拜访"]
+    );
+    // A busy day shows its first entries and a link to the rest on the day view.
+    for n in 1..=4 {
+        add_entry(
+            &t,
+            &t.member,
+            "memo",
+            &format!("备忘{n}"),
+            &at(other, "16:00"),
+            &at(other, "16:30"),
+        )
+        .await;
+    }
+    let home = t.member.get("/").await;
+    let busy = format!("#home-week [data-date='{}']", iso(other));
+    assert_eq!(home.texts(&format!("{busy} .cal-entry")).len(), 4);
+    assert_eq!(
+        home.texts(&format!("{busy} .home-week-more")),
+        [Locale::ZhCn.tf("home.week_more", &[("count", "1")])]
+    );
+    assert_eq!(
+        home.attrs(&format!("{busy} .home-week-more"), "href"),
+        [format!("/calendar?view=day&date={}", iso(other))]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
