@@ -1,5 +1,6 @@
 //! 工作桌面, the home page. Later modules add their panels here.
 
+use chrono::{NaiveDate, Utc};
 use maud::{Markup, html};
 use poem::{handler, web::Data};
 
@@ -11,6 +12,10 @@ use crate::{
     history,
     state::State,
     targets::{self, Month},
+    tasks::{
+        calendar::{self, CalView},
+        model::Task,
+    },
     web::layout::{self, Module},
 };
 
@@ -19,6 +24,9 @@ const FEED_SIZE: i64 = 20;
 
 /// Tasks in the today-and-overdue card.
 const TASKS_SHOWN: i64 = 10;
+
+/// Entries shown on a day of the week card; the rest are behind a link to the day.
+const WEEK_SHOWN_PER_DAY: usize = 4;
 
 /// GET /
 #[handler]
@@ -33,6 +41,17 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
         TASKS_SHOWN,
     )
     .await?;
+    // This week, Monday to Sunday in the user's time zone, as the week calendar shows it.
+    let today = ctx.today();
+    let week = calendar::range(CalView::Week, today);
+    let this_week = calendar::entries(
+        &mut tx,
+        &scope,
+        ctx.user,
+        calendar::day_start(ctx.time_zone, week.0),
+        calendar::day_start(ctx.time_zone, week.1),
+    )
+    .await?;
     let this_month = targets::report::one_month(
         &mut tx,
         ctx.time_zone.name(),
@@ -45,6 +64,7 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
         p.lead { (ctx.locale.tf("home.welcome", &[("name", &ctx.name), ("company", &ctx.tenant_name)])) }
         div.row.g-3 {
             div.col-12 { (targets::views::home_card(&ctx, &this_month)) }
+            div.col-12 { (week_card(&ctx, today, week, &this_week)) }
             div.col-lg-6 {
                 section.card.h-100 #feed {
                     div.card-header { (ctx.t("home.activity")) }
@@ -100,4 +120,43 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
         &ctx.t("menu.home"),
         content,
     ))
+}
+
+/// 本周日程: the user's tasks and memos of the week `(first, end)` by day, today
+/// marked, each a link to its task (the calendar's entry links).
+fn week_card(
+    ctx: &Ctx,
+    today: NaiveDate,
+    (first, end): (NaiveDate, NaiveDate),
+    list: &[Task],
+) -> Markup {
+    let tz = ctx.time_zone;
+    let now = Utc::now();
+    html! {
+        section.card #home-week {
+            div.card-header.d-flex.justify-content-between.align-items-center {
+                span { (ctx.t("home.week")) }
+                a.btn.btn-sm.btn-outline-secondary href="/calendar?view=week" { (ctx.t("home.week_open")) }
+            }
+            @if list.is_empty() {
+                div.card-body.empty-state { (ctx.t("home.week_empty")) }
+            } @else {
+                ol.home-week {
+                    @for d in first.iter_days().take_while(|d| *d < end) {
+                        @let found = calendar::on_day(list, tz, d);
+                        li.home-week-day.home-week-today[d == today] data-date=(d.format("%Y-%m-%d"))
+                            aria-current=[(d == today).then_some("date")] {
+                            div.home-week-date { (calendar::weekday(ctx, d)) " " (d.format("%m-%d")) }
+                            @for t in found.iter().take(WEEK_SHOWN_PER_DAY) { (calendar::entry_link(t, tz, now)) }
+                            @if found.len() > WEEK_SHOWN_PER_DAY {
+                                a.home-week-more href={"/calendar?view=day&date=" (d.format("%Y-%m-%d"))} {
+                                    (ctx.locale.tf("home.week_more", &[("count", &(found.len() - WEEK_SHOWN_PER_DAY).to_string())]))
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

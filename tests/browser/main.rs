@@ -2,6 +2,7 @@
 //! screenshot into `target/test-artifacts/<test>/` (or `$KEHU_TEST_ARTIFACTS`).
 
 mod account_flow;
+mod calendar;
 mod contacts;
 mod custom_fields;
 mod customer_search;

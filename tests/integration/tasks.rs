@@ -3,7 +3,7 @@
 //! reminder guarantees with a clock the tests choose (the scan runs as of a given time;
 //! nothing sleeps for real minutes).
 
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use chrono_tz::Tz;
 use kehu::{i18n::Locale, tasks::reminders};
 use kehu_tests::{Client, TestApp, client::Page, worker::run_cron};
@@ -1094,6 +1094,361 @@ async fn the_calendar_shows_the_entries_in_scope_by_day_and_moves_them() {
     .await;
     let home = t.member.get("/").await;
     assert_eq!(home.texts("#home-tasks li a"), ["昨天就该做"]);
+}
+
+/// Adds an entry (`task` or `memo`) through the form, from `starts` to `due` (local
+/// `datetime-local` values); returns its id.
+async fn add_entry(
+    t: &Team,
+    client: &Client,
+    kind: &str,
+    content: &str,
+    starts: &str,
+    due: &str,
+) -> i64 {
+    let page = client
+        .post(
+            "/tasks/new",
+            &[
+                ("kind", kind),
+                ("content", content),
+                ("starts_at", starts),
+                ("due_at", due),
+                ("remind", "0"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "adding {content}: {}", page.body);
+    t.app
+        .scalar(&format!(
+            "SELECT max(id) FROM tasks WHERE content = '{content}'"
+        ))
+        .await
+}
+
+/// Where a task starts and ends, in Shanghai (`MM-DD HH:MI MM-DD HH:MI`).
+async fn local_span(app: &TestApp, id: i64) -> String {
+    app.text(&format!(
+        "SELECT to_char(starts_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') || ' ' || \
+                to_char(due_at AT TIME ZONE 'Asia/Shanghai', 'MM-DD HH24:MI') FROM tasks WHERE id = {id}"
+    ))
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calendar_entries_carry_a_move_form_for_those_who_may_change_them() {
+    let t = Team::new("task-cal-move").await;
+    let visit = add_entry(
+        &t,
+        &t.member,
+        "task",
+        "月中拜访",
+        "2030-01-15T10:00",
+        "2030-01-15T11:00",
+    )
+    .await;
+    let memo = add_entry(
+        &t,
+        &t.member,
+        "memo",
+        "备忘：准备材料",
+        "2030-01-15T10:00",
+        "2030-01-15T11:00",
+    )
+    .await;
+    let trip = add_entry(
+        &t,
+        &t.member,
+        "task",
+        "出差深圳",
+        "2030-01-16T09:00",
+        "2030-01-17T18:00",
+    )
+    .await;
+    let form = |id: i64| format!("form.cal-move-form[action='/tasks/{id}/move']");
+    for view in ["month", "week"] {
+        let page = t
+            .member
+            .get(&format!("/calendar?view={view}&date=2030-01-15"))
+            .await;
+        assert_eq!(page.status, 200);
+        // Each of the member's own entries carries its form: the start day filled in,
+        // the view to come back to.
+        assert_eq!(
+            page.attrs(
+                "[data-day='2030-01-15'] .cal-item form.cal-move-form",
+                "action"
+            ),
+            [
+                format!("/tasks/{visit}/move"),
+                format!("/tasks/{memo}/move")
+            ],
+            "{view}"
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=date]", form(visit)), "value"),
+            ["2030-01-15"]
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=view]", form(visit)), "value"),
+            [view]
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=from]", form(visit)), "value"),
+            [""]
+        );
+        assert!(page.texts(".cal-locked").is_empty(), "{view}");
+        // An entry of two days is on both, with a form each, both starting it on its day.
+        assert_eq!(
+            page.attrs(&format!("{} input[name=date]", form(trip)), "id"),
+            [
+                format!("f-move-{trip}-2030-01-16"),
+                format!("f-move-{trip}-2030-01-17")
+            ]
+        );
+        assert_eq!(
+            page.attrs(&format!("{} input[name=date]", form(trip)), "value"),
+            ["2030-01-16", "2030-01-16"]
+        );
+        assert!(
+            page.attrs("script", "src")
+                .contains(&"/static/calendar.js".to_owned()),
+            "the calendar loads its drag and drop"
+        );
+    }
+    assert!(
+        !t.member
+            .get("/tasks")
+            .await
+            .attrs("script", "src")
+            .contains(&"/static/calendar.js".to_owned()),
+        "only the calendar loads it"
+    );
+    // The manager may change the member's entries: the forms are on the member's calendar.
+    let path = format!("/calendar?view=week&date=2030-01-15&user={}", t.member_id);
+    let managed = t.manager.get(&path).await;
+    assert_eq!(managed.texts(".cal-item").len(), 4);
+    assert_eq!(managed.attrs("form.cal-move-form", "action").len(), 4);
+    // The outsider may not: asked for the member's calendar they get their own, and none
+    // of the member's entries or forms.
+    let other = t.outsider.get(&path).await;
+    assert!(other.texts(".cal-item").is_empty());
+    assert!(other.attrs("form.cal-move-form", "action").is_empty());
+    assert!(!other.body.contains(&format!("/tasks/{visit}/move")));
+
+    // A drop with htmx: the calendar the form was on comes back, the entry on its new day.
+    let week = t
+        .member
+        .post_htmx(
+            &format!("/tasks/{visit}/move"),
+            &[
+                ("date", "2030-01-17"),
+                ("from", "2030-01-15"),
+                ("view", "week"),
+                ("shown", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(week.status, 200, "{}", week.body);
+    assert!(!week.body.contains("app-menu"), "the fragment alone");
+    assert_eq!(week.attrs("#calendar-body", "id").len(), 1);
+    assert_eq!(
+        week.texts("[data-day='2030-01-17'] .cal-entry"),
+        ["09:00 出差深圳", "10:00 月中拜访"]
+    );
+    assert_eq!(
+        week.texts("[data-day='2030-01-15'] .cal-entry"),
+        ["10:00 备忘：准备材料"]
+    );
+    assert_eq!(week.texts("#calendar-body .alert"), [zh("calendar.moved")]);
+    assert_eq!(local_span(&t.app, visit).await, "01-17 10:00 01-17 11:00");
+    // The two-day entry picked up on its second day and dropped two days later moves by
+    // two days; from the month view, the month comes back.
+    let month = t
+        .member
+        .post_htmx(
+            &format!("/tasks/{trip}/move"),
+            &[
+                ("date", "2030-01-19"),
+                ("from", "2030-01-17"),
+                ("view", "month"),
+                ("shown", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(month.status, 200, "{}", month.body);
+    assert_eq!(month.texts("td.cal-day").len(), 35);
+    assert_eq!(local_span(&t.app, trip).await, "01-18 09:00 01-19 18:00");
+    for day in ["2030-01-18", "2030-01-19"] {
+        assert_eq!(
+            month.texts(&format!("[data-day='{day}'] .cal-entry")),
+            ["09:00 出差深圳"]
+        );
+    }
+    // Without JavaScript the form goes back to its view at the new day: the manager's
+    // to the member's calendar.
+    t.manager.get(&path).await;
+    let page = t
+        .manager
+        .post(
+            &format!("/tasks/{memo}/move"),
+            &[
+                ("date", "2030-01-21"),
+                ("view", "month"),
+                ("shown", "2030-01-15"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some(format!("/calendar?view=month&date=2030-01-21&user={}", t.member_id).as_str())
+    );
+    assert_eq!(local_span(&t.app, memo).await, "01-21 10:00 01-21 11:00");
+    // A drop with a day that is not one changes nothing.
+    let bad = t
+        .member
+        .post_htmx(
+            &format!("/tasks/{visit}/move"),
+            &[
+                ("date", "2030-01-20"),
+                ("from", "someday"),
+                ("view", "week"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 400);
+    assert_eq!(local_span(&t.app, visit).await, "01-17 10:00 01-17 11:00");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_home_page_shows_this_weeks_entries_by_day() {
+    let t = Team::new("home-week").await;
+    let home = t.member.get("/").await;
+    assert_eq!(
+        home.texts("#home-week .empty-state"),
+        [zh("home.week_empty")]
+    );
+    assert_eq!(
+        home.attrs("#home-week a[href='/calendar?view=week']", "href")
+            .len(),
+        1
+    );
+
+    // This week is Monday to Sunday in the user's zone; `other` is a day of it not today.
+    let today = Utc::now().with_timezone(&SHANGHAI).date_naive();
+    let from_monday = i64::from(today.weekday().num_days_from_monday());
+    let monday = today - Duration::days(from_monday);
+    let other = monday + Duration::days((from_monday + 1) % 7);
+    let at = |d: NaiveDate, time: &str| format!("{}T{time}", d.format("%Y-%m-%d"));
+    let iso = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let visit = add_entry(
+        &t,
+        &t.member,
+        "task",
+        "本周拜访",
+        &at(other, "14:00"),
+        &at(other, "15:00"),
+    )
+    .await;
+    add_entry(
+        &t,
+        &t.member,
+        "memo",
+        "今天的备忘",
+        &at(today, "09:00"),
+        &at(today, "09:30"),
+    )
+    .await;
+    let next = monday + Duration::days(9);
+    add_entry(
+        &t,
+        &t.member,
+        "task",
+        "下周拜访",
+        &at(next, "10:00"),
+        &at(next, "11:00"),
+    )
+    .await;
+    add_entry(
+        &t,
+        &t.manager,
+        "task",
+        "经理的拜访",
+        &at(other, "10:00"),
+        &at(other, "11:00"),
+    )
+    .await;
+
+    let home = t.member.get("/").await;
+    assert!(home.texts("#home-week .empty-state").is_empty());
+    let days = home.attrs("#home-week .home-week-day", "data-date");
+    assert_eq!(
+        days,
+        (0..7)
+            .map(|i| iso(monday + Duration::days(i)))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        home.texts(&format!(
+            "#home-week [data-date='{}'] .cal-entry",
+            iso(other)
+        )),
+        ["14:00 本周拜访"]
+    );
+    assert_eq!(
+        home.attrs(
+            &format!("#home-week [data-date='{}'] a.cal-entry", iso(other)),
+            "href"
+        ),
+        [format!("/tasks/{visit}")]
+    );
+    assert_eq!(
+        home.texts(&format!(
+            "#home-week [data-date='{}'] .cal-entry",
+            iso(today)
+        )),
+        ["09:00 今天的备忘"]
+    );
+    assert_eq!(
+        home.attrs("#home-week .home-week-today", "data-date"),
+        [iso(today)]
+    );
+    assert_eq!(
+        home.attrs("#home-week [aria-current='date']", "data-date"),
+        [iso(today)]
+    );
+    // Next week's and someone else's are not on it.
+    let all = home.texts("#home-week .cal-entry");
+    assert_eq!(all.len(), 2, "{all:?}");
+    // The manager sees only their own week.
+    assert_eq!(
+        t.manager.get("/").await.texts("#home-week .cal-entry"),
+        ["10:00 经理的拜访"]
+    );
+    // A busy day shows its first entries and a link to the rest on the day view.
+    for n in 1..=4 {
+        add_entry(
+            &t,
+            &t.member,
+            "memo",
+            &format!("备忘{n}"),
+            &at(other, "16:00"),
+            &at(other, "16:30"),
+        )
+        .await;
+    }
+    let home = t.member.get("/").await;
+    let busy = format!("#home-week [data-date='{}']", iso(other));
+    assert_eq!(home.texts(&format!("{busy} .cal-entry")).len(), 4);
+    assert_eq!(
+        home.texts(&format!("{busy} .home-week-more")),
+        [Locale::ZhCn.tf("home.week_more", &[("count", "1")])]
+    );
+    assert_eq!(
+        home.attrs(&format!("{busy} .home-week-more"), "href"),
+        [format!("/calendar?view=day&date={}", iso(other))]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
