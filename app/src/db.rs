@@ -233,3 +233,100 @@ async fn set_tenant(conn: &mut AsyncPgConnection, tenant: TenantId) -> AppResult
         .await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    /// Tables that can hold millions of rows: an index on one is built concurrently.
+    const BIG_TABLES: &[&str] = &[
+        "companies",
+        "contacts",
+        "company_tags",
+        "company_events",
+        "notes",
+        "opportunities",
+        "opportunity_events",
+        "opportunity_daily",
+        "opportunity_stage_daily",
+        "emails",
+        "import_errors",
+        "import_undo",
+        "tasks",
+        "task_reminders",
+        "audit_log",
+    ];
+
+    /// The last migration written before the rule; later ones must follow it.
+    const RULE_SINCE: &str = "2026-12-07-000032";
+
+    /// What breaks the README's migration rule in one migration: an index on a big table
+    /// that is not `CREATE INDEX CONCURRENTLY`, or one in a migration that runs inside a
+    /// transaction.
+    fn violations(up: &str, metadata: &str) -> Vec<String> {
+        let sql = up.to_lowercase();
+        let outside = metadata
+            .replace(' ', "")
+            .contains("run_in_transaction=false");
+        let mut found = Vec::new();
+        for statement in sql.split(';') {
+            let words: Vec<&str> = statement.split_whitespace().collect();
+            let Some(at) = words.iter().position(|w| *w == "index") else {
+                continue;
+            };
+            let Some(on) = words.iter().position(|w| *w == "on") else {
+                continue;
+            };
+            if words.first() != Some(&"create") || on < at {
+                continue;
+            }
+            let mut table = words.get(on + 1).copied().unwrap_or_default();
+            if table == "only" {
+                table = words.get(on + 2).copied().unwrap_or_default();
+            }
+            let table = table.trim_matches('"');
+            if !BIG_TABLES.contains(&table) {
+                continue;
+            }
+            if words.get(at + 1) != Some(&"concurrently") {
+                found.push(format!("an index on {table} is not built concurrently"));
+            }
+            if !outside {
+                found.push(format!("an index on {table} is built inside a transaction"));
+            }
+        }
+        found
+    }
+
+    #[test]
+    fn the_rule_finds_a_blocking_index_on_a_big_table() {
+        let blocking = "CREATE INDEX tasks_x_idx ON tasks (tenant_id, x);";
+        assert_eq!(violations(blocking, "").len(), 2);
+        let in_tx = "CREATE INDEX CONCURRENTLY tasks_x_idx ON ONLY tasks (tenant_id, x);";
+        assert_eq!(
+            violations(in_tx, ""),
+            ["an index on tasks is built inside a transaction"]
+        );
+        assert!(violations(in_tx, "run_in_transaction = false\n").is_empty());
+        let small = "CREATE INDEX a_idx ON task_categories (tenant_id, name)";
+        assert!(violations(small, "").is_empty(), "small tables are free");
+    }
+
+    /// The README's migration rule holds for every migration after [`RULE_SINCE`].
+    #[test]
+    fn indexes_on_big_tables_are_built_concurrently_outside_a_transaction() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations");
+        for entry in std::fs::read_dir(&dir).expect("the migrations folder") {
+            let path = entry.expect("a migration").path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            if name.as_str() <= RULE_SINCE || !path.is_dir() {
+                continue;
+            }
+            let up = std::fs::read_to_string(path.join("up.sql")).unwrap_or_default();
+            let metadata = std::fs::read_to_string(path.join("metadata.toml")).unwrap_or_default();
+            assert_eq!(violations(&up, &metadata), Vec::<String>::new(), "{name}");
+        }
+    }
+}
