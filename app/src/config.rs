@@ -92,7 +92,7 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret_key: parse_key(&required("SECRET_KEY")?)?,
             login_ip_limit_per_minute: parse("LOGIN_IP_LIMIT_PER_MINUTE", 30)?,
-            login_lock: Duration::from_secs(60 * parse("LOGIN_LOCK_MINUTES", 15)?),
+            login_lock: Duration::from_secs(60 * lock_minutes(parse("LOGIN_LOCK_MINUTES", 15)?)?),
             trust_proxy_headers: parse("TRUST_PROXY_HEADERS", false)?,
             worker_concurrency_email: parse("WORKER_CONCURRENCY_EMAIL", 4)?,
             worker_concurrency_export: parse("WORKER_CONCURRENCY_EXPORT", 1)?,
@@ -140,6 +140,15 @@ fn schedule(name: &str, default: &str) -> Option<String> {
     let value = value.trim();
     (!value.eq_ignore_ascii_case("off") && !value.eq_ignore_ascii_case("none"))
         .then(|| value.to_owned())
+}
+
+/// `LOGIN_LOCK_MINUTES`: a minute to a day.
+fn lock_minutes(minutes: u64) -> anyhow::Result<u64> {
+    anyhow::ensure!(
+        (1..=1440).contains(&minutes),
+        "LOGIN_LOCK_MINUTES={minutes} is not between 1 and 1440"
+    );
+    Ok(minutes)
 }
 
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {

@@ -61,7 +61,7 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
     .await?;
     tx.commit().await?;
     let content = html! {
-        p.lead { (ctx.locale.tf("home.welcome", &[("name", &ctx.name), ("company", &ctx.tenant_name)])) }
+        p.lead { ( ctx.locale.tf(if ctx.first_session { "home.welcome_first" } else { "home.welcome" }, &[("name", &ctx.name), ("company", &ctx.tenant_name)])) }
         div.row.g-3 {
             div.col-12 { (targets::views::home_card(&ctx, &this_month)) }
             div.col-12 { (week_card(&ctx, today, week, &this_week)) }

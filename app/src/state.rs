@@ -49,7 +49,8 @@ impl AppState {
 
 /// Runs a Redis command, once more if the connection had dropped (Redis restarted): the
 /// connection manager reconnects after the first error, so the first request after a
-/// restart is answered instead of refused. Only for commands that may run twice.
+/// restart is answered instead of refused. Only for commands that may run twice: a reply
+/// lost after the command ran runs it again (a throttle then counts one attempt twice).
 pub async fn redis_retrying<T, F, Fut>(conn: &ConnectionManager, command: F) -> RedisResult<T>
 where
     F: Fn(ConnectionManager) -> Fut,

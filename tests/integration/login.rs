@@ -3,6 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use kehu::i18n::Locale;
 use kehu_tests::{Client, PASSWORD, TestApp, TestOptions, client::Page};
 
 use crate::support::{WRONG_PASSWORD, set_cookie_named, signed_in, zh};
@@ -405,5 +406,36 @@ async fn wrong_passwords_sent_at_once_each_count_and_lock_the_account_once() {
         .await,
         1,
         "locked once"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_sign_in_is_greeted_as_one_and_later_ones_as_coming_back() {
+    let app = TestApp::start().await;
+    let admin = app.signup("问候公司", "新管理员", "admin@greet.test").await;
+    let greeting =
+        |name: &str, key: &str| Locale::ZhCn.tf(key, &[("name", name), ("company", "问候公司")]);
+    let home = admin.get("/").await;
+    assert_eq!(
+        home.texts("p.lead"),
+        [greeting("新管理员", "home.welcome_first")]
+    );
+    let later = app.login_ok("admin@greet.test").await;
+    assert_eq!(
+        later.get("/").await.texts("p.lead"),
+        [greeting("新管理员", "home.welcome")]
+    );
+    // A user an admin made with a password: their first login is their first sign-in.
+    app.create_user(&admin, "新同事", "new@greet.test", "member", None)
+        .await;
+    let first = app.login_ok("new@greet.test").await;
+    assert_eq!(
+        first.get("/").await.texts("p.lead"),
+        [greeting("新同事", "home.welcome_first")]
+    );
+    let again = app.login_ok("new@greet.test").await;
+    assert_eq!(
+        again.get("/").await.texts("p.lead"),
+        [greeting("新同事", "home.welcome")]
     );
 }

@@ -125,6 +125,17 @@ async fn a_note_with_a_chinese_named_file_downloads_back_byte_identical_with_saf
     assert_eq!(links.len(), 2, "{}", detail.body);
     let names = detail.texts(&format!("#note-{note} .note-files a"));
     assert_eq!(names, vec!["报价单 2026.pdf", "page.html"]);
+    // Each has a drawn paperclip, not an emoji that needs a font.
+    assert_eq!(
+        detail
+            .attrs(
+                &format!("#note-{note} .note-file svg.note-file-icon"),
+                "aria-hidden"
+            )
+            .len(),
+        2
+    );
+    assert!(!detail.body.contains('📎'));
     // The form says what the limits are.
     let help = detail.texts("#f-note-files-help").join(" ");
     assert!(help.contains('5') && help.contains("10 MB"), "{help}");

@@ -130,6 +130,31 @@ async fn a_lock_ends_by_itself_once_its_time_is_up() {
         .await,
         "true|1"
     );
+
+    // Guesses sent at once after an expiry end the lock once, not once each (each would
+    // start a fresh three).
+    lock_out(&app, member).await;
+    exec(&app, earlier).await;
+    let (a, b, c, d) = tokio::join!(
+        app.login(member, WRONG_PASSWORD),
+        app.login(member, WRONG_PASSWORD),
+        app.login(member, WRONG_PASSWORD),
+        app.login(member, WRONG_PASSWORD),
+    );
+    assert!(
+        [a.1.status, b.1.status, c.1.status, d.1.status]
+            .iter()
+            .all(|s| *s == 401)
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'user_unlocked' \
+               AND target_user_id = {id} AND detail->>'reason' = 'expired'"
+        ))
+        .await,
+        3,
+        "one expiry ended per lock"
+    );
 }
 
 /// The main text of a page with `email` blanked out.
@@ -157,7 +182,7 @@ async fn forgot_password_answers_alike_and_its_link_sets_a_new_password_ending_e
         .await;
     let phone = app.login_ok(member).await;
     let laptop = app.login_ok(member).await;
-    // Locked too (by someone else): the lock email's own reset link is replaced below.
+    // Locked too (by someone else): the lock email has a reset link of its own.
     lock_out(&app, member).await;
     let notice = mail(&app, member, &zh("email.locked.subject")).await;
     let old_reset = link(&app, &notice, "/password/reset/");
@@ -184,9 +209,19 @@ async fn forgot_password_answers_alike_and_its_link_sets_a_new_password_ending_e
     let reset = link(&app, &reset_mail, "/password/reset/");
     assert_eq!(
         client.get(&old_reset).await.status,
-        404,
-        "a newer reset link replaces the older one"
+        200,
+        "asking for a link does not kill the one the owner already has"
     );
+    // Asking again at once sends nothing more (a stranger cannot flood the inbox).
+    assert_eq!(forgot(&app.client(), member).await.status, 200);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let resets = app
+        .smtp
+        .messages_to(member)
+        .iter()
+        .filter(|m| m.subject() == zh("email.reset.subject"))
+        .count();
+    assert_eq!(resets, 1);
 
     // The link's form: refused and kept as a form when the two passwords differ.
     let page = client.get(&reset).await;
@@ -226,6 +261,20 @@ async fn forgot_password_answers_alike_and_its_link_sets_a_new_password_ending_e
             .status,
         404,
         "the link works once"
+    );
+    assert_eq!(
+        client.get(&old_reset).await.status,
+        404,
+        "setting the password closed the other links"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'user_unlocked' \
+               AND target_user_id = {id} AND detail->>'via' = 'reset'"
+        ))
+        .await,
+        1,
+        "the unlock by the reset is audited"
     );
     assert_eq!(
         app.scalar(&format!(

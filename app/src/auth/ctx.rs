@@ -26,6 +26,9 @@ pub struct SessionUser {
     pub user: UserId,
     /// `users.session_epoch` at sign-in; a bump ends the session.
     pub epoch: i32,
+    /// The user's first session ever (the home page greets them as new).
+    #[serde(default)]
+    pub first: bool,
 }
 
 /// Starts a session for `user`: a new session id (against fixation), then the user.
@@ -64,6 +67,8 @@ pub struct Ctx {
     pub flash: crate::web::flash::Slot,
     /// The user's open tasks due today or overdue (the bell in the top bar).
     pub due_tasks: i64,
+    /// This is the user's first session ever.
+    pub first_session: bool,
 }
 
 impl Ctx {
@@ -152,6 +157,7 @@ impl<'a> FromRequest<'a> for Ctx {
             csrf: csrf_token(req),
             flash: crate::web::flash::Slot::new(Some(session.clone())),
             due_tasks,
+            first_session: signed_in.first,
         })
     }
 }

@@ -106,7 +106,9 @@ pub async fn create(tx: &mut TenantTx, user: UserId, invited_by: UserId) -> AppR
 }
 
 /// Writes a link of `purpose` for `user` (asked for by `by`, or by nobody in the tenant)
-/// and returns its token. It replaces any earlier unused link of the same purpose.
+/// and returns its token. A new invitation replaces an earlier unused one; reset and
+/// unlock links do not replace each other (a stranger asking for one must not kill the
+/// one its owner is about to use), and using any link closes the user's others.
 pub async fn create_link(
     tx: &mut TenantTx,
     user: UserId,
@@ -115,17 +117,19 @@ pub async fn create_link(
 ) -> AppResult<String> {
     let tenant = tx.tenant();
     let (token, hash) = new_token();
-    diesel::update(invitations::table)
-        .filter(
-            invitations::tenant_id
-                .eq(tenant)
-                .and(invitations::user_id.eq(user)),
-        )
-        .filter(invitations::purpose.eq(purpose.as_str()))
-        .filter(invitations::used_at.is_null())
-        .set(invitations::expires_at.eq(diesel::dsl::now))
-        .execute(&mut **tx)
-        .await?;
+    if purpose == Purpose::Invite {
+        diesel::update(invitations::table)
+            .filter(
+                invitations::tenant_id
+                    .eq(tenant)
+                    .and(invitations::user_id.eq(user)),
+            )
+            .filter(invitations::purpose.eq(purpose.as_str()))
+            .filter(invitations::used_at.is_null())
+            .set(invitations::expires_at.eq(diesel::dsl::now))
+            .execute(&mut **tx)
+            .await?;
+    }
     diesel::insert_into(invitations::table)
         .values((
             invitations::tenant_id.eq(tenant),
@@ -323,8 +327,8 @@ pub async fn accept(
 
 /// Sets the password through a link of `purpose`: checks the policy (the form again with
 /// the errors), stores it, which ends every session of the user and closes their open
-/// links, uses the link up and signs the user in. A reset also unlocks the account and
-/// is audited.
+/// links, unlocks the account, uses the link up and signs the user in. A reset is
+/// audited, and so is the unlock.
 pub async fn set_password(
     ctx: &PublicCtx,
     state: &State,
@@ -353,8 +357,18 @@ pub async fn set_password(
     link.mark_used().await?;
     let tx = &mut link.tx;
     users::set_password(tx, user.id, &hash).await?;
-    if purpose == Purpose::Reset {
+    if user.locked_at.is_some() {
         users::unlock(tx, user.id).await?;
+        audit::record(
+            tx,
+            Some(user.id),
+            Action::UserUnlocked,
+            Some(user.id),
+            serde_json::json!({ "via": purpose.as_str() }),
+        )
+        .await?;
+    }
+    if purpose == Purpose::Reset {
         audit::record(
             tx,
             Some(user.id),
@@ -364,6 +378,7 @@ pub async fn set_password(
         )
         .await?;
     }
+    users::record_sign_in(tx, user.id).await?;
     let epoch = users::session_epoch(tx, user.id).await?;
     let tenant = tx.tenant();
     link.tx.commit().await?;
@@ -373,6 +388,7 @@ pub async fn set_password(
             tenant,
             user: user.id,
             epoch,
+            first: user.last_sign_in_at.is_none(),
         },
     );
     Ok(Redirect::see_other("/").into_response())

@@ -160,13 +160,11 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
     let mut tx = TenantTx::begin(&state.db, account.tenant_id).await?;
     let mut facts = users::login_facts(&mut tx, account.user_id).await?;
     let matched = password::verify(password, facts.password_hash.clone()).await;
-    // A lock ends by itself once its time is up.
-    let lock_for = chrono::Duration::from_std(state.config.login_lock)
-        .unwrap_or(chrono::Duration::minutes(15));
-    if let Some(at) = facts.locked_at
-        && at <= chrono::Utc::now() - lock_for
+    // A lock ends by itself once its time is up (by the database's clock, and only
+    // once: concurrent attempts after the expiry do not each get a fresh three).
+    if facts.locked_at.is_some()
+        && users::unlock_if_expired(&mut tx, facts.id, state.config.login_lock).await?
     {
-        users::unlock(&mut tx, facts.id).await?;
         audit::record(
             &mut tx,
             None,
@@ -188,6 +186,7 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
                 tenant: account.tenant_id,
                 user: facts.id,
                 epoch: facts.session_epoch,
+                first: facts.last_sign_in_at.is_none(),
             },
             locale,
         )

@@ -34,7 +34,7 @@ use crate::{
     i18n::Locale,
     ids::{EmailId, TenantId, UserId},
     jobs::{SendEmail, email},
-    state::State,
+    state::{State, redis_retrying},
     users::model as users,
     web::{
         forms::{self, Kind, Opts},
@@ -110,8 +110,34 @@ pub async fn forgot(
     Ok(forgot_page(&ctx, &email, None, true).into_response())
 }
 
-/// Writes and pushes the reset email of an account that is not disabled.
+/// Reset emails one account gets at most: one per this many seconds (a stranger asking
+/// again and again sends its owner nothing more).
+const RESET_COOLDOWN_SECS: u64 = 300;
+
+/// Writes and pushes the reset email of an account that is not disabled, unless one went
+/// out in the last [`RESET_COOLDOWN_SECS`].
 async fn send_reset_link(state: &State, account: Account) -> AppResult<()> {
+    let key = state.redis_key(&format!(
+        "reset_sent:{}:{}",
+        account.tenant_id, account.user_id
+    ));
+    let first: Option<String> = redis_retrying(&state.redis, |mut conn| {
+        let key = key.clone();
+        async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(RESET_COOLDOWN_SECS)
+                .query_async(&mut conn)
+                .await
+        }
+    })
+    .await?;
+    if first.is_none() {
+        return Ok(());
+    }
     let mut tx = TenantTx::begin(&state.db, account.tenant_id).await?;
     let user = users::find(&mut tx, account.user_id).await?;
     if user.status == "disabled" {
@@ -252,15 +278,18 @@ pub async fn unlock(
     };
     link.mark_used().await?;
     let user = link.user.id;
-    users::unlock(&mut link.tx, user).await?;
-    audit::record(
-        &mut link.tx,
-        Some(user),
-        Action::UserUnlocked,
-        Some(user),
-        serde_json::json!({ "via": "email" }),
-    )
-    .await?;
+    // A lock that ended meanwhile (its time, an admin) is not ended twice in the log.
+    if link.user.locked_at.is_some() {
+        users::unlock(&mut link.tx, user).await?;
+        audit::record(
+            &mut link.tx,
+            Some(user),
+            Action::UserUnlocked,
+            Some(user),
+            serde_json::json!({ "via": "email" }),
+        )
+        .await?;
+    }
     link.tx.commit().await?;
     Ok(layout::public(
         &ctx,

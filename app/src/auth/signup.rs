@@ -128,6 +128,7 @@ pub async fn submit(
         }
         Err(e) => return Err(e.into()),
     };
+    users::record_sign_in(&mut tx, user).await?;
     crate::opportunities::pipeline::create_defaults(&mut tx, locale).await?;
     let email_id = email::enqueue(
         &mut tx,
@@ -150,6 +151,7 @@ pub async fn submit(
             tenant,
             user,
             epoch: 0,
+            first: true,
         },
     );
     Ok(Redirect::see_other("/").into_response())

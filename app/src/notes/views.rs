@@ -111,7 +111,11 @@ pub fn section(ctx: &Ctx, host: &Host, timeline: &Timeline, draft: &Draft) -> Ma
 pub fn attachment_link(base: &str, file: &Attachment) -> Markup {
     html! {
         span.note-file {
-            span aria-hidden="true" { "📎 " }
+            // A drawn paperclip (Bootstrap Icons, MIT): it needs no emoji font.
+            svg.note-file-icon width="14" height="14" viewBox="0 0 16 16" fill="currentColor" aria-hidden="true" {
+                path d="M4.5 3a2.5 2.5 0 0 1 5 0v9a1.5 1.5 0 0 1-3 0V5a.5.5 0 0 1 1 0v7a.5.5 0 0 0 1 0V3a1.5 1.5 0 1 0-3 0v9a2.5 2.5 0 0 0 5 0V5a.5.5 0 0 1 1 0v7a3.5 3.5 0 1 1-7 0z" {}
+            }
+            " "
             a href={(base) "/files/" (file.id)} download=(file.file_name) { (file.file_name) }
             span.text-secondary.small { " (" (human_size(file.size_bytes)) ")" }
         }

@@ -94,6 +94,8 @@ pub struct User {
     #[diesel(select_expression = users::password_hash.is_not_null())]
     #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::password_hash>)]
     pub password_hash_set: bool,
+    /// The last sign-in (`None`: never).
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// What the session check needs about the signed-in user, with the tenant's details.
@@ -196,6 +198,8 @@ pub struct LoginFacts {
     pub locked_at: Option<DateTime<Utc>>,
     /// Session epoch to store in the new session.
     pub session_epoch: i32,
+    /// The last sign-in (`None`: this would be the first).
+    pub last_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// Loads [`LoginFacts`].
@@ -210,13 +214,14 @@ pub async fn login_facts(tx: &mut TenantTx, id: UserId) -> AppResult<LoginFacts>
             users::failed_logins,
             users::locked_at,
             users::session_epoch,
+            users::last_sign_in_at,
         ))
         .first(&mut **tx)
         .await?)
 }
 
-/// Counts a wrong password; locks the account at `lock_after` (its sessions go on: a
-/// lock stops password logins only). Returns true when this attempt locked it. Each statement is atomic on its own, so
+/// Counts a wrong password; locks the account at `lock_after` (its sessions go on: a lock
+/// stops password logins only). Returns true when this attempt locked it. Each statement is atomic on its own, so
 /// concurrent wrong passwords count once each and only one of them locks.
 pub async fn record_failed_login(
     tx: &mut TenantTx,
@@ -242,13 +247,46 @@ pub async fn record_failed_login(
     Ok((failed, locked_now == 1))
 }
 
-/// Clears the wrong-password count after a successful login.
+/// Clears the wrong-password count after a successful login, and records the sign-in.
 pub async fn record_successful_login(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
     let tenant = tx.tenant();
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-        .filter(users::failed_logins.ne(0))
-        .set(users::failed_logins.eq(0))
+        .set((
+            users::failed_logins.eq(0),
+            users::last_sign_in_at.eq(diesel::dsl::now),
+        ))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Ends the lock of `id` if it is older than `lock`; true if this call ended it. The row
+/// lock the update takes makes concurrent callers wait and find it ended.
+pub async fn unlock_if_expired(
+    tx: &mut TenantTx,
+    id: UserId,
+    lock: std::time::Duration,
+) -> AppResult<bool> {
+    let tenant = tx.tenant();
+    let ended = diesel::sql_query(
+        "UPDATE users SET locked_at = NULL, failed_logins = 0 \
+          WHERE tenant_id = $1 AND id = $2 AND locked_at <= now() - make_interval(secs => $3)",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(tenant)
+    .bind::<diesel::sql_types::BigInt, _>(id)
+    .bind::<diesel::sql_types::Double, _>(lock.as_secs_f64())
+    .execute(&mut **tx)
+    .await?;
+    Ok(ended == 1)
+}
+
+/// Records a sign-in that did not go through the login form (sign-up, a link).
+pub async fn record_sign_in(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
+    let tenant = tx.tenant();
+    diesel::update(users::table)
+        .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
+        .set(users::last_sign_in_at.eq(diesel::dsl::now))
         .execute(&mut **tx)
         .await?;
     Ok(())

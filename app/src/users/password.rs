@@ -205,6 +205,7 @@ pub async fn change(
             tenant: ctx.tenant,
             user: ctx.user,
             epoch,
+            first: ctx.first_session,
         },
     );
     Ok(Redirect::see_other("/account/password?done=1").into_response())
