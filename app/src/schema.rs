@@ -469,7 +469,7 @@ diesel::table! {
         reminders_on -> Bool,
         digest_on -> Bool,
         calendar_feed_hash -> Nullable<Text>,
-        last_sign_in_at -> Nullable<Timestamptz>,
+        first_sign_in_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -768,10 +768,12 @@ async fn members_and_managers_get_403_on_every_admin_page() {
         .await;
     // The welcome email is sent first, so the reconciler has nothing to touch meanwhile.
     app.drain_jobs().await;
+    // Their first sign-ins are recorded; nothing after them may change anything.
+    let emails = ["boss@perm.test", "rep@perm.test"];
+    let clients = [app.login_ok(emails[0]).await, app.login_ok(emails[1]).await];
     let before =
         crate::support::tenant_snapshot(&app, app.tenant_of("admin@perm.test").await).await;
-    for email in ["boss@perm.test", "rep@perm.test"] {
-        let client = app.login_ok(email).await;
+    for (email, client) in emails.into_iter().zip(&clients) {
         let home = client.get("/").await;
         assert!(
             home.attrs("a", "href")

@@ -388,7 +388,7 @@ pub async fn set_password(
             tenant,
             user: user.id,
             epoch,
-            first: user.last_sign_in_at.is_none(),
+            first: user.first_sign_in_at.is_none(),
         },
     );
     Ok(Redirect::see_other("/").into_response())

@@ -186,7 +186,7 @@ async fn attempt(state: &State, email: &str, password: String) -> AppResult<Outc
                 tenant: account.tenant_id,
                 user: facts.id,
                 epoch: facts.session_epoch,
-                first: facts.last_sign_in_at.is_none(),
+                first: facts.first_sign_in_at.is_none(),
             },
             locale,
         )

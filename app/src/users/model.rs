@@ -95,7 +95,7 @@ pub struct User {
     #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::password_hash>)]
     pub password_hash_set: bool,
     /// The last sign-in (`None`: never).
-    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub first_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// What the session check needs about the signed-in user, with the tenant's details.
@@ -199,7 +199,7 @@ pub struct LoginFacts {
     /// Session epoch to store in the new session.
     pub session_epoch: i32,
     /// The last sign-in (`None`: this would be the first).
-    pub last_sign_in_at: Option<DateTime<Utc>>,
+    pub first_sign_in_at: Option<DateTime<Utc>>,
 }
 
 /// Loads [`LoginFacts`].
@@ -214,7 +214,7 @@ pub async fn login_facts(tx: &mut TenantTx, id: UserId) -> AppResult<LoginFacts>
             users::failed_logins,
             users::locked_at,
             users::session_epoch,
-            users::last_sign_in_at,
+            users::first_sign_in_at,
         ))
         .first(&mut **tx)
         .await?)
@@ -247,14 +247,22 @@ pub async fn record_failed_login(
     Ok((failed, locked_now == 1))
 }
 
-/// Clears the wrong-password count after a successful login, and records the sign-in.
+/// Clears the wrong-password count after a successful login, and records a first
+/// sign-in (a login changes the row only then).
 pub async fn record_successful_login(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
     let tenant = tx.tenant();
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
+        .filter(
+            users::failed_logins
+                .ne(0)
+                .or(users::first_sign_in_at.is_null()),
+        )
         .set((
             users::failed_logins.eq(0),
-            users::last_sign_in_at.eq(diesel::dsl::now),
+            users::first_sign_in_at.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("coalesce(first_sign_in_at, now())")),
         ))
         .execute(&mut **tx)
         .await?;
@@ -281,12 +289,13 @@ pub async fn unlock_if_expired(
     Ok(ended == 1)
 }
 
-/// Records a sign-in that did not go through the login form (sign-up, a link).
+/// Records a first sign-in that did not go through the login form (sign-up, a link).
 pub async fn record_sign_in(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
     let tenant = tx.tenant();
     diesel::update(users::table)
         .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
-        .set(users::last_sign_in_at.eq(diesel::dsl::now))
+        .filter(users::first_sign_in_at.is_null())
+        .set(users::first_sign_in_at.eq(diesel::dsl::now))
         .execute(&mut **tx)
         .await?;
     Ok(())
