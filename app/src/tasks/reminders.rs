@@ -22,6 +22,7 @@ use diesel::{
     sql_types::{Array, BigInt, Bool, Integer, Nullable, Text, Timestamptz},
 };
 use diesel_async::RunQueryDsl;
+use futures::StreamExt;
 
 use crate::{
     db::{DbPool, TenantTx},
@@ -134,17 +135,19 @@ pub const CLAIM: &str = "
      LIMIT $3
      FOR UPDATE OF r SKIP LOCKED";
 
-/// Marks a batch's refused reminders `skipped`, each with its reason, in one statement.
+/// Marks a batch's refused reminders `skipped`, each with its reason, in one statement
+/// (`id = ANY` keeps the plan to the batch's rows, whatever the estimates).
 const SKIP: &str = "
     UPDATE task_reminders r SET status = 'skipped', reason = s.reason, handled_at = now()
       FROM unnest($2::bigint[], $3::text[]) AS s(id, reason)
-     WHERE r.tenant_id = $1 AND r.id = s.id";
+     WHERE r.tenant_id = $1 AND r.id = ANY($2) AND r.id = s.id";
 
 /// Writes a batch's emails and marks their reminders `queued`, in one statement. The
 /// inserted ids pair with the input by rank: the rows are inserted in `ord` order, and
 /// the identity hands out increasing ids within one statement (the app role may not call
-/// `nextval` on it). The reminder's foreign key to its email is checked at the end of
-/// the statement, when the email rows exist.
+/// `nextval` on it), so the `ord`th smallest id is the `ord`th row's. The reminder's
+/// foreign key to its email is checked at the end of the statement, when the email rows
+/// exist.
 const QUEUE: &str = "
     WITH input AS (
         SELECT * FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[])
@@ -155,12 +158,11 @@ const QUEUE: &str = "
           FROM input ORDER BY ord
         RETURNING id),
     paired AS (
-        SELECT i.reminder_id, e.id AS email_id
-          FROM (SELECT id, row_number() OVER (ORDER BY id) AS ord FROM inserted) e
-          JOIN input i USING (ord))
+        SELECT i.reminder_id, e.ids[i.ord] AS email_id
+          FROM input i, (SELECT array_agg(id ORDER BY id) AS ids FROM inserted) e)
     UPDATE task_reminders r SET status = 'queued', email_id = p.email_id, handled_at = now()
       FROM paired p
-     WHERE r.tenant_id = $1 AND r.id = p.reminder_id
+     WHERE r.tenant_id = $1 AND r.id = ANY($2) AND r.id = p.reminder_id
     RETURNING p.email_id";
 
 /// Hands every reminder due by `now` to the email outbox (or skips it with the reason),
@@ -176,16 +178,17 @@ pub async fn scan(
 }
 
 /// [`scan`], calling `committed` with each batch's emails as soon as its transaction
-/// commits, so their sending starts while the scan goes on.
+/// commits, so their sending starts while the scan goes on. [`TENANTS_AT_ONCE`] tenants
+/// are scanned at once, so that their commits overlap.
 pub async fn scan_then<F, Fut>(
     db: &DbPool,
     now: DateTime<Utc>,
     base_url: &str,
     max_attempts: i32,
-    mut committed: F,
+    committed: F,
 ) -> AppResult<Scanned>
 where
-    F: FnMut(TenantId, Vec<EmailId>) -> Fut,
+    F: Fn(TenantId, Vec<EmailId>) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     #[derive(QueryableByName)]
@@ -200,31 +203,68 @@ where
             .load(&mut conn)
             .await?
     };
+    let committed = &committed;
+    let mut scans = futures::stream::iter(tenants)
+        .map(|Tenant { tenant_id }| {
+            scan_tenant(db, tenant_id, now, base_url, max_attempts, committed)
+        })
+        .buffer_unordered(TENANTS_AT_ONCE);
     let mut out = Scanned::default();
-    for Tenant { tenant_id } in tenants {
-        loop {
-            let mut tx = TenantTx::begin(db, tenant_id).await?;
-            let due: Vec<Due> = diesel::sql_query(CLAIM)
-                .bind::<BigInt, _>(tenant_id)
-                .bind::<Timestamptz, _>(now)
-                .bind::<BigInt, _>(BATCH)
-                .load(&mut *tx)
-                .await?;
-            let claimed = due.len() as i64;
-            let batch = handle_batch(&mut tx, &due, base_url, max_attempts).await?;
-            tx.commit().await?;
-            out.skipped += batch.skipped;
-            out.queued
-                .extend(batch.queued.iter().map(|&email| (tenant_id, email)));
-            if !batch.queued.is_empty() {
-                committed(tenant_id, batch.queued).await;
-            }
-            if claimed < BATCH {
-                break;
-            }
-        }
+    while let Some(scanned) = scans.next().await {
+        let scanned = scanned?;
+        out.skipped += scanned.skipped;
+        out.queued.extend(scanned.queued);
     }
     Ok(out)
+}
+
+/// Tenants the scan works on at once.
+pub const TENANTS_AT_ONCE: usize = 4;
+
+/// One tenant's due reminders, [`BATCH`] rows per transaction.
+///
+/// The transactions commit without waiting for the WAL flush (`synchronous_commit =
+/// off`): a database crash can lose the last ones, emails and reminder marks together,
+/// and the reminders are then still pending for the next scan. No email of a lost
+/// transaction can have been sent: sending starts with a claim that commits
+/// synchronously, and flushing its commit flushes the WAL before it, the scan's included.
+async fn scan_tenant<F, Fut>(
+    db: &DbPool,
+    tenant_id: TenantId,
+    now: DateTime<Utc>,
+    base_url: &str,
+    max_attempts: i32,
+    committed: &F,
+) -> AppResult<Scanned>
+where
+    F: Fn(TenantId, Vec<EmailId>) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let mut out = Scanned::default();
+    loop {
+        let mut tx = TenantTx::begin(db, tenant_id).await?;
+        diesel::sql_query("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+        let due: Vec<Due> = diesel::sql_query(CLAIM)
+            .bind::<BigInt, _>(tenant_id)
+            .bind::<Timestamptz, _>(now)
+            .bind::<BigInt, _>(BATCH)
+            .load(&mut *tx)
+            .await?;
+        let claimed = due.len() as i64;
+        let batch = handle_batch(&mut tx, &due, base_url, max_attempts).await?;
+        tx.commit().await?;
+        out.skipped += batch.skipped;
+        out.queued
+            .extend(batch.queued.iter().map(|&email| (tenant_id, email)));
+        if !batch.queued.is_empty() {
+            committed(tenant_id, batch.queued).await;
+        }
+        if claimed < BATCH {
+            return Ok(out);
+        }
+    }
 }
 
 /// What one claimed batch became.
