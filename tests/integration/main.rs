@@ -1,6 +1,7 @@
 //! Integration tests against the real app, worker, PostgreSQL, Redis and SMTP.
 
 mod account;
+mod bench_reminders;
 mod catalog;
 mod categories;
 mod contacts;

@@ -10,6 +10,7 @@ pub mod client;
 pub mod db;
 pub mod fixtures;
 pub mod opportunities;
+pub mod sink;
 pub mod smtp;
 pub mod worker;
 

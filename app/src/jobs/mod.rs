@@ -23,6 +23,30 @@ pub struct SendEmail {
     pub email_id: EmailId,
 }
 
+/// Payload of the batch email queue: several outbox rows of one tenant, claimed and
+/// marked together (the reminder scan's emails). Each row is still reconciled on its own
+/// as a [`SendEmail`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendEmails {
+    /// Tenant that owns the rows.
+    pub tenant_id: TenantId,
+    /// The `emails` rows, at most [`SendEmails::MAX`].
+    pub email_ids: Vec<EmailId>,
+}
+
+impl SendEmails {
+    /// Emails per job: one claim and one mark for this many sends.
+    pub const MAX: usize = 50;
+
+    /// The jobs of a tenant's emails, [`SendEmails::MAX`] per job.
+    pub fn chunks(tenant_id: TenantId, email_ids: &[EmailId]) -> impl Iterator<Item = Self> + '_ {
+        email_ids.chunks(Self::MAX).map(move |ids| Self {
+            tenant_id,
+            email_ids: ids.to_vec(),
+        })
+    }
+}
+
 /// Payload of the export queue: which `exports` row to run.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunExport {
@@ -52,6 +76,10 @@ pub trait QueuedJob:
 
 impl QueuedJob for SendEmail {
     const KIND: &'static str = "email";
+}
+
+impl QueuedJob for SendEmails {
+    const KIND: &'static str = "emails";
 }
 
 impl QueuedJob for RunExport {

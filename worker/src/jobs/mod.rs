@@ -16,6 +16,7 @@ pub mod ranking_rollup;
 pub mod run_export;
 pub mod run_import;
 pub mod send_email;
+pub mod send_emails;
 pub mod task_digest;
 pub mod task_reminders;
 
@@ -35,7 +36,7 @@ use futures::future::BoxFuture;
 use kehu::{
     config::Config,
     ids::TenantId,
-    jobs::{QueuedJob, RunExport, RunImport, SendEmail},
+    jobs::{QueuedJob, RunExport, RunImport, SendEmail, SendEmails},
 };
 
 use crate::WorkerState;
@@ -44,6 +45,7 @@ use crate::WorkerState;
 pub fn registry() -> Registry {
     Registry::default()
         .queued::<SendEmail>()
+        .queued::<SendEmails>()
         .queued::<RunExport>()
         .queued::<RunImport>()
         .cron::<ranking_rollup::RankingRollup>()
@@ -53,8 +55,9 @@ pub fn registry() -> Registry {
 
 /// A queued job: the kind (its queue), how due rows are claimed, and how one is run.
 pub trait Job: QueuedJob {
-    /// The SQL function that claims due rows for a (re-)push.
-    const CLAIM: Claim;
+    /// The SQL function that claims due rows for a (re-)push; `None` when another kind's
+    /// claim already covers the rows (a [`SendEmails`] row is re-pushed as a [`SendEmail`]).
+    const CLAIM: Option<Claim>;
 
     /// The payload for one claimed row.
     fn from_claim(tenant_id: TenantId, id: i64) -> Self;
@@ -208,17 +211,18 @@ impl<J: Job> Kind for Queued<J> {
                 #[diesel(sql_type = BigInt)]
                 id: i64,
             }
-            let due: Vec<Due> = {
+            let mut due: Vec<Due> = Vec::new();
+            if let Some(claim) = J::CLAIM {
                 let mut conn = state.db.get().await?;
-                diesel::sql_query(format!(
+                due = diesel::sql_query(format!(
                     "SELECT tenant_id, id FROM {}(make_interval(secs => $1), $2)",
-                    J::CLAIM.function
+                    claim.function
                 ))
                 .bind::<Double, _>(state.config.job_requeue_after.as_secs_f64())
-                .bind::<Integer, _>(J::CLAIM.batch)
+                .bind::<Integer, _>(claim.batch)
                 .load(&mut conn)
-                .await?
-            };
+                .await?;
+            }
             for row in &due {
                 state
                     .queues

@@ -6,10 +6,10 @@ use super::{Claim, Job};
 use crate::WorkerState;
 
 impl Job for RunExport {
-    const CLAIM: Claim = Claim {
+    const CLAIM: Option<Claim> = Some(Claim {
         function: "kehu_claim_due_exports",
         batch: 100,
-    };
+    });
 
     fn from_claim(tenant_id: TenantId, id: i64) -> Self {
         Self {

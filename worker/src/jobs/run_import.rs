@@ -11,10 +11,10 @@ use super::{Claim, Job};
 use crate::WorkerState;
 
 impl Job for RunImport {
-    const CLAIM: Claim = Claim {
+    const CLAIM: Option<Claim> = Some(Claim {
         function: "kehu_claim_due_imports",
         batch: 100,
-    };
+    });
 
     fn from_claim(tenant_id: TenantId, id: i64) -> Self {
         Self {

@@ -9,17 +9,17 @@ use kehu::{
     config::Config,
     db::TenantTx,
     ids::{EmailId, TenantId},
-    jobs::{SendEmail, email},
+    jobs::{SendEmail, SendEmails, email},
 };
 
 use super::{Claim, Job};
 use crate::WorkerState;
 
 impl Job for SendEmail {
-    const CLAIM: Claim = Claim {
+    const CLAIM: Option<Claim> = Some(Claim {
         function: "kehu_claim_due_emails",
         batch: 500,
-    };
+    });
 
     fn from_claim(tenant_id: TenantId, id: i64) -> Self {
         Self {
@@ -68,16 +68,19 @@ pub async fn send(state: &WorkerState, job: &SendEmail) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Pushes the send jobs of emails just written (a failed push is not lost: the reconciler
-/// pushes queued rows again).
+/// Pushes the send jobs of emails just written, one [`SendEmails`] per tenant and
+/// [`SendEmails::MAX`] emails (a failed push is not lost: the reconciler pushes queued
+/// rows again).
 pub async fn push_all(state: &WorkerState, emails: &[(TenantId, EmailId)]) {
-    for (tenant_id, email_id) in emails {
-        state
-            .queues
-            .push(SendEmail {
-                tenant_id: *tenant_id,
-                email_id: *email_id,
-            })
-            .await;
+    for run in emails.chunk_by(|a, b| a.0 == b.0) {
+        let ids: Vec<EmailId> = run.iter().map(|(_, id)| *id).collect();
+        push_tenant(state, run[0].0, &ids).await;
+    }
+}
+
+/// Pushes the send jobs of one tenant's emails just written, [`SendEmails::MAX`] a job.
+pub async fn push_tenant(state: &WorkerState, tenant_id: TenantId, emails: &[EmailId]) {
+    for job in SendEmails::chunks(tenant_id, emails) {
+        state.queues.push(job).await;
     }
 }

@@ -1,7 +1,7 @@
 //! The task reminder scan (see `kehu::tasks::reminders`): every minute, hands the
-//! reminders that are due to the email outbox and pushes their send jobs. A push that
-//! fails (Redis down) is not lost: the email rows are in PostgreSQL and the reconciler
-//! pushes them again.
+//! reminders that are due to the email outbox and pushes their send jobs, batch by
+//! batch. A push that fails (Redis down) is not lost: the email rows are in PostgreSQL
+//! and the reconciler pushes them again.
 
 use chrono::{DateTime, Utc};
 use kehu::{config::Config, tasks::reminders};
@@ -31,14 +31,18 @@ impl CronJob for TaskReminders {
     }
 
     async fn run(state: &WorkerState, now: DateTime<Utc>) -> anyhow::Result<Report> {
-        let scanned = reminders::scan(
+        // Each batch's emails are pushed as soon as it commits, so sending overlaps the
+        // rest of the scan.
+        let scanned = reminders::scan_then(
             &state.db,
             now,
             &state.config.base_url,
             state.config.job_max_attempts,
+            |tenant, emails| async move {
+                super::send_email::push_tenant(state, tenant, &emails).await;
+            },
         )
         .await?;
-        super::send_email::push_all(state, &scanned.queued).await;
         Ok(Report {
             queued: scanned.queued.len(),
             skipped: scanned.skipped,
