@@ -29,6 +29,9 @@ pub struct Config {
     pub secret_key: [u8; 32],
     /// Login attempts one IP address may make per minute.
     pub login_ip_limit_per_minute: u32,
+    /// How long a session lasts after its sign-in at most, however busy (the idle limit
+    /// ends it sooner).
+    pub session_max_age: Duration,
     /// How long three wrong passwords lock an account (the emailed link unlocks it
     /// sooner).
     pub login_lock: Duration,
@@ -92,7 +95,16 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret_key: parse_key(&required("SECRET_KEY")?)?,
             login_ip_limit_per_minute: parse("LOGIN_IP_LIMIT_PER_MINUTE", 30)?,
-            login_lock: Duration::from_secs(60 * lock_minutes(parse("LOGIN_LOCK_MINUTES", 15)?)?),
+            session_max_age: Duration::from_secs(
+                24 * 3600 * in_range("SESSION_MAX_DAYS", parse("SESSION_MAX_DAYS", 30)?, 1..=365)?,
+            ),
+            login_lock: Duration::from_secs(
+                60 * in_range(
+                    "LOGIN_LOCK_MINUTES",
+                    parse("LOGIN_LOCK_MINUTES", 15)?,
+                    1..=1440,
+                )?,
+            ),
             trust_proxy_headers: parse("TRUST_PROXY_HEADERS", false)?,
             worker_concurrency_email: parse("WORKER_CONCURRENCY_EMAIL", 4)?,
             worker_concurrency_export: parse("WORKER_CONCURRENCY_EXPORT", 1)?,
@@ -142,13 +154,15 @@ fn schedule(name: &str, default: &str) -> Option<String> {
         .then(|| value.to_owned())
 }
 
-/// `LOGIN_LOCK_MINUTES`: a minute to a day.
-fn lock_minutes(minutes: u64) -> anyhow::Result<u64> {
+/// `value` of the setting `name`, refused outside `range`.
+fn in_range(name: &str, value: u64, range: std::ops::RangeInclusive<u64>) -> anyhow::Result<u64> {
     anyhow::ensure!(
-        (1..=1440).contains(&minutes),
-        "LOGIN_LOCK_MINUTES={minutes} is not between 1 and 1440"
+        range.contains(&value),
+        "{name}={value} is not between {} and {}",
+        range.start(),
+        range.end()
     );
-    Ok(minutes)
+    Ok(value)
 }
 
 fn parse<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T> {

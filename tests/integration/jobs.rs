@@ -280,3 +280,56 @@ async fn a_worker_that_dies_during_the_last_attempt_leaves_the_email_failed_not_
     );
     assert!(app.smtp.messages_to("dead@last-try.test").is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_stops_sending_at_half_its_lease_and_queues_the_rest_again() {
+    let app = TestApp::start_with(TestOptions {
+        worker: false,
+        ..TestOptions::default()
+    })
+    .await;
+    app.signup("慢服务器公司", "管理员", "admin@slow.test")
+        .await;
+    let t = app.tenant_of("admin@slow.test").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let to = format!("slow{n}@slow.test");
+        ids.push(insert_email(&app, t, &to, ", enqueued_at", ", now()").await);
+    }
+    let mut state = worker_state(&app).await;
+    state.config.job_lease = Duration::from_secs(2);
+    let job = kehu::jobs::SendEmails {
+        tenant_id: TenantId(t),
+        email_ids: ids.iter().map(|id| EmailId(*id)).collect(),
+    };
+    // The server answers the first message only after the batch's half lease (1 s).
+    app.smtp.hold();
+    let smtp = app.smtp.clone();
+    let slow = std::thread::spawn(move || {
+        smtp.wait_held(1, Duration::from_secs(20));
+        std::thread::sleep(Duration::from_millis(1500));
+        smtp.release();
+    });
+    kehu_worker::jobs::send_emails::send(&state, &job)
+        .await
+        .expect("the batch runs");
+    slow.join().expect("the slow server");
+    assert_eq!(app.smtp.messages().len(), 1, "only the first was sent");
+    let states: Vec<String> = {
+        let mut all = Vec::new();
+        for id in &ids {
+            all.push(
+                app.text(&format!(
+                    "SELECT status || '|' || attempts || '|' || (enqueued_at IS NULL) FROM emails WHERE id = {id}"
+                ))
+                .await,
+            );
+        }
+        all
+    };
+    assert_eq!(
+        states,
+        ["sent|1|false", "queued|0|true", "queued|0|true"],
+        "the untried ones are queued again, their attempt not counted"
+    );
+}

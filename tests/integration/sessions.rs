@@ -1,5 +1,7 @@
-//! Every session of a user ends when the user is disabled, locked or gets a new password.
-//! Each test signs the same user in from two browsers.
+//! Every session of a user ends when the user is disabled or gets a new password, but not
+//! when a stranger's wrong passwords lock the account; and every session ends at its
+//! absolute lifetime however busy it is. Most tests sign the same user in from two
+//! browsers.
 
 use kehu_tests::{Client, PASSWORD, TestApp};
 
@@ -132,4 +134,26 @@ async fn wrong_passwords_below_the_limit_end_no_session() {
         assert_eq!(page.status, 401);
     }
     assert!(signed_in(&phone).await && signed_in(&laptop).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_ends_at_its_absolute_lifetime_however_busy_it_is() {
+    let app = TestApp::start_with(kehu_tests::TestOptions {
+        session_max_age: std::time::Duration::from_secs(3),
+        ..kehu_tests::TestOptions::default()
+    })
+    .await;
+    let admin = app
+        .signup("寿命公司", "管理员", "admin@lifetime.test")
+        .await;
+    // Busy all along: a request every half second keeps it from ever being idle.
+    for _ in 0..4 {
+        assert!(signed_in(&admin).await, "within its lifetime");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(!signed_in(&admin).await, "ended after its lifetime");
+    // A new sign-in starts a new lifetime.
+    let again = app.login_ok("admin@lifetime.test").await;
+    assert!(signed_in(&again).await);
 }

@@ -34,6 +34,8 @@ pub struct TestOptions {
     pub import_max_bytes: u64,
     /// `REDIS_URL` instead of the shared server's.
     pub redis_url: Option<String>,
+    /// `SESSION_MAX_DAYS`, as a duration (30 days).
+    pub session_max_age: Duration,
     /// `RANKING_ROLLUP_SCHEDULE`; off by default, so that only the tests that want it
     /// see the cron job run (the others call the rollup with a clock they choose).
     pub ranking_rollup_schedule: Option<String>,
@@ -49,6 +51,7 @@ impl Default for TestOptions {
             worker: true,
             import_max_bytes: 50 * 1024 * 1024,
             redis_url: None,
+            session_max_age: Duration::from_secs(30 * 24 * 3600),
             ranking_rollup_schedule: None,
         }
     }
@@ -109,6 +112,7 @@ impl TestApp {
             secret_key: secret,
             login_ip_limit_per_minute: opts.login_ip_limit,
             login_lock: Duration::from_secs(15 * 60),
+            session_max_age: opts.session_max_age,
             trust_proxy_headers: false,
             worker_concurrency_email: 2,
             worker_concurrency_export: 1,

@@ -31,10 +31,16 @@ pub struct SessionUser {
     pub first: bool,
 }
 
-/// Starts a session for `user`: a new session id (against fixation), then the user.
+/// Where a session keeps when it was signed in (Unix milliseconds): it ends
+/// `SESSION_MAX_DAYS` later, however busy.
+const SIGNED_IN_AT_KEY: &str = "signed_in_at";
+
+/// Starts a session for `user`: a new session id (against fixation), then the user and
+/// the time.
 pub fn sign_in(session: &Session, user: SessionUser) {
     session.renew();
     session.set(SESSION_KEY, user);
+    session.set(SIGNED_IN_AT_KEY, chrono::Utc::now().timestamp_millis());
 }
 
 /// Ends the session and deletes it from Redis.
@@ -115,6 +121,13 @@ impl<'a> FromRequest<'a> for Ctx {
         let Some(signed_in) = session.get::<SessionUser>(SESSION_KEY) else {
             return Err(AppError::Unauthenticated.into());
         };
+        // An absolute lifetime (a session from before it was recorded has none left).
+        let since = session.get::<i64>(SIGNED_IN_AT_KEY).unwrap_or(0);
+        let max_age = i64::try_from(state.config.session_max_age.as_millis()).unwrap_or(i64::MAX);
+        if chrono::Utc::now().timestamp_millis().saturating_sub(since) > max_age {
+            sign_out(session);
+            return Err(AppError::Unauthenticated.into());
+        }
         let mut tx = TenantTx::begin(&state.db, signed_in.tenant).await?;
         let found = users::session_user(&mut tx, signed_in.user).await;
         // The bell: the user's open tasks due by the end of their today (overdue included).

@@ -200,6 +200,26 @@ pub async fn mark_many_sent(tx: &mut TenantTx, rows: &[EmailRow]) -> AppResult<(
     Ok(())
 }
 
+/// Puts rows this worker claimed but did not try back in the queue, the attempt not
+/// counted, if it still holds them; the reconciler pushes them again.
+pub async fn release(tx: &mut TenantTx, rows: &[EmailRow]) -> AppResult<()> {
+    let tenant = tx.tenant();
+    for row in rows {
+        diesel::update(emails::table)
+            .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(row.id)))
+            .filter(held(row))
+            .set((
+                emails::status.eq("queued"),
+                emails::attempts.eq(emails::attempts - 1),
+                emails::lease_until.eq(None::<DateTime<Utc>>),
+                emails::enqueued_at.eq(None::<DateTime<Utc>>),
+            ))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Records a successful send, if this worker still holds the row's lease.
 pub async fn mark_sent(tx: &mut TenantTx, row: &EmailRow) -> AppResult<()> {
     let tenant = tx.tenant();

@@ -38,8 +38,12 @@ impl Job for SendEmails {
     }
 }
 
-/// Claims the batch, sends each claimed email in turn and records the outcomes.
+/// Claims the batch, sends each claimed email in turn and records the outcomes. Sending
+/// stops once half the lease is gone (a slow SMTP server): the rows not tried yet go
+/// back to the queue, so that no other worker takes over a row this one still sends.
 pub async fn send(state: &WorkerState, job: &SendEmails) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let budget = state.config.job_lease / 2;
     let mut tx = TenantTx::begin(&state.db, job.tenant_id).await?;
     let claimed = email::claim_many(&mut tx, &job.email_ids, state.config.job_lease).await?;
     tx.commit().await?;
@@ -49,7 +53,12 @@ pub async fn send(state: &WorkerState, job: &SendEmails) -> anyhow::Result<()> {
 
     let mut sent = Vec::with_capacity(claimed.len());
     let mut failed = Vec::new();
+    let mut untried = Vec::new();
     for row in claimed {
+        if started.elapsed() > budget {
+            untried.push(row);
+            continue;
+        }
         match state
             .mailer
             .send(
@@ -67,6 +76,7 @@ pub async fn send(state: &WorkerState, job: &SendEmails) -> anyhow::Result<()> {
 
     let mut tx = TenantTx::begin(&state.db, job.tenant_id).await?;
     email::mark_many_sent(&mut tx, &sent).await?;
+    email::release(&mut tx, &untried).await?;
     for (row, error) in &failed {
         tracing::warn!(tenant_id = ?job.tenant_id, email_id = ?row.id, attempt = row.attempts, %error, "email not sent");
         email::mark_attempt_failed(&mut tx, row, error).await?;
