@@ -4,10 +4,7 @@
 //! (htmx, no page load) and shown on its new day; the month view; and each entry's
 //! no-JavaScript move form.
 
-use std::time::Duration as Wait;
-
 use chrono::{Datelike, Duration, NaiveDate, Utc};
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use kehu_tests::{Client, PASSWORD, TestApp, browser::Browser};
 use serde_json::json;
 
@@ -122,40 +119,7 @@ async fn an_entry_is_dragged_to_another_day_in_the_week_view() {
     b.mark_document().await;
     let source = b.wait_for(&format!("{entry} .cal-entry")).await;
     let target = b.wait_for(&day(wednesday)).await;
-    let drag = MouseActions::new("mouse".to_owned())
-        .then(PointerAction::MoveToElement {
-            element: source,
-            duration: None,
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        })
-        .then(PointerAction::MoveBy {
-            duration: Some(Wait::from_millis(200)),
-            x: 12.0,
-            y: 12.0,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target.clone(),
-            duration: Some(Wait::from_millis(600)),
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target,
-            duration: Some(Wait::from_millis(200)),
-            x: 0.0,
-            y: 2.0,
-        })
-        .then(PointerAction::Up {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    b.client()
-        .perform_actions(drag)
-        .await
-        .expect("drag the entry");
+    b.drag(source, target, 2.0).await;
     // Saved, and the calendar swapped in with the entry on Wednesday (no page load).
     b.wait_for_text_in("#calendar-body .alert", "已改期").await;
     b.wait_for(&format!("{} {entry}", day(wednesday))).await;

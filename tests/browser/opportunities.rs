@@ -3,9 +3,6 @@
 //! pointer drag (SortableJS under the strict CSP), sees the columns' counts and totals
 //! follow, and marks it won with the 成功 button on its detail page (htmx).
 
-use std::time::Duration;
-
-use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
 use kehu_tests::{PASSWORD, TestApp, browser::Browser};
 
 use crate::steps::{HEADING, add_company, scroll_to, sign_in};
@@ -101,40 +98,7 @@ async fn an_opportunity_from_a_company_page_is_dragged_on_the_board_and_won() {
     let target = b
         .wait_for(&format!("{} .board-cards", column(proposal)))
         .await;
-    let drag = MouseActions::new("mouse".to_owned())
-        .then(PointerAction::MoveToElement {
-            element: card,
-            duration: None,
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::Down {
-            button: MOUSE_BUTTON_LEFT,
-        })
-        .then(PointerAction::MoveBy {
-            duration: Some(Duration::from_millis(200)),
-            x: 12.0,
-            y: 12.0,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target.clone(),
-            duration: Some(Duration::from_millis(600)),
-            x: 0.0,
-            y: 0.0,
-        })
-        .then(PointerAction::MoveToElement {
-            element: target,
-            duration: Some(Duration::from_millis(200)),
-            x: 0.0,
-            y: 5.0,
-        })
-        .then(PointerAction::Up {
-            button: MOUSE_BUTTON_LEFT,
-        });
-    b.client()
-        .perform_actions(drag)
-        .await
-        .expect("drag the card");
+    b.drag(card, target, 5.0).await;
     // The move is saved and the board swapped in with the new counts (no page load).
     b.wait_js(
         "the card in 方案报价 after the swap",

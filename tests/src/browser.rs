@@ -25,6 +25,7 @@ use std::{
 
 use fantoccini::{
     Client, ClientBuilder, Locator,
+    actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction},
     elements::Element,
     wd::{Capabilities, TimeoutConfiguration, WebDriverCompatibleCommand},
 };
@@ -124,6 +125,46 @@ impl Browser {
     /// The fantoccini client, for anything the helpers do not cover.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Drags `source` onto `target` with a real pointer, the way a person does it (a
+    /// small first move so the drag library starts, then over, then `end_y` pixels below
+    /// the target's middle), and drops it there.
+    pub async fn drag(&self, source: Element, target: Element, end_y: f64) {
+        let drag = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: source,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(PointerAction::MoveBy {
+                duration: Some(Duration::from_millis(200)),
+                x: 12.0,
+                y: 12.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target.clone(),
+                duration: Some(Duration::from_millis(600)),
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: target,
+                duration: Some(Duration::from_millis(200)),
+                x: 0.0,
+                y: end_y,
+            })
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client
+            .perform_actions(drag)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] drag: {e}", self.who));
     }
 
     fn url(&self, path: &str) -> String {

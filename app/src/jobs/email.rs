@@ -84,44 +84,7 @@ pub async fn claim(
     id: EmailId,
     lease: std::time::Duration,
 ) -> AppResult<Option<EmailRow>> {
-    let tenant = tx.tenant();
-    // A worker that died during the last allowed attempt: give up instead of retrying forever.
-    diesel::update(emails::table)
-        .filter(emails::tenant_id.eq(tenant).and(emails::id.eq(id)))
-        .filter(
-            emails::status
-                .eq("running")
-                .and(emails::lease_until.lt(diesel::dsl::now)),
-        )
-        .filter(emails::attempts.ge(emails::max_attempts))
-        .set((
-            emails::status.eq("failed"),
-            emails::last_error.eq("the worker stopped during the last attempt"),
-            emails::lease_until.eq(None::<DateTime<Utc>>),
-        ))
-        .execute(&mut **tx)
-        .await?;
-    let lease_until =
-        Utc::now() + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
-    let row = diesel::update(emails::table)
-        .filter(emails::tenant_id.eq(tenant))
-        .filter(emails::id.eq(id))
-        .filter(emails::attempts.lt(emails::max_attempts))
-        .filter(
-            emails::status.eq("queued").or(emails::status
-                .eq("running")
-                .and(emails::lease_until.lt(diesel::dsl::now))),
-        )
-        .set((
-            emails::status.eq("running"),
-            emails::attempts.eq(emails::attempts + 1),
-            emails::lease_until.eq(lease_until),
-        ))
-        .returning(EmailRow::as_returning())
-        .get_result(&mut **tx)
-        .await
-        .optional()?;
-    Ok(row)
+    Ok(claim_many(tx, &[id], lease).await?.pop())
 }
 
 /// Claims several rows of one tenant for sending under one lease, as [`claim`] does each:
