@@ -29,6 +29,15 @@ pub struct Config {
     pub secret_key: [u8; 32],
     /// Login attempts one IP address may make per minute.
     pub login_ip_limit_per_minute: u32,
+    /// Sign-ups one client IP may ask for per day.
+    pub signup_ip_limit_per_day: u32,
+    /// New users and invitations one tenant may add per day, and
+    /// [`Config::invite_new_tenant_limit_per_day`] in its first week.
+    pub invite_tenant_limit_per_day: u32,
+    /// The daily allowance of new users and invitations of a tenant younger than a week.
+    pub invite_new_tenant_limit_per_day: u32,
+    /// New users and invitations one client IP may add per day, across tenants.
+    pub invite_ip_limit_per_day: u32,
     /// How long a session lasts after its sign-in at most, however busy (the idle limit
     /// ends it sooner).
     pub session_max_age: Duration,
@@ -65,6 +74,10 @@ pub struct Config {
     /// by default: each user's arrives between 08:00 and 10:00 their time); `off` turns
     /// digests off.
     pub task_digest_schedule: Option<String>,
+    /// When the worker runs the clean-up (expired links and sign-ups, never-started import
+    /// uploads, files no row references): same format, 03:30 every night by default;
+    /// `off` turns it off.
+    pub cleanup_schedule: Option<String>,
     /// The time zone cron schedules are read in.
     pub cron_time_zone: chrono_tz::Tz,
     /// Where uploaded and generated files are kept (see [`crate::files`]): empty for
@@ -95,6 +108,10 @@ impl Config {
             base_url: base_url.trim_end_matches('/').to_owned(),
             secret_key: parse_key(&required("SECRET_KEY")?)?,
             login_ip_limit_per_minute: parse("LOGIN_IP_LIMIT_PER_MINUTE", 30)?,
+            signup_ip_limit_per_day: parse("SIGNUP_IP_LIMIT_PER_DAY", 20)?,
+            invite_tenant_limit_per_day: parse("INVITE_TENANT_LIMIT_PER_DAY", 100)?,
+            invite_new_tenant_limit_per_day: parse("INVITE_NEW_TENANT_LIMIT_PER_DAY", 20)?,
+            invite_ip_limit_per_day: parse("INVITE_IP_LIMIT_PER_DAY", 200)?,
             session_max_age: Duration::from_secs(
                 24 * 3600 * in_range("SESSION_MAX_DAYS", parse("SESSION_MAX_DAYS", 30)?, 1..=365)?,
             ),
@@ -118,6 +135,7 @@ impl Config {
             ranking_rollup_schedule: schedule("RANKING_ROLLUP_SCHEDULE", "0 5 * * * *"),
             task_reminder_schedule: schedule("TASK_REMINDER_SCHEDULE", "0 * * * * *"),
             task_digest_schedule: schedule("TASK_DIGEST_SCHEDULE", "30 */5 * * * *"),
+            cleanup_schedule: schedule("CLEANUP_SCHEDULE", "0 30 3 * * *"),
             cron_time_zone: parse("CRON_TIME_ZONE", chrono_tz::Asia::Shanghai)?,
             file_store_url: std::env::var("FILE_STORE_URL")
                 .unwrap_or_default()

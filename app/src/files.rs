@@ -70,6 +70,20 @@ impl FileKey {
         }
     }
 
+    /// A key found in the store (not in a row): its tenant and area, checked to have our
+    /// shape; `None` for anything else, which Kehu then never touches.
+    pub fn parse_any(raw: &str) -> Option<(TenantId, String, Self)> {
+        let mut parts = raw.splitn(4, '/');
+        let (Some("t"), Some(tenant), Some(area), Some(_)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return None;
+        };
+        let tenant = TenantId(tenant.parse().ok()?);
+        let key = Self::parse(tenant, area, raw).ok()?;
+        Some((tenant, area.to_owned(), key))
+    }
+
     /// The key as stored in the database.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -251,6 +265,23 @@ impl FileStore {
         }
         out.flush().await?;
         Ok(size)
+    }
+
+    /// Every object in the store with our key shape, as (tenant, area, key, last
+    /// modified), streamed (the store may hold millions).
+    pub fn list(
+        &self,
+    ) -> impl Stream<
+        Item = anyhow::Result<(TenantId, String, FileKey, chrono::DateTime<chrono::Utc>)>,
+    > + Send
+    + 'static {
+        self.inner
+            .list(Some(&ObjectPath::from("t")))
+            .map_err(anyhow::Error::from)
+            .try_filter_map(|meta| async move {
+                Ok(FileKey::parse_any(meta.location.as_ref())
+                    .map(|(tenant, area, key)| (tenant, area, key, meta.last_modified)))
+            })
     }
 
     /// Deletes the object under `key`; a missing object is not an error.

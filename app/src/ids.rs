@@ -125,3 +125,9 @@ id_type!(
     /// A recurring task's series (重复任务).
     TaskSeriesId
 );
+
+impl TenantId {
+    /// Kehu's own account (migration 000034): pending sign-ups and their emails, before the
+    /// tenant they ask for exists. It has no users, so nobody can sign in to it.
+    pub const KEHU: Self = Self(0);
+}

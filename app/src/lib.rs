@@ -7,6 +7,7 @@ pub mod account;
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod cleanup;
 pub mod config;
 pub mod contacts;
 pub mod custom_fields;

@@ -422,6 +422,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    signup_requests (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        token_hash -> Text,
+        email -> Text,
+        company -> Text,
+        name -> Text,
+        locale -> Text,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tags (tenant_id, id) {
         tenant_id -> Int8,
         id -> Int8,
@@ -598,18 +612,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     opportunities,
     opportunity_categories,
     opportunity_daily,
-    opportunity_open,
     opportunity_dirty_days,
     opportunity_events,
+    opportunity_open,
     opportunity_stage_daily,
     opportunity_stages,
     sales_targets,
     saved_filters,
+    signup_requests,
     tags,
     task_categories,
     task_digests,
-    task_series,
     task_reminders,
+    task_series,
     tasks,
     tenants,
     user_directory,

@@ -13,16 +13,16 @@ SET maintenance_work_mem = '1GB';
 
 INSERT INTO opportunity_stages (tenant_id, name, probability, position)
 SELECT t.id, s.name, s.p, s.pos
-  FROM tenants t,
+  FROM (SELECT id FROM tenants WHERE id > 0) t,
        (VALUES ('初步接洽', 10, 1), ('需求确认', 30, 2), ('方案报价', 50, 3), ('商务谈判', 80, 4))
            AS s(name, p, pos)
 ON CONFLICT DO NOTHING;
 INSERT INTO opportunity_categories (tenant_id, name, position)
-SELECT t.id, c.name, c.pos FROM tenants t,
+SELECT t.id, c.name, c.pos FROM (SELECT id FROM tenants WHERE id > 0) t,
        (VALUES ('新客户', 1), ('老客户续约', 2), ('增购', 3)) AS c(name, pos)
 ON CONFLICT DO NOTHING;
 INSERT INTO lost_reasons (tenant_id, name, position)
-SELECT t.id, r.name, r.pos FROM tenants t,
+SELECT t.id, r.name, r.pos FROM (SELECT id FROM tenants WHERE id > 0) t,
        (VALUES ('价格太高', 1), ('选择了竞争对手', 2), ('需求取消', 3), ('其他', 4)) AS r(name, pos)
 ON CONFLICT DO NOTHING;
 

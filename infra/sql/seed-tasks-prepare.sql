@@ -25,7 +25,7 @@ CREATE TABLE seed_sizes AS
 SELECT t.id AS tenant_id, row_number() OVER (ORDER BY t.id) - 1 AS k,
        (SELECT count(*) FROM users u WHERE u.tenant_id = t.id) AS users,
        (SELECT min(c.id) FROM companies c WHERE c.tenant_id = t.id) AS company_id
-  FROM tenants t;
+  FROM tenants t WHERE t.id > 0;
 CREATE INDEX ON seed_sizes (k);
 ANALYZE seed_us; ANALYZE seed_sizes;
 

@@ -1,11 +1,13 @@
-//! The account life cycle in the browser, in Chinese: a company signs up, its admin
-//! invites a colleague by email, the colleague sets a password, signs in and out, locks
-//! the account with three wrong passwords (the page says only what it says for a wrong
+//! The account life cycle in the browser, in Chinese: a company signs up through the
+//! emailed link, its admin invites a colleague by email, the colleague sets a password,
+//! signs in and out, locks the account with three wrong passwords (the page says only what it says for a wrong
 //! password), and the admin unlocks it (htmx) from the user list.
 
 use kehu_tests::{PASSWORD, TestApp, browser::Browser};
 
-use crate::steps::{HEADING, LOGIN_SUBMIT, menu, sign_out, submit_login};
+use crate::steps::{
+    HEADING, LOGIN_SUBMIT, menu, open_sign_up_link, request_sign_up, sign_out, submit_login,
+};
 
 const TEST: &str = "account_flow";
 const COMPANY: &str = "上海示例贸易有限公司";
@@ -20,23 +22,43 @@ async fn admin_invites_a_colleague_who_locks_the_account_and_is_unlocked() {
     let app = TestApp::start().await;
     let admin = Browser::start_as(&app, TEST, "admin").await;
 
-    // Sign up the company.
+    // Sign up the company: the form asks only for the names and the address…
     admin.goto("/signup").await;
     assert_eq!(admin.text_of(HEADING).await, "注册公司账户");
-    for label in ["公司名称", "您的姓名", "邮箱", "密码"] {
+    for label in ["公司名称", "您的姓名", "邮箱"] {
         admin
             .wait_for_text_in("form[action='/signup']", label)
             .await;
     }
     admin.screenshot("signup-form").await;
-    admin.fill("#f-company", COMPANY).await;
-    admin.fill("#f-name", ADMIN_NAME).await;
-    admin.fill("#f-email", ADMIN_EMAIL).await;
+    request_sign_up(&admin, COMPANY, ADMIN_NAME, ADMIN_EMAIL).await;
+    assert_eq!(admin.text_of(HEADING).await, "请查收邮件");
+    assert!(admin.text_of("#signup-sent").await.contains(ADMIN_EMAIL));
+    admin.screenshot("signup-check-email").await;
+
+    // …and the emailed link sets the password. Its button shows that it is working and
+    // cannot send the form twice.
+    open_sign_up_link(&admin, &app, COMPANY, ADMIN_EMAIL).await;
+    assert_eq!(admin.text_of(HEADING).await, "完成注册");
     admin.fill("#f-password", PASSWORD).await;
-    admin.screenshot("signup-filled").await;
-    admin
-        .click_and_load("form[action='/signup'] button[type=submit]")
+    admin.screenshot("signup-confirm").await;
+    let guarded = admin
+        .js(
+            "const form = document.querySelector(\"form[action^='/signup/confirm/']\");
+             const seen = [];
+             window.addEventListener('submit', (e) => seen.push(e.defaultPrevented));
+             form.requestSubmit();
+             form.requestSubmit();
+             const button = form.querySelector('button[type=submit]');
+             return [seen, button.textContent, form.getAttribute('aria-busy')];",
+            vec![],
+        )
         .await;
+    assert_eq!(
+        guarded,
+        serde_json::json!([[false, true], "正在创建…", "true"]),
+        "the second submission is stopped"
+    );
 
     // Lands on the workspace.
     admin.wait_for_path("/").await;

@@ -3,7 +3,7 @@
 //! typing part of the company's name and picking it from the htmx-filled suggestions, and
 //! finds both in 联系人列表 and on the company page.
 
-use kehu_tests::{PASSWORD, TestApp, browser::Browser};
+use kehu_tests::{TestApp, browser::Browser};
 use serde_json::json;
 
 use crate::steps::HEADING;
@@ -48,14 +48,7 @@ async fn an_admin_adds_contacts_from_the_company_page_and_by_typing_the_company_
     let b = Browser::start(&app, TEST).await;
 
     // Sign up.
-    b.goto("/signup").await;
-    b.fill("#f-company", TENANT).await;
-    b.fill("#f-name", ADMIN_NAME).await;
-    b.fill("#f-email", ADMIN_EMAIL).await;
-    b.fill("#f-password", PASSWORD).await;
-    b.click_and_load("form[action='/signup'] button[type=submit]")
-        .await;
-    b.wait_for_path("/").await;
+    crate::steps::sign_up(&b, &app, TENANT, ADMIN_NAME, ADMIN_EMAIL).await;
 
     // Two companies; the first is the one the contacts belong to.
     b.click_and_load("nav.app-menu a[href='/customers']").await;

@@ -2,7 +2,7 @@
 //! list, adds a company, is warned as they type a duplicate of it (htmx), submits anyway
 //! and lands on the existing company, searches the list, and narrows it to public data.
 
-use kehu_tests::{PASSWORD, TestApp, browser::Browser};
+use kehu_tests::{TestApp, browser::Browser};
 
 use crate::steps::{HEADING, menu};
 
@@ -31,14 +31,7 @@ async fn an_admin_adds_a_company_is_stopped_from_duplicating_it_and_filters_the_
     let b = Browser::start(&app, TEST).await;
 
     // Sign up.
-    b.goto("/signup").await;
-    b.fill("#f-company", TENANT).await;
-    b.fill("#f-name", ADMIN_NAME).await;
-    b.fill("#f-email", ADMIN_EMAIL).await;
-    b.fill("#f-password", PASSWORD).await;
-    b.click_and_load("form[action='/signup'] button[type=submit]")
-        .await;
-    b.wait_for_path("/").await;
+    crate::steps::sign_up(&b, &app, TENANT, ADMIN_NAME, ADMIN_EMAIL).await;
     assert_eq!(
         menu(&b).await,
         [

@@ -8,7 +8,7 @@
 use std::{io::Cursor, path::Path, time::Duration};
 
 use calamine::{Reader, Xlsx};
-use kehu_tests::{PASSWORD, TestApp, browser::Browser};
+use kehu_tests::{TestApp, browser::Browser};
 use rust_xlsxwriter::Workbook;
 use serde_json::{Value, json};
 
@@ -116,14 +116,7 @@ async fn an_admin_imports_an_xlsx_watches_its_progress_and_exports_the_companies
     let b = Browser::start(&app, TEST).await;
 
     // Sign up.
-    b.goto("/signup").await;
-    b.fill("#f-company", TENANT).await;
-    b.fill("#f-name", ADMIN_NAME).await;
-    b.fill("#f-email", ADMIN_EMAIL).await;
-    b.fill("#f-password", PASSWORD).await;
-    b.click_and_load("form[action='/signup'] button[type=submit]")
-        .await;
-    b.wait_for_path("/").await;
+    crate::steps::sign_up(&b, &app, TENANT, ADMIN_NAME, ADMIN_EMAIL).await;
 
     // 客户管理 → 导入: no imports yet.
     b.click_and_load("nav.app-menu a[href='/customers']").await;

@@ -3,8 +3,6 @@
 //! signs in; then forgets the password, asks for a link on 忘记密码, and sets a new one
 //! through it, which signs them in.
 
-use std::time::Duration;
-
 use kehu_tests::{PASSWORD, TestApp, browser::Browser, smtp::Received};
 
 use crate::steps::{HEADING, sign_out, submit_login};
@@ -13,24 +11,11 @@ const TEST: &str = "recovery";
 const EMAIL: &str = "wang.fang@recovery.example.com";
 const NEW_PASSWORD: &str = "Amber-Orchard-Compass-58";
 
-/// The one email to [`EMAIL`] with this subject, once it has arrived.
+/// The email to [`EMAIL`] with this subject, once it has arrived.
 async fn mail(app: &TestApp, subject: &str) -> Received {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(m) = app
-            .smtp
-            .messages_to(EMAIL)
-            .into_iter()
-            .find(|m| m.subject() == subject)
-        {
-            return m;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no email {subject:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let m = app.smtp.wait_for(EMAIL, subject).await;
+    assert_eq!(m.subject(), subject);
+    m
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,6 +1,6 @@
 //! Steps several browser tests share: signing in and out, reading the left menu.
 
-use kehu_tests::{Client, browser::Browser};
+use kehu_tests::{Client, PASSWORD, TestApp, browser::Browser};
 use serde_json::Value;
 
 /// The login form's submit button (the language switch has submit buttons too).
@@ -16,6 +16,39 @@ pub async fn submit_login(b: &Browser, email: &str, password: &str) {
     b.fill("#f-email", email).await;
     b.fill("#f-password", password).await;
     b.click_and_load(LOGIN_SUBMIT).await;
+}
+
+/// On the sign-up page: types the company, name and email and asks for the link.
+pub async fn request_sign_up(b: &Browser, company: &str, name: &str, email: &str) {
+    b.goto("/signup").await;
+    b.fill("#f-company", company).await;
+    b.fill("#f-name", name).await;
+    b.fill("#f-email", email).await;
+    b.click_and_load("form[action='/signup'] button[type=submit]")
+        .await;
+    b.wait_for("#signup-sent").await;
+}
+
+/// Opens the sign-up link emailed to `email` (about `company`), in the browser.
+pub async fn open_sign_up_link(b: &Browser, app: &TestApp, company: &str, email: &str) {
+    let mail = app.smtp.wait_for(email, company).await;
+    let link = mail
+        .link(&format!("{}/signup/confirm/", app.base_url))
+        .expect("a sign-up link");
+    b.goto(link.trim_start_matches(&app.base_url)).await;
+    b.wait_for("#f-password").await;
+}
+
+/// Signs a company up the way a visitor does: the form, the emailed link, a password;
+/// checks that the workspace opened.
+pub async fn sign_up(b: &Browser, app: &TestApp, company: &str, name: &str, email: &str) {
+    request_sign_up(b, company, name, email).await;
+    open_sign_up_link(b, app, company, email).await;
+    b.fill("#f-password", PASSWORD).await;
+    b.click_and_load("form[action^='/signup/confirm/'] button[type=submit]")
+        .await;
+    b.wait_for_path("/").await;
+    b.wait_for("nav.app-menu").await;
 }
 
 /// Opens the login page, signs in and checks that the workspace opened.

@@ -69,12 +69,15 @@ async fn an_email_that_cannot_be_sent_ends_failed_with_its_reason_on_the_jobs_pa
     let row = app
         .text(
             "SELECT status || '|' || attempts || '|' || max_attempts FROM emails \
-             WHERE to_addr = 'admin@fail.test'",
+             WHERE to_addr = 'admin@fail.test' AND kind = 'welcome'",
         )
         .await;
     assert_eq!(row, "failed|2|2");
     let error = app
-        .text("SELECT coalesce(last_error, '') FROM emails WHERE to_addr = 'admin@fail.test'")
+        .text(
+            "SELECT coalesce(last_error, '') FROM emails \
+             WHERE to_addr = 'admin@fail.test' AND kind = 'welcome'",
+        )
         .await;
     assert!(error.contains("SMTP"), "the reason is recorded: {error:?}");
     assert!(app.smtp.messages().is_empty());

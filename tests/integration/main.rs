@@ -4,6 +4,7 @@ mod account;
 mod bench_reminders;
 mod catalog;
 mod categories;
+mod cleanup;
 mod contacts;
 mod custom_fields;
 mod customer_list;

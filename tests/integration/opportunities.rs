@@ -662,6 +662,7 @@ async fn the_board_counts_and_totals_visible_tracking_opportunities_and_moves_ca
         board.attrs("script[src]", "src"),
         [
             "/static/vendor/htmx.min.js",
+            "/static/forms.js",
             "/static/vendor/Sortable.min.js",
             "/static/board.js"
         ]

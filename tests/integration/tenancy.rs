@@ -174,12 +174,7 @@ pub const ROUTES: &[RouteCase] = &[
         Public,
         422,
         Target::None,
-        &[
-            ("company", ""),
-            ("name", ""),
-            ("email", ""),
-            ("password", ""),
-        ],
+        &[("company", ""), ("name", ""), ("email", "")],
     ),
     case(
         "POST",
@@ -188,6 +183,26 @@ pub const ROUTES: &[RouteCase] = &[
         303,
         Target::None,
         &[("locale", "zh-CN")],
+    ),
+    case(
+        "GET",
+        "/signup/confirm/:token",
+        Public,
+        404,
+        Target::None,
+        &[],
+    ),
+    case(
+        "POST",
+        "/signup/confirm/:token",
+        Public,
+        404,
+        Target::None,
+        &[
+            ("company", "某公司"),
+            ("name", "某人"),
+            ("password", OTHER_PASSWORD),
+        ],
     ),
     case("GET", "/invite/:token", Public, 404, Target::None, &[]),
     case(

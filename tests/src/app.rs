@@ -28,6 +28,14 @@ pub struct TestOptions {
     pub job_max_attempts: i32,
     /// `LOGIN_IP_LIMIT_PER_MINUTE`.
     pub login_ip_limit: u32,
+    /// `SIGNUP_IP_LIMIT_PER_DAY`.
+    pub signup_ip_limit: u32,
+    /// `INVITE_TENANT_LIMIT_PER_DAY`.
+    pub invite_tenant_limit: u32,
+    /// `INVITE_NEW_TENANT_LIMIT_PER_DAY`.
+    pub invite_new_tenant_limit: u32,
+    /// `INVITE_IP_LIMIT_PER_DAY`.
+    pub invite_ip_limit: u32,
     /// Start the worker.
     pub worker: bool,
     /// `IMPORT_MAX_BYTES`.
@@ -48,6 +56,10 @@ impl Default for TestOptions {
             smtp_url: None,
             job_max_attempts: 3,
             login_ip_limit: 10_000,
+            signup_ip_limit: 1_000,
+            invite_tenant_limit: 1_000,
+            invite_new_tenant_limit: 1_000,
+            invite_ip_limit: 1_000,
             worker: true,
             import_max_bytes: 50 * 1024 * 1024,
             redis_url: None,
@@ -111,6 +123,10 @@ impl TestApp {
             base_url: base_url.clone(),
             secret_key: secret,
             login_ip_limit_per_minute: opts.login_ip_limit,
+            signup_ip_limit_per_day: opts.signup_ip_limit,
+            invite_tenant_limit_per_day: opts.invite_tenant_limit,
+            invite_new_tenant_limit_per_day: opts.invite_new_tenant_limit,
+            invite_ip_limit_per_day: opts.invite_ip_limit,
             login_lock: Duration::from_secs(15 * 60),
             session_max_age: opts.session_max_age,
             trust_proxy_headers: false,
@@ -127,6 +143,7 @@ impl TestApp {
             // Tests drive the reminder scan with a clock they choose.
             task_reminder_schedule: None,
             task_digest_schedule: None,
+            cleanup_schedule: None,
             cron_time_zone: chrono_tz::Asia::Shanghai,
             file_store_url: std::env::temp_dir()
                 .join(&db_name)
@@ -272,23 +289,46 @@ impl TestApp {
         self.drain_jobs_within(Duration::from_secs(20)).await;
     }
 
-    /// Signs up a company and returns the signed-in admin's browser.
+    /// Signs up a company through its confirmation link and returns the signed-in
+    /// admin's browser. The link is read from Kehu's outbox, so this works with or
+    /// without a worker (the sign-up tests follow the delivered email instead).
     pub async fn signup(&self, company: &str, name: &str, email: &str) -> Client {
         let client = self.client();
         client.get("/signup").await;
         let page = client
             .post(
                 "/signup",
-                &[
-                    ("company", company),
-                    ("name", name),
-                    ("email", email),
-                    ("password", PASSWORD),
-                ],
+                &[("company", company), ("name", name), ("email", email)],
+            )
+            .await;
+        assert_eq!(page.status, 200, "sign-up request failed: {}", page.body);
+        let link = self.signup_link(email).await;
+        let form = client.get(&link).await;
+        assert_eq!(form.status, 200, "sign-up link failed: {}", form.body);
+        let page = client
+            .post(
+                &link,
+                &[("company", company), ("name", name), ("password", PASSWORD)],
             )
             .await;
         assert_eq!(page.status, 303, "sign-up failed: {}", page.body);
         client
+    }
+
+    /// The path of the newest sign-up link written to `email` (from Kehu's own outbox,
+    /// tenant 0).
+    pub async fn signup_link(&self, email: &str) -> String {
+        let to = email.trim().to_lowercase().replace('\'', "''");
+        let body = self
+            .text(&format!(
+                "SELECT body_text FROM emails WHERE tenant_id = 0 AND kind = 'signup' \
+                 AND to_addr = '{to}' ORDER BY id DESC LIMIT 1"
+            ))
+            .await;
+        let start = body.find("/signup/confirm/").expect("a sign-up link");
+        let rest = &body[start..];
+        let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+        rest[..end].to_owned()
     }
 
     /// Logs in with a password; returns the browser and the login response.

@@ -204,4 +204,24 @@ impl SmtpServer {
             .filter(|m| m.to.iter().any(|t| t.contains(address)))
             .collect()
     }
+
+    /// The first message to `address` whose subject contains `subject`, once it has
+    /// arrived (the worker sends asynchronously); fails after 20 seconds.
+    pub async fn wait_for(&self, address: &str, subject: &str) -> Received {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(m) = self
+                .messages_to(address)
+                .into_iter()
+                .find(|m| m.subject().contains(subject))
+            {
+                return m;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no email to {address} about {subject:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
 }

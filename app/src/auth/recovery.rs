@@ -34,7 +34,7 @@ use crate::{
     i18n::Locale,
     ids::{EmailId, TenantId, UserId},
     jobs::{SendEmail, email},
-    state::{State, redis_retrying},
+    state::State,
     users::model as users,
     web::{
         forms::{self, Kind, Opts},
@@ -117,25 +117,8 @@ const RESET_COOLDOWN_SECS: u64 = 300;
 /// Writes and pushes the reset email of an account that is not disabled, unless one went
 /// out in the last [`RESET_COOLDOWN_SECS`].
 async fn send_reset_link(state: &State, account: Account) -> AppResult<()> {
-    let key = state.redis_key(&format!(
-        "reset_sent:{}:{}",
-        account.tenant_id, account.user_id
-    ));
-    let first: Option<String> = redis_retrying(&state.redis, |mut conn| {
-        let key = key.clone();
-        async move {
-            redis::cmd("SET")
-                .arg(&key)
-                .arg(1)
-                .arg("NX")
-                .arg("EX")
-                .arg(RESET_COOLDOWN_SECS)
-                .query_async(&mut conn)
-                .await
-        }
-    })
-    .await?;
-    if first.is_none() {
+    let key = format!("reset_sent:{}:{}", account.tenant_id, account.user_id);
+    if !throttle::first_in(state, &key, RESET_COOLDOWN_SECS).await? {
         return Ok(());
     }
     let mut tx = TenantTx::begin(&state.db, account.tenant_id).await?;

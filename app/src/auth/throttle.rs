@@ -1,5 +1,6 @@
-//! Login throttles in Redis: a per-IP limit per minute (for logins, sign-ups and
-//! password reset requests).
+//! Throttles in Redis: a per-IP limit per minute (for logins, sign-ups and password reset
+//! requests), daily allowances (sign-ups per IP, invitations per tenant and per IP), and
+//! cooldowns (one email per address per so many seconds).
 
 use std::net::IpAddr;
 
@@ -16,6 +17,45 @@ pub async fn allow_login_attempt(state: &AppState, ip: Option<IpAddr>) -> AppRes
     let key = state.redis_key(&format!("throttle:login:{}:{minute}", client_block(ip)));
     let count = incr_expiring(state, &key, 120).await?;
     Ok(count <= i64::from(state.config.login_ip_limit_per_minute))
+}
+
+/// Counts one use of a daily allowance: `scope` (e.g. `signup:ip`) for `bucket` (an IP
+/// block, a tenant); true while today's count (UTC) is within `limit`.
+pub async fn allow_daily(
+    state: &AppState,
+    scope: &str,
+    bucket: &str,
+    limit: u32,
+) -> AppResult<bool> {
+    let day = chrono::Utc::now().timestamp() / 86_400;
+    let key = state.redis_key(&format!("throttle:{scope}:{bucket}:{day}"));
+    let count = incr_expiring(state, &key, 2 * 86_400).await?;
+    Ok(count <= i64::from(limit))
+}
+
+/// The bucket of a client IP for [`allow_daily`] (`unknown` when there is none).
+pub fn ip_bucket(ip: Option<IpAddr>) -> String {
+    ip.map_or_else(|| "unknown".to_owned(), client_block)
+}
+
+/// True the first time `key` is asked for within `secs` seconds (a cooldown).
+pub async fn first_in(state: &AppState, key: &str, secs: u64) -> AppResult<bool> {
+    let key = state.redis_key(key);
+    let first: Option<String> = redis_retrying(&state.redis, |mut conn| {
+        let key = key.clone();
+        async move {
+            redis::cmd("SET")
+                .arg(&key)
+                .arg(1)
+                .arg("NX")
+                .arg("EX")
+                .arg(secs)
+                .query_async(&mut conn)
+                .await
+        }
+    })
+    .await?;
+    Ok(first.is_some())
 }
 
 /// Adds one to the counter `key`, which expires `ttl_secs` after its last count.

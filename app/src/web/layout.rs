@@ -241,6 +241,7 @@ fn head(locale: Locale, title: &str) -> Markup {
             link rel="stylesheet" href="/static/app.css";
             link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
             script src="/static/vendor/htmx.min.js" defer {}
+            script src="/static/forms.js" defer {}
         }
     }
 }

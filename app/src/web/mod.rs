@@ -72,6 +72,10 @@ pub fn app(state: State) -> impl Endpoint<Output = Response> {
         .at("/", get(home::index))
         .at("/login", get(login::show).post(login::submit))
         .at("/signup", get(signup::show).post(signup::submit))
+        .at(
+            "/signup/confirm/:token",
+            get(signup::confirm_form).post(signup::confirm),
+        )
         .at("/logout", post(session_routes::logout))
         .at("/locale", post(session_routes::switch_locale))
         .at("/invite/:token", get(invite::show).post(invite::accept))

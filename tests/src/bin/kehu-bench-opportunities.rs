@@ -169,7 +169,7 @@ async fn rollup_phase(o: &Options, pool: &DbPool) -> anyhow::Result<()> {
     // (created, closed, and the days it entered stages).
     let app = connect(&o.database_url).await?;
     let tenants: Vec<i64> = owner
-        .query("SELECT id FROM tenants ORDER BY id", &[])
+        .query("SELECT id FROM tenants WHERE id > 0 ORDER BY id", &[])
         .await?
         .iter()
         .map(|r| r.get(0))

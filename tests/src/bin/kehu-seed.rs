@@ -935,7 +935,7 @@ async fn main() -> anyhow::Result<()> {
     let client = connect(&o.database_url).await?;
     let existing: i64 = client
         .query_one(
-            "SELECT count(*) FROM (SELECT 1 FROM tenants LIMIT 1) t",
+            "SELECT count(*) FROM (SELECT 1 FROM tenants WHERE id > 0 LIMIT 1) t",
             &[],
         )
         .await?

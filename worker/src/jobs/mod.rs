@@ -12,6 +12,7 @@
 //! no kind is listed twice. Every job is idempotent: Redis delivers at least once, cron
 //! ticks fire on every worker process, and a killed worker's work is done again.
 
+pub mod cleanup;
 pub mod ranking_rollup;
 pub mod run_export;
 pub mod run_import;
@@ -51,6 +52,7 @@ pub fn registry() -> Registry {
         .cron::<ranking_rollup::RankingRollup>()
         .cron::<task_reminders::TaskReminders>()
         .cron::<task_digest::TaskDigest>()
+        .cron::<cleanup::Cleanup>()
 }
 
 /// A queued job: the kind (its queue), how due rows are claimed, and how one is run.

@@ -1,0 +1,3 @@
+DROP TABLE signup_requests;
+DELETE FROM emails WHERE tenant_id = 0;
+DELETE FROM tenants WHERE id = 0;
