@@ -178,13 +178,28 @@ async fn tag_counts_and_filters_only_include_companies_the_user_can_see() {
             .post(&format!("/customers/{id}/tags"), &[("name", "VIP")])
             .await;
     }
+    admin.get(&format!("/customers/{private}")).await;
+    admin
+        .post(
+            &format!("/customers/{private}/tags"),
+            &[("name", "乙的秘密标签")],
+        )
+        .await;
     let tag = app.scalar("SELECT id FROM tags WHERE name = 'VIP'").await;
-    assert_eq!(admin.get("/tags").await.texts("#tags td.tag-count"), ["2"]);
-    let member_a = app.login_ok("a@tagvis.test").await;
     assert_eq!(
-        member_a.get("/tags").await.texts("#tags td.tag-count"),
+        admin.get("/tags").await.texts("#tags td.tag-count"),
+        ["2", "1"]
+    );
+    let member_a = app.login_ok("a@tagvis.test").await;
+    let page = member_a.get("/tags").await;
+    assert_eq!(
+        page.texts("#tags td.tag-count"),
         ["1"],
         "b's private one is not counted"
+    );
+    assert!(
+        !page.body.contains("乙的秘密标签"),
+        "a tag only on records a cannot see is not shown"
     );
     assert_eq!(
         listed(&member_a, &format!("/customers?tag={tag}")).await,
@@ -211,7 +226,7 @@ async fn tag_counts_and_filters_only_include_companies_the_user_can_see() {
             .status,
         403
     );
-    assert_eq!(app.scalar("SELECT count(*) FROM company_tags").await, 2);
+    assert_eq!(app.scalar("SELECT count(*) FROM company_tags").await, 3);
 
     // Another tenant's tag id filters nothing in here and names nothing.
     let other = app

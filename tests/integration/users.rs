@@ -289,11 +289,7 @@ async fn creating_a_user_with_bad_input_keeps_what_was_typed() {
     app.create_user(&admin, "已有员工", "taken@check.test", "member", None)
         .await;
 
-    for email in [
-        "TAKEN@check.test",
-        " other@elsewhere.test ",
-        "admin@check.test",
-    ] {
+    for email in ["TAKEN@check.test", "admin@check.test"] {
         admin.get("/admin/users/new").await;
         let page = admin
             .post(
@@ -310,7 +306,7 @@ async fn creating_a_user_with_bad_input_keeps_what_was_typed() {
         assert_eq!(page.status, 422, "{email}");
         assert_eq!(
             page.field_error("email"),
-            Some(zh("form.email_taken")),
+            Some(zh("users.email_in_tenant")),
             "{email}"
         );
         assert_eq!(page.input_value("name").as_deref(), Some("重名员工"));
@@ -989,4 +985,106 @@ async fn an_admin_reset_closes_the_open_invitation_link() {
         "the old link no longer sets a password"
     );
     app.login_ok("invitee@reset-invite.test").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn adding_or_inviting_an_address_taken_elsewhere_answers_like_a_free_one_and_tells_its_owner()
+{
+    let app = TestApp::start().await;
+    let admin = app.signup("探测公司", "管理员", "admin@probe.test").await;
+    app.signup("别家公司", "别家管理员", "owner@elsewhere.test")
+        .await;
+    app.drain_jobs().await;
+    let before = app.smtp.messages_to("owner@elsewhere.test").len();
+    let tenant = app.tenant_of("admin@probe.test").await;
+
+    for (path, email, password) in [
+        ("/admin/users/new", "free.one@probe.test", PASSWORD),
+        ("/admin/users/new", " Owner@Elsewhere.test ", PASSWORD),
+        ("/admin/users/invite", "free.two@probe.test", ""),
+        ("/admin/users/invite", "owner@elsewhere.test", ""),
+    ] {
+        admin.get(path).await;
+        let page = admin
+            .post(
+                path,
+                &[
+                    ("name", "新同事"),
+                    ("email", email),
+                    ("role", "member"),
+                    ("reports_to", ""),
+                    ("password", password),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 303, "{email}: {}", page.body);
+        assert_eq!(page.location.as_deref(), Some("/admin/users"), "{email}");
+    }
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT count(*) FROM users WHERE tenant_id = {tenant}"
+        ))
+        .await,
+        3,
+        "the admin and the two free addresses"
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE email = 'owner@elsewhere.test'")
+            .await,
+        1,
+        "the other company's account is untouched"
+    );
+    app.drain_jobs().await;
+    let told = app.smtp.messages_to("owner@elsewhere.test");
+    assert_eq!(told.len() - before, 2, "its owner is told each time");
+    assert!(told[before].subject().contains("探测公司"));
+    assert!(
+        told[before]
+            .link(&format!("{}/invite/", app.base_url))
+            .is_none()
+    );
+    let (_, login) = app.login("owner@elsewhere.test", PASSWORD).await;
+    assert_eq!(login.status, 303, "the owner still signs in");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_tenant_adds_and_invites_users_within_its_daily_allowance() {
+    let app = TestApp::start_with(kehu_tests::TestOptions {
+        invite_new_tenant_limit: 2,
+        ..kehu_tests::TestOptions::default()
+    })
+    .await;
+    let admin = app
+        .signup("限额公司", "管理员", "admin@allowance.test")
+        .await;
+    app.create_user(&admin, "一号", "one@allowance.test", "member", None)
+        .await;
+    let (id, _) = invite(&app, &admin, "二号", "two@allowance.test").await;
+    admin.get("/admin/users/invite").await;
+    let page = admin
+        .post(
+            "/admin/users/invite",
+            &[
+                ("name", "三号"),
+                ("email", "three@allowance.test"),
+                ("role", "member"),
+                ("reports_to", ""),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 429);
+    assert_eq!(page.alert(), Some(zh("users.limited")));
+    assert_eq!(
+        page.input_value("email").as_deref(),
+        Some("three@allowance.test")
+    );
+    let page = admin
+        .post(&format!("/admin/users/{id}/reinvite"), &[])
+        .await;
+    assert_eq!(page.status, 429, "a resent invitation counts too");
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM users WHERE email LIKE '%@allowance.test'")
+            .await,
+        3
+    );
 }

@@ -172,14 +172,7 @@ pub async fn submit(
             )
         };
         let email_id = email::enqueue(&mut tx, mail, state.config.job_max_attempts).await?;
-        tx.commit().await?;
-        state
-            .queues
-            .push(SendEmail {
-                tenant_id: TenantId::KEHU,
-                email_id,
-            })
-            .await;
+        email::commit_and_push(tx, &state.queues, email_id).await?;
     }
     Ok(sent_page(&ctx, &email).into_response())
 }

@@ -76,6 +76,23 @@ pub async fn enqueue(tx: &mut TenantTx, email: NewEmail, max_attempts: i32) -> A
     Ok(id)
 }
 
+/// Commits `tx`, which wrote the outbox row `email_id`, then pushes its send job.
+pub async fn commit_and_push(
+    tx: TenantTx,
+    queues: &crate::jobs::Queues,
+    email_id: EmailId,
+) -> AppResult<()> {
+    let tenant_id = tx.tenant();
+    tx.commit().await?;
+    queues
+        .push_email(crate::jobs::SendEmail {
+            tenant_id,
+            email_id,
+        })
+        .await;
+    Ok(())
+}
+
 /// Claims a row for sending: queued rows, or running rows whose lease expired. Returns
 /// `None` when the row is finished or another worker holds a live lease, which makes a
 /// duplicate delivery from Redis harmless.

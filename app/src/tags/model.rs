@@ -126,7 +126,8 @@ pub async fn of_companies(
     Ok(map)
 }
 
-/// Every tag with the number of companies the user can see that carry it.
+/// The tags on companies the user can see, each with how many of those carry it: a tag
+/// only on records hidden from the user is not shown, not even its name.
 pub async fn counts(tx: &mut TenantTx, scope: &Scope) -> AppResult<Vec<(TagId, String, i64)>> {
     let tenant = tx.tenant();
     let all: Vec<(TagId, String)> = tags::table
@@ -151,9 +152,6 @@ pub async fn counts(tx: &mut TenantTx, scope: &Scope) -> AppResult<Vec<(TagId, S
         .collect();
     Ok(all
         .into_iter()
-        .map(|(id, name)| {
-            let n = counted.get(&id).copied().unwrap_or(0);
-            (id, name, n)
-        })
+        .filter_map(|(id, name)| counted.get(&id).map(|&n| (id, name, n)))
         .collect())
 }

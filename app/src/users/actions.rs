@@ -126,6 +126,7 @@ pub async fn enable(
 pub async fn reinvite(
     ctx: AdminCtx,
     state: Data<&State>,
+    remote: &poem::web::RemoteAddr,
     req: &poem::Request,
     Path(id): Path<UserId>,
 ) -> AppResult<Response> {
@@ -133,6 +134,11 @@ pub async fn reinvite(
     let user = users::find(&mut tx, id).await?;
     if user.status != "invited" {
         return Err(AppError::NotFound);
+    }
+    let ip = crate::auth::login::client_ip(&state, req, remote);
+    if !super::form::allow_adding(&ctx, &state, &mut tx, ip).await? {
+        tx.rollback().await?;
+        return Err(AppError::TooManyRequests);
     }
     let token = crate::auth::invite::create(&mut tx, id, ctx.user).await?;
     let email_id = crate::jobs::email::enqueue(

@@ -1,11 +1,17 @@
 //! Create, invite and edit a user. The three share one form; creating also takes a
 //! password, inviting emails a link instead, editing cannot change the email.
+//!
+//! Addresses are unique across Kehu, so adding one must not tell whether another company
+//! uses it: an address that has an account elsewhere answers exactly as a free one (the
+//! same work, the same redirect), and its owner is emailed that someone tried to add it
+//! instead. Adding and inviting have daily allowances per tenant (smaller in a tenant's
+//! first week) and per IP, so Kehu cannot be used to mail arbitrary addresses in bulk.
 
 use maud::{Markup, html};
 use poem::{
     IntoResponse, Response, handler,
     http::StatusCode,
-    web::{Data, Form, Path, Redirect},
+    web::{Data, Form, Path, Redirect, RemoteAddr},
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -14,11 +20,11 @@ use crate::{
     audit::{self, Action},
     auth::{
         ctx::{AdminCtx, Ctx},
-        invite as invitation, password,
+        invite as invitation, login, password, throttle,
     },
     db::TenantTx,
     error::{AppResult, is_unique_violation},
-    ids::UserId,
+    ids::{TenantId, UserId},
     jobs::{SendEmail, email},
     state::State,
     users::model::{self as users, NewUser, Role, User},
@@ -77,6 +83,7 @@ fn render(ctx: &Ctx, mode: Mode, input: &UserForm, errors: &Errors, others: &[Us
             .map(|u| (u.id.to_string(), format!("{} <{}>", u.name, u.email))),
     );
     let content = html! {
+        (forms::form_alert(errors.get(LIMIT)))
         form.user-form method="post" action=(action) novalidate {
             (csrf_field(&ctx.csrf))
             div.form-actions.mb-3 {
@@ -200,9 +207,12 @@ async fn blank(ctx: &Ctx, state: &State, mode: Mode) -> AppResult<Markup> {
 pub async fn create(
     ctx: AdminCtx,
     state: Data<&State>,
+    remote: &RemoteAddr,
+    req: &poem::Request,
     Form(input): Form<UserForm>,
 ) -> AppResult<Response> {
-    insert(&ctx, &state, Mode::Create, input).await
+    let ip = login::client_ip(&state, req, remote);
+    insert(&ctx, &state, Mode::Create, input, ip).await
 }
 
 /// POST /admin/users/invite
@@ -210,27 +220,78 @@ pub async fn create(
 pub async fn invite(
     ctx: AdminCtx,
     state: Data<&State>,
+    remote: &RemoteAddr,
+    req: &poem::Request,
     Form(input): Form<UserForm>,
 ) -> AppResult<Response> {
-    insert(&ctx, &state, Mode::Invite, input).await
+    let ip = login::client_ip(&state, req, remote);
+    insert(&ctx, &state, Mode::Invite, input, ip).await
 }
 
-async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppResult<Response> {
+/// The error key of a form refused for the daily allowance.
+const LIMIT: &str = "_limit";
+
+/// Counts one new user or invitation against the tenant's and the IP's daily allowances;
+/// false once either is used up.
+pub(crate) async fn allow_adding(
+    ctx: &Ctx,
+    state: &State,
+    tx: &mut TenantTx,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<bool> {
+    let config = &state.config;
+    let limit = if users::tenant_age(tx).await? < chrono::Duration::days(7) {
+        config.invite_new_tenant_limit_per_day
+    } else {
+        config.invite_tenant_limit_per_day
+    };
+    Ok(
+        throttle::allow_daily(state, "invite:tenant", &ctx.tenant.to_string(), limit).await?
+            && throttle::allow_daily(
+                state,
+                "invite:ip",
+                &throttle::ip_bucket(ip),
+                config.invite_ip_limit_per_day,
+            )
+            .await?,
+    )
+}
+
+async fn insert(
+    ctx: &Ctx,
+    state: &State,
+    mode: Mode,
+    input: UserForm,
+    ip: Option<std::net::IpAddr>,
+) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let others = users::list(&mut tx).await?;
     let mut errors = Errors::new();
     let valid = validate(ctx, &mut tx, mode, &input, &mut errors).await?;
-    if errors.is_empty() && users::email_taken(&mut tx, &valid.email).await? {
-        errors.add(ctx.locale, "email", "form.email_taken");
+    // One of this company's own users: the admin sees them in the list anyway.
+    if errors.is_empty() && others.iter().any(|u| u.email == valid.email) {
+        errors.add(ctx.locale, "email", "users.email_in_tenant");
     }
     if !errors.is_empty() {
         tx.rollback().await?;
         return Ok(invalid(ctx, mode, &input, &errors, &others));
     }
+    if !allow_adding(ctx, state, &mut tx, ip).await? {
+        tx.rollback().await?;
+        errors.add(ctx.locale, LIMIT, "users.limited");
+        return Ok(render(ctx, mode, &input, &errors, &others)
+            .with_status(StatusCode::TOO_MANY_REQUESTS)
+            .into_response());
+    }
+    // Hashed whether or not the address is free, so both answers cost the same.
     let hash = match mode {
         Mode::Create => Some(password::hash(input.password.clone()).await?),
         _ => None,
     };
+    if users::email_taken(&mut tx, &valid.email).await? {
+        tx.rollback().await?;
+        return taken_elsewhere(ctx, state, &valid.email).await;
+    }
     let created = users::create(
         &mut tx,
         NewUser {
@@ -245,13 +306,13 @@ async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppRes
     .await;
     let id = match created {
         Ok(id) => id,
+        // Taken since the check above (a sign-up or another company won the race).
         Err(e)
             if is_unique_violation(&e, "user_directory_pkey")
                 || is_unique_violation(&e, "users_tenant_email_key") =>
         {
             tx.rollback().await?;
-            errors.add(ctx.locale, "email", "form.email_taken");
-            return Ok(invalid(ctx, mode, &input, &errors, &others));
+            return taken_elsewhere(ctx, state, &valid.email).await;
         }
         Err(e) => return Err(e.into()),
     };
@@ -301,6 +362,33 @@ async fn insert(ctx: &Ctx, state: &State, mode: Mode, input: UserForm) -> AppRes
             })
             .await;
     }
+    Ok(Redirect::see_other("/admin/users").into_response())
+}
+
+/// An address with an account in another company: its owner is told (from Kehu's own
+/// outbox, tenant 0, so nothing is written into the other company), and the admin gets
+/// the answer a free address gets.
+async fn taken_elsewhere(ctx: &Ctx, state: &State, to: &str) -> AppResult<Response> {
+    let login = format!("{}/login", state.config.base_url);
+    let args = [
+        ("inviter", ctx.name.as_str()),
+        ("company", ctx.tenant_name.as_str()),
+        ("email", to),
+        ("login", login.as_str()),
+    ];
+    let mut tx = TenantTx::begin(&state.db, TenantId::KEHU).await?;
+    let email_id = email::enqueue(
+        &mut tx,
+        email::NewEmail {
+            kind: "user_add_taken",
+            to_addr: to.to_owned(),
+            subject: ctx.locale.tf("email.user_add_taken.subject", &args),
+            body_text: ctx.locale.tf("email.user_add_taken.body", &args),
+        },
+        state.config.job_max_attempts,
+    )
+    .await?;
+    email::commit_and_push(tx, &state.queues, email_id).await?;
     Ok(Redirect::see_other("/admin/users").into_response())
 }
 

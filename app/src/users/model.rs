@@ -342,6 +342,17 @@ pub async fn create(tx: &mut TenantTx, user: NewUser<'_>) -> Result<UserId, dies
         .await
 }
 
+/// How long ago the tenant signed up.
+pub async fn tenant_age(tx: &mut TenantTx) -> AppResult<chrono::Duration> {
+    let tenant = tx.tenant();
+    let created: chrono::DateTime<chrono::Utc> = tenants::table
+        .filter(tenants::id.eq(tenant))
+        .select(tenants::created_at)
+        .first(&mut **tx)
+        .await?;
+    Ok(chrono::Utc::now() - created)
+}
+
 /// True when the email is used by any account in Kehu (not only this tenant).
 pub async fn email_taken(tx: &mut TenantTx, email: &str) -> AppResult<bool> {
     #[derive(QueryableByName)]
