@@ -1088,3 +1088,32 @@ async fn a_new_tenant_adds_and_invites_users_within_its_daily_allowance() {
         3
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_that_has_run_out_is_not_shown_as_locked() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("过期锁公司", "管理员", "admin@expired-lock.test")
+        .await;
+    let id = app
+        .create_user(&admin, "曾被锁", "once@expired-lock.test", "member", None)
+        .await;
+    lock_out(&app, "once@expired-lock.test").await;
+    crate::support::exec(
+        &app,
+        &format!("UPDATE users SET locked_at = now() - interval '16 minutes' WHERE id = {id}"),
+    )
+    .await;
+    let list = admin.get("/admin/users").await;
+    assert_eq!(
+        list.texts(&format!("tr#user-{id} .badge")),
+        vec![zh("status.active")],
+        "LOGIN_LOCK_MINUTES (15) have passed"
+    );
+    assert!(
+        list.attrs(&format!("tr#user-{id} form"), "action")
+            .iter()
+            .all(|a| !a.ends_with("/unlock")),
+        "no unlock button for an ended lock"
+    );
+}

@@ -115,13 +115,13 @@ struct Due {
 }
 
 /// Claims a tenant's due reminders, oldest first, with the task, its owner and links.
-/// The owner must still be active, unlocked and want reminders (`refused` says why not).
+/// The owner must still be active and want reminders (`refused` says why not); a lock
+/// (maybe a stranger's wrong passwords) stops password logins, not mail.
 /// Binds: the tenant, now, the batch size. Public so the benchmark times this statement.
 pub const CLAIM: &str = "
     SELECT r.id, r.task_id, t.content, t.due_at, t.done_at IS NOT NULL AS done,
            u.email, u.name, u.locale, coalesce(u.time_zone, tn.time_zone) AS time_zone,
            CASE WHEN u.status <> 'active' THEN 'the owner is ' || u.status
-                WHEN u.locked_at IS NOT NULL THEN 'the owner is locked'
                 WHEN NOT u.reminders_on THEN 'the owner turned reminders off' END AS refused,
            c.name AS company, o.name AS opportunity
       FROM task_reminders r

@@ -20,12 +20,20 @@ use crate::{
     web::is_htmx,
 };
 
-async fn respond(ctx: &AdminCtx, mut tx: TenantTx, id: UserId, htmx: bool) -> AppResult<Response> {
+async fn respond(
+    ctx: &AdminCtx,
+    state: &State,
+    mut tx: TenantTx,
+    id: UserId,
+    htmx: bool,
+) -> AppResult<Response> {
     if !htmx {
         tx.commit().await?;
         return Ok(Redirect::see_other("/admin/users").into_response());
     }
-    let user = users::find(&mut tx, id).await?;
+    let user = users::find(&mut tx, id)
+        .await?
+        .with_lock_in_force(state.config.login_lock);
     let manager = match user.reports_to {
         Some(m) => Some(users::find(&mut tx, m).await?.name),
         None => None,
@@ -56,7 +64,7 @@ pub async fn unlock(
         )
         .await?;
     }
-    respond(&ctx, tx, id, is_htmx(req)).await
+    respond(&ctx, &state, tx, id, is_htmx(req)).await
 }
 
 /// POST /admin/users/:id/disable — ends every session of the user.
@@ -88,7 +96,7 @@ pub async fn disable(
         )
         .await?;
     }
-    respond(&ctx, tx, id, is_htmx(req)).await
+    respond(&ctx, &state, tx, id, is_htmx(req)).await
 }
 
 /// POST /admin/users/:id/enable
@@ -118,7 +126,7 @@ pub async fn enable(
         )
         .await?;
     }
-    respond(&ctx, tx, id, is_htmx(req)).await
+    respond(&ctx, &state, tx, id, is_htmx(req)).await
 }
 
 /// POST /admin/users/:id/reinvite — a new link; the old one stops working.
@@ -162,7 +170,7 @@ pub async fn reinvite(
     )
     .await?;
     let htmx = is_htmx(req);
-    let resp = respond(&ctx, tx, id, htmx).await?;
+    let resp = respond(&ctx, &state, tx, id, htmx).await?;
     state
         .queues
         .push(SendEmail {

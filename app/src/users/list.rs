@@ -19,7 +19,11 @@ use crate::{
 #[handler]
 pub async fn index(ctx: AdminCtx, state: Data<&State>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
-    let all = users::list(&mut tx).await?;
+    let all: Vec<User> = users::list(&mut tx)
+        .await?
+        .into_iter()
+        .map(|u| u.with_lock_in_force(state.config.login_lock))
+        .collect();
     tx.commit().await?;
     let names: HashMap<UserId, &str> = all.iter().map(|u| (u.id, u.name.as_str())).collect();
     let content = html! {

@@ -98,6 +98,16 @@ pub struct User {
     pub first_sign_in_at: Option<DateTime<Utc>>,
 }
 
+impl User {
+    /// The user as the admin pages show it: a lock older than `lock` has ended (it is
+    /// cleared for good at the next login attempt), so it is not shown.
+    pub fn with_lock_in_force(mut self, lock: std::time::Duration) -> Self {
+        let lock = chrono::Duration::from_std(lock).unwrap_or(chrono::Duration::MAX);
+        self.locked_at = self.locked_at.filter(|at| *at > Utc::now() - lock);
+        self
+    }
+}
+
 /// What the session check needs about the signed-in user, with the tenant's details.
 #[derive(Clone, Debug)]
 pub struct SessionUserRow {
