@@ -5,7 +5,7 @@ use std::{io::Cursor, time::Duration};
 use calamine::{Reader, Xlsx};
 use kehu_tests::{Client, TestApp};
 
-use crate::support::{add_field, exec, zh};
+use crate::support::{add_field, exec, refresh_without_js, zh};
 
 /// Asks for an export of `entity` with `query` and waits until it is done; returns the
 /// export's page path.
@@ -253,6 +253,11 @@ async fn a_running_export_shows_the_total_the_rate_and_the_time_left() {
         "30 s left, give or take the request's own time: {eta:?}"
     );
     // The fragment htmx polls shows the same, and the list shows rows of the total.
+    assert_eq!(
+        page.attrs("#export-status", "hx-trigger"),
+        ["every 1s"],
+        "htmx polls while it runs"
+    );
     let fragment = admin.get("/exports/900001/progress").await;
     assert_eq!(fragment.texts(".export-rows"), ["已导出 500 / 2000 行"]);
     assert!(
@@ -304,4 +309,58 @@ fn xlsx_rows_beyond_a_sheet_continue_on_new_sheets_with_the_header() {
         ["甲", "乙", "丙", "丁", "戊"],
         "every row once, in order"
     );
+}
+
+/// Without JavaScript the export's page reloads itself while the export is queued or
+/// running (a meta refresh, which the CSP does not govern), and stops once it is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_javascript_an_export_page_refreshes_itself_until_the_export_is_done() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("刷新导出公司", "管理员", "admin@refresh-export.test")
+        .await;
+    let who = app
+        .text("SELECT tenant_id || ' ' || id FROM users WHERE email = 'admin@refresh-export.test'")
+        .await;
+    let (tenant, user) = who.split_once(' ').expect("tenant and user");
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO exports (tenant_id, id, requested_by, entity, format, status, rows_done, \
+             rows_total, started_at, lease_until, enqueued_at, attempts) VALUES ({tenant}, 900002, \
+             {user}, 'company', 'csv', 'queued', 0, NULL, NULL, now() + interval '1 hour', now(), 0)"
+        ),
+    )
+    .await;
+    for status in ["queued", "running"] {
+        exec(
+            &app,
+            &format!("UPDATE exports SET status = '{status}' WHERE id = 900002"),
+        )
+        .await;
+        let page = admin.get("/exports/900002").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            refresh_without_js(&page),
+            Some(2),
+            "{status}: {}",
+            page.body
+        );
+        let csp = page.header("content-security-policy").expect("a CSP");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+    // The fragment htmx swaps in carries no refresh (it is not a page).
+    let fragment = admin.get("/exports/900002/progress").await;
+    assert!(!fragment.body.contains("http-equiv"), "{}", fragment.body);
+    for status in ["done", "failed"] {
+        exec(
+            &app,
+            &format!("UPDATE exports SET status = '{status}' WHERE id = 900002"),
+        )
+        .await;
+        let page = admin.get("/exports/900002").await;
+        assert_eq!(page.attrs("#export-status", "data-status"), [status]);
+        assert_eq!(refresh_without_js(&page), None, "{status}: no more reloads");
+        assert!(page.attrs("#export-status", "hx-trigger").is_empty());
+    }
 }

@@ -265,3 +265,13 @@ impl std::ops::Deref for Team {
 }
 
 pub use kehu_tests::worker::{queues, worker_state};
+
+/// The seconds of the page's reload for browsers without JavaScript (a
+/// `<meta http-equiv="refresh">` in a `<noscript>` of the `<head>`), if it has one.
+pub fn refresh_without_js(page: &Page) -> Option<u32> {
+    let head = page.body.split("</head>").next()?;
+    let rest = head
+        .split(r#"<noscript><meta http-equiv="refresh" content=""#)
+        .nth(1)?;
+    rest.split('"').next()?.parse().ok()
+}
