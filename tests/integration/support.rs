@@ -28,11 +28,7 @@ pub fn en(key: &str) -> String {
 
 /// Runs one statement as the owner role; returns the affected rows.
 pub async fn exec(app: &TestApp, sql: &str) -> usize {
-    let mut conn = app.owner_conn().await;
-    diesel::sql_query(sql)
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    app.execute(sql).await
 }
 
 /// Runs a query returning one bigint `n` on a given connection.

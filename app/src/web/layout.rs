@@ -340,16 +340,32 @@ fn page_with_head(
             body hx-headers=(hx_headers(&ctx.csrf)) {
                 div.app-shell {
                     nav.app-menu aria-label=(ctx.t("menu.label")) {
-                        a.app-brand href="/" { (ctx.t("app.name")) }
-                        div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
-                        ul.nav.flex-column {
-                            @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Statistics, Module::Settings, Module::Account] {
-                                @if m.visible_to(ctx) {
-                                    li.nav-item {
-                                        a.nav-link.active[m == module] href=(m.href())
-                                            aria-current=[(m == module).then_some("page")] {
-                                            span.menu-icon aria-hidden="true" { (m.icon()) }
-                                            (ctx.t(m.label_key()))
+                        // On a narrow screen the menu folds away behind the Menu button:
+                        // the button is the label of this checkbox, and app.css shows the
+                        // menu while it is checked, so it needs no JavaScript.
+                        input.app-menu-toggle #app-menu-toggle type="checkbox" aria-controls="app-menu-body";
+                        div.app-menu-bar {
+                            a.app-brand href="/" { (ctx.t("app.name")) }
+                            label.app-menu-button.btn.btn-sm for="app-menu-toggle" {
+                                svg width="16" height="16" viewBox="0 0 16 16" fill="currentColor" aria-hidden="true" {
+                                    rect x="1" y="3" width="14" height="1.5" rx=".75" {}
+                                    rect x="1" y="7.25" width="14" height="1.5" rx=".75" {}
+                                    rect x="1" y="11.5" width="14" height="1.5" rx=".75" {}
+                                }
+                                " " (ctx.t("menu.toggle"))
+                            }
+                        }
+                        div.app-menu-body #app-menu-body {
+                            div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
+                            ul.nav.flex-column {
+                                @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Statistics, Module::Settings, Module::Account] {
+                                    @if m.visible_to(ctx) {
+                                        li.nav-item {
+                                            a.nav-link.active[m == module] href=(m.href())
+                                                aria-current=[(m == module).then_some("page")] {
+                                                span.menu-icon aria-hidden="true" { (m.icon()) }
+                                                (ctx.t(m.label_key()))
+                                            }
                                         }
                                     }
                                 }
