@@ -6,7 +6,7 @@ use std::{io::Cursor, time::Duration};
 use calamine::{Reader, Xlsx};
 use kehu_tests::{Client, TestApp, TestOptions, client::Page};
 
-use crate::support::{add_field, exec, refresh_without_js, zh};
+use crate::support::{add_field, exec, refresh_without_js, zh, zone_off_utc_date};
 
 const CSV: &str = "text/csv";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -913,6 +913,46 @@ async fn a_later_chunk_updates_what_an_earlier_chunk_created_in_file_order() {
         app.text("SELECT phone FROM companies WHERE name = '顺序更新测试公司'")
             .await,
         "010-second"
+    );
+}
+
+/// The error report's file name carries the date in the tenant's time zone, not UTC's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_error_report_is_named_with_the_tenants_date() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("报告日期公司", "管理员", "admin@report-date.test")
+        .await;
+    let tenant = app.tenant_of("admin@report-date.test").await;
+    let (zone, today) = zone_off_utc_date();
+    exec(
+        &app,
+        &format!("UPDATE tenants SET time_zone = '{zone}' WHERE id = {tenant}"),
+    )
+    .await;
+    let csv = "公司名称,邮箱\n日期公司,not-an-email\n";
+    let page = upload(
+        &admin,
+        "company",
+        "客户.csv",
+        CSV,
+        csv.as_bytes().to_vec(),
+        &[],
+    )
+    .await;
+    let path = page.location.expect("the mapping screen");
+    let id = id_of(&path);
+    start(&admin, &path, &["name", "email"], &[]).await;
+    assert_eq!(wait_for(&app, id, &["done"]).await, "done");
+    let (status, headers, _) = admin.get_bytes(&format!("{path}/errors")).await;
+    assert_eq!(status, 200);
+    let disposition = headers
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        disposition.contains(&format!("-{today}.xlsx")),
+        "{today} in {zone}: {disposition}"
     );
 }
 

@@ -271,3 +271,18 @@ pub fn refresh_without_js(page: &Page) -> Option<u32> {
         .nth(1)?;
     rest.split('"').next()?.parse().ok()
 }
+
+/// A time zone whose date is not UTC's right now (UTC+14 late in the UTC day, UTC−11
+/// early in it), so that a date written in UTC shows.
+pub fn zone_off_utc_date() -> (&'static str, chrono::NaiveDate) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let zone = if now.hour() >= 11 {
+        chrono_tz::Pacific::Kiritimati
+    } else {
+        chrono_tz::Pacific::Pago_Pago
+    };
+    let day = now.with_timezone(&zone).date_naive();
+    assert_ne!(day, now.date_naive(), "{zone} is a day off UTC");
+    (zone.name(), day)
+}

@@ -41,7 +41,7 @@ use crate::{
     opportunities::list::{self as opportunity_list, OPPORTUNITIES},
     schema::{
         companies as company_table, company_tags, contacts as contact_table, tags as tag_table,
-        tenants,
+        tenants, users as user_table,
     },
     tags::model as tags,
     users::model as users,
@@ -167,11 +167,16 @@ async fn produce(
     let user = users::find(&mut tx, export.requested_by).await?;
     let scope =
         Scope::of_user(&mut tx, user.id, user.role, View::parse(Some(&export.view))).await?;
-    let time_zone: String = tenants::table
+    // The requester's time zone (their own, else the tenant's), as their pages use: the
+    // view's date conditions, the dates in the cells and the file name's date.
+    let (tenant_zone, own_zone): (String, Option<String>) = tenants::table
+        .inner_join(user_table::table)
         .filter(tenants::id.eq(tenant))
-        .select(tenants::time_zone)
+        .filter(user_table::id.eq(user.id))
+        .select((tenants::time_zone, user_table::time_zone))
         .first(&mut *tx)
         .await?;
+    let time_zone = own_zone.unwrap_or(tenant_zone);
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let entity = match export.entity.as_str() {
         "contact" => Entity::Contact,

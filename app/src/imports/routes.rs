@@ -1216,7 +1216,7 @@ pub async fn errors(
     let name = format!(
         "{}-{stem}-{}.xlsx",
         ctx.t("imports.report_file"),
-        chrono::Utc::now().date_naive()
+        ctx.today()
     );
     Ok(Response::builder()
         .header(
