@@ -333,8 +333,76 @@ fn change_value(ctx: &Ctx, change: &Change, value: &str) -> String {
     }
 }
 
-/// Events as a list; `with_company` names the company in each (the feed does, the
-/// company's own page does not).
+/// A part of an event's phrase (`history.<action>`).
+#[derive(Debug, PartialEq, Eq)]
+enum Piece<'a> {
+    /// Words.
+    Text(&'a str),
+    /// `%{company}`: the company's name.
+    Company,
+    /// `%{subject}`: the contact, note or opportunity.
+    Subject,
+}
+
+/// A phrase cut at its `%{company}` and `%{subject}` placeholders.
+fn pieces(phrase: &str) -> Vec<Piece<'_>> {
+    let mut out = vec![];
+    let mut rest = phrase;
+    loop {
+        let next = [
+            ("%{company}", Piece::Company),
+            ("%{subject}", Piece::Subject),
+        ]
+        .into_iter()
+        .filter_map(|(mark, piece)| rest.find(mark).map(|at| (at, mark.len(), piece)))
+        .min_by_key(|(at, _, _)| *at);
+        let Some((at, len, piece)) = next else { break };
+        if at > 0 {
+            out.push(Piece::Text(&rest[..at]));
+        }
+        out.push(piece);
+        rest = &rest[at + len..];
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest));
+    }
+    out
+}
+
+/// What an event says after its actor. A phrase places `%{company}` and `%{subject}`
+/// where its language wants them (English: "added the contact “Li Lei” to Acme"); what
+/// it leaves out follows it: the subject, and the company in the feed only (the
+/// company's own page need not name it, unless the phrase does).
+fn sentence(ctx: &Ctx, e: &Event, with_company: bool) -> Markup {
+    let phrase = ctx.t(&format!("history.{}", e.action));
+    let pieces = pieces(&phrase);
+    let company = html! {
+        @if with_company {
+            a.event-company href={"/customers/" (e.company_id)} { (e.company_name) }
+        } @else {
+            span.event-company { (e.company_name) }
+        }
+    };
+    let subject = html! {
+        @if !e.subject.is_empty() { span.text-secondary.event-subject { "“" (e.subject) "”" } }
+    };
+    html! {
+        span.event-text {
+            @for piece in &pieces {
+                @match piece {
+                    Piece::Text(text) => (text),
+                    Piece::Company => (company),
+                    Piece::Subject => (subject),
+                }
+            }
+        }
+        @if with_company && !pieces.contains(&Piece::Company) { (company) }
+        @if !pieces.contains(&Piece::Subject) { (subject) }
+    }
+}
+
+/// Events as a list; `with_company` links the company in each (the feed does; the
+/// company's own page names it only where the language's phrase does).
 pub fn render(ctx: &Ctx, events: &[Event], with_company: bool) -> Markup {
     html! {
         ol.list-unstyled.mb-0.events {
@@ -342,11 +410,7 @@ pub fn render(ctx: &Ctx, events: &[Event], with_company: bool) -> Markup {
                 li.event.py-2.border-bottom data-action=(e.action) {
                     div.d-flex.flex-wrap.gap-2.align-items-baseline {
                         strong { (e.actor.as_deref().unwrap_or(&ctx.t("history.system"))) }
-                        span { (ctx.t(&format!("history.{}", e.action))) }
-                        @if with_company {
-                            a href={"/customers/" (e.company_id)} { (e.company_name) }
-                        }
-                        @if !e.subject.is_empty() { span.text-secondary.event-subject { "“" (e.subject) "”" } }
+                        (sentence(ctx, e, with_company))
                         time.ms-auto.small.text-secondary datetime=(e.at.to_rfc3339()) { (ctx.datetime(e.at)) }
                     }
                     (changes_list(ctx, &e.changes))
@@ -376,7 +440,22 @@ pub fn changes_list(ctx: &Ctx, changes: &[Change]) -> Markup {
 
 #[cfg(test)]
 mod tests {
-    use super::Diff;
+    use super::{Diff, Piece, pieces};
+
+    #[test]
+    fn a_phrase_is_cut_at_its_placeholders() {
+        assert_eq!(
+            pieces("added the contact %{subject} to %{company}"),
+            [
+                Piece::Text("added the contact "),
+                Piece::Subject,
+                Piece::Text(" to "),
+                Piece::Company
+            ]
+        );
+        assert_eq!(pieces("添加了联系人"), [Piece::Text("添加了联系人")]);
+        assert_eq!(pieces("%{company}"), [Piece::Company]);
+    }
 
     #[test]
     fn a_diff_keeps_only_changed_values() {

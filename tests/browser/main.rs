@@ -15,6 +15,7 @@ mod notes;
 mod opportunities;
 mod opportunity_list;
 mod recovery;
+mod small_screens;
 mod statistics;
 mod steps;
 mod targets;

@@ -5,7 +5,7 @@ use std::{io::Cursor, time::Duration};
 use calamine::{Reader, Xlsx};
 use kehu_tests::{Client, TestApp};
 
-use crate::support::{add_field, exec, zh};
+use crate::support::{add_field, exec, refresh_without_js, zh, zone_off_utc_date};
 
 /// Asks for an export of `entity` with `query` and waits until it is done; returns the
 /// export's page path.
@@ -253,6 +253,11 @@ async fn a_running_export_shows_the_total_the_rate_and_the_time_left() {
         "30 s left, give or take the request's own time: {eta:?}"
     );
     // The fragment htmx polls shows the same, and the list shows rows of the total.
+    assert_eq!(
+        page.attrs("#export-status", "hx-trigger"),
+        ["every 1s"],
+        "htmx polls while it runs"
+    );
     let fragment = admin.get("/exports/900001/progress").await;
     assert_eq!(fragment.texts(".export-rows"), ["已导出 500 / 2000 行"]);
     assert!(
@@ -280,7 +285,14 @@ fn xlsx_rows_beyond_a_sheet_continue_on_new_sheets_with_the_header() {
         second.push(cell);
     }
     let path = std::env::temp_dir().join(format!("kehu-sheets-{}.xlsx", uuid::Uuid::new_v4()));
-    write_xlsx(&path, "客户", &headers, [first, second].into_iter(), 2).expect("written");
+    write_xlsx(
+        &path,
+        "客户",
+        (&headers, &[]),
+        [first, second].into_iter(),
+        2,
+    )
+    .expect("written");
     let bytes = std::fs::read(&path).expect("the file");
     let _ = std::fs::remove_file(&path);
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an xlsx");
@@ -304,4 +316,157 @@ fn xlsx_rows_beyond_a_sheet_continue_on_new_sheets_with_the_header() {
         ["甲", "乙", "丙", "丁", "戊"],
         "every row once, in order"
     );
+}
+
+/// Without JavaScript the export's page reloads itself while the export is queued or
+/// running (a meta refresh, which the CSP does not govern), and stops once it is done.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_javascript_an_export_page_refreshes_itself_until_the_export_is_done() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("刷新导出公司", "管理员", "admin@refresh-export.test")
+        .await;
+    let who = app
+        .text("SELECT tenant_id || ' ' || id FROM users WHERE email = 'admin@refresh-export.test'")
+        .await;
+    let (tenant, user) = who.split_once(' ').expect("tenant and user");
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO exports (tenant_id, id, requested_by, entity, format, status, rows_done, \
+             rows_total, started_at, lease_until, enqueued_at, attempts) VALUES ({tenant}, 900002, \
+             {user}, 'company', 'csv', 'queued', 0, NULL, NULL, now() + interval '1 hour', now(), 0)"
+        ),
+    )
+    .await;
+    for status in ["queued", "running"] {
+        exec(
+            &app,
+            &format!("UPDATE exports SET status = '{status}' WHERE id = 900002"),
+        )
+        .await;
+        let page = admin.get("/exports/900002").await;
+        assert_eq!(page.status, 200);
+        assert_eq!(
+            refresh_without_js(&page),
+            Some(2),
+            "{status}: {}",
+            page.body
+        );
+        let csp = page.header("content-security-policy").expect("a CSP");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+    // The fragment htmx swaps in carries no refresh (it is not a page).
+    let fragment = admin.get("/exports/900002/progress").await;
+    assert!(!fragment.body.contains("http-equiv"), "{}", fragment.body);
+    for status in ["done", "failed"] {
+        exec(
+            &app,
+            &format!("UPDATE exports SET status = '{status}' WHERE id = 900002"),
+        )
+        .await;
+        let page = admin.get("/exports/900002").await;
+        assert_eq!(page.attrs("#export-status", "data-status"), [status]);
+        assert_eq!(refresh_without_js(&page), None, "{status}: no more reloads");
+        assert!(page.attrs("#export-status", "hx-trigger").is_empty());
+    }
+}
+
+/// Number and date custom fields are numbers and dates in xlsx (a spreadsheet sums and
+/// sorts them) and plain text in CSV (a negative number is not taken for a formula);
+/// the file is named with the date in the requester's time zone (the tenant's here).
+#[tokio::test(flavor = "multi_thread")]
+async fn number_and_date_fields_export_as_numbers_and_dates_named_by_the_tenants_date() {
+    use calamine::Data;
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("类型导出公司", "管理员", "admin@typed-export.test")
+        .await;
+    let tenant = app.tenant_of("admin@typed-export.test").await;
+    let (zone, today) = zone_off_utc_date();
+    exec(
+        &app,
+        &format!("UPDATE tenants SET time_zone = '{zone}' WHERE id = {tenant}"),
+    )
+    .await;
+    let staff = add_field(&app, &admin, "company", "人数", "number", "").await;
+    let since = add_field(&app, &admin, "company", "签约日", "date", "").await;
+    let page = admin
+        .post(
+            "/customers/new",
+            &[
+                ("name", "类型科技"),
+                (&staff, "-12.5"),
+                (&since, "2026-11-23"),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = admin.post("/customers/new", &[("name", "空白科技")]).await;
+    assert_eq!(page.status, 303, "{}", page.body);
+
+    let path = export(&app, &admin, "company", "xlsx", "sort=name", "").await;
+    let (bytes, disposition, _) = download(&admin, &path).await;
+    assert!(
+        disposition.contains(&format!("-{today}.xlsx")),
+        "{today} in {zone}: {disposition}"
+    );
+    let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).expect("an xlsx");
+    let sheet = book
+        .worksheet_range_at(0)
+        .expect("a sheet")
+        .expect("readable");
+    let header: Vec<String> = sheet
+        .rows()
+        .next()
+        .expect("a header")
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    let col = |label: &str| {
+        header
+            .iter()
+            .position(|h| h == label)
+            .unwrap_or_else(|| panic!("{label} in {header:?}"))
+    };
+    let row = sheet
+        .rows()
+        .find(|r| r[0] == "类型科技")
+        .expect("the company's row");
+    assert_eq!(row[col("人数")], Data::Float(-12.5), "a number, not text");
+    let epoch = chrono::NaiveDate::from_ymd_opt(1899, 12, 30).expect("Excel's day 0");
+    let serial = (chrono::NaiveDate::from_ymd_opt(2026, 11, 23).expect("date") - epoch).num_days();
+    match &row[col("签约日")] {
+        Data::DateTime(d) => assert_eq!(d.as_f64(), serial as f64, "2026-11-23"),
+        other => panic!("a date, not {other:?}"),
+    }
+    let blank = sheet
+        .rows()
+        .find(|r| r[0] == "空白科技")
+        .expect("the blank company's row");
+    assert_eq!(blank[col("人数")], Data::Empty);
+    assert_eq!(blank[col("签约日")], Data::Empty);
+
+    let path = export(&app, &admin, "company", "csv", "sort=name", "").await;
+    let (bytes, disposition, _) = download(&admin, &path).await;
+    assert!(
+        disposition.contains(&format!("-{today}.csv")),
+        "{disposition}"
+    );
+    let text = String::from_utf8(bytes).expect("UTF-8");
+    let mut reader = csv::Reader::from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let headers: Vec<String> = reader
+        .headers()
+        .expect("headers")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let record = reader
+        .records()
+        .map(|r| r.expect("row"))
+        .find(|r| &r[0] == "类型科技")
+        .expect("the company's row");
+    let at = |label: &str| headers.iter().position(|h| h == label).expect("column");
+    assert_eq!(&record[at("人数")], "-12.5", "not neutralised into '-12.5");
+    assert_eq!(&record[at("签约日")], "2026-11-23");
 }

@@ -195,3 +195,83 @@ async fn the_home_feed_shows_only_changes_to_companies_the_user_may_see() {
     let seen = feed_of(admin.get("/").await);
     assert_eq!(seen, ["李的私有客户", "张的公开客户", "张的私有客户"]);
 }
+
+/// In English each contact and note event names the company it belongs to, in a
+/// sentence ("added the contact “Li Lei” to Acme"), on the company's page and in the feed.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_english_history_names_the_company_a_contact_was_added_to() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("英文历史公司", "Wang", "admin@history-en.test")
+        .await;
+    let page = admin
+        .post("/customers/new", &[("name", "Acme Trading")])
+        .await;
+    assert_eq!(page.status, 303);
+    let company = app
+        .scalar("SELECT id FROM companies WHERE name = 'Acme Trading'")
+        .await;
+    let page = admin
+        .post(
+            "/contacts/new",
+            &[("company", "Acme Trading"), ("name", "Li Lei")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let no_files: &[kehu_tests::client::FilePart<'_>] = &[];
+    admin.get(&format!("/customers/{company}")).await;
+    let page = admin
+        .post_multipart(
+            &format!("/customers/{company}/notes"),
+            &[("body", "First visit")],
+            no_files,
+        )
+        .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let page = admin.post("/locale", &[("locale", "en")]).await;
+    assert_eq!(page.status, 303);
+
+    let detail = admin.get(&format!("/customers/{company}")).await;
+    let event = |page: &kehu_tests::client::Page, action: &str| {
+        page.texts(&format!("[data-action={action}] .event-text"))
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| panic!("a {action} event: {}", page.body))
+    };
+    assert_eq!(
+        event(&detail, "contact_added"),
+        "added the contact “Li Lei” to Acme Trading"
+    );
+    assert_eq!(
+        event(&detail, "note_added"),
+        "added the note “First visit” to Acme Trading"
+    );
+    assert_eq!(event(&detail, "created"), "created the customer");
+    // The feed links the company inside the sentence, once.
+    let home = admin.get("/").await;
+    assert_eq!(
+        event(&home, "contact_added"),
+        "added the contact “Li Lei” to Acme Trading"
+    );
+    assert_eq!(
+        home.attrs("[data-action=contact_added] a.event-company", "href"),
+        [format!("/customers/{company}")]
+    );
+    assert_eq!(
+        home.texts("[data-action=created]")[0]
+            .matches("Acme Trading")
+            .count(),
+        1,
+        "a phrase without the company is followed by it: {:?}",
+        home.texts("[data-action=created]")
+    );
+    // Chinese keeps its word order: the phrase, then the company (in the feed), then who.
+    admin.post("/locale", &[("locale", "zh-CN")]).await;
+    let detail = admin.get(&format!("/customers/{company}")).await;
+    assert_eq!(event(&detail, "contact_added"), zh("history.contact_added"));
+    assert!(
+        detail
+            .texts("[data-action=contact_added] .event-subject")
+            .contains(&"“Li Lei”".to_owned())
+    );
+}

@@ -6,7 +6,7 @@ use std::{io::Cursor, time::Duration};
 use calamine::{Reader, Xlsx};
 use kehu_tests::{Client, TestApp, TestOptions, client::Page};
 
-use crate::support::{add_field, zh};
+use crate::support::{add_field, exec, refresh_without_js, zh, zone_off_utc_date};
 
 const CSV: &str = "text/csv";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -914,4 +914,100 @@ async fn a_later_chunk_updates_what_an_earlier_chunk_created_in_file_order() {
             .await,
         "010-second"
     );
+}
+
+/// The error report's file name carries the date in the tenant's time zone, not UTC's.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_error_report_is_named_with_the_tenants_date() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("报告日期公司", "管理员", "admin@report-date.test")
+        .await;
+    let tenant = app.tenant_of("admin@report-date.test").await;
+    let (zone, today) = zone_off_utc_date();
+    exec(
+        &app,
+        &format!("UPDATE tenants SET time_zone = '{zone}' WHERE id = {tenant}"),
+    )
+    .await;
+    let csv = "公司名称,邮箱\n日期公司,not-an-email\n";
+    let page = upload(
+        &admin,
+        "company",
+        "客户.csv",
+        CSV,
+        csv.as_bytes().to_vec(),
+        &[],
+    )
+    .await;
+    let path = page.location.expect("the mapping screen");
+    let id = id_of(&path);
+    start(&admin, &path, &["name", "email"], &[]).await;
+    assert_eq!(wait_for(&app, id, &["done"]).await, "done");
+    let (status, headers, _) = admin.get_bytes(&format!("{path}/errors")).await;
+    assert_eq!(status, 200);
+    let disposition = headers
+        .get("content-disposition")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(
+        disposition.contains(&format!("-{today}.xlsx")),
+        "{today} in {zone}: {disposition}"
+    );
+}
+
+/// Without JavaScript the import's page reloads itself while the import (or its undo)
+/// runs, and stops once it has stopped; with JavaScript htmx polls the fragment.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_javascript_an_import_page_refreshes_itself_while_the_import_runs() {
+    let app = TestApp::start().await;
+    let admin = app
+        .signup("刷新导入公司", "管理员", "admin@refresh-import.test")
+        .await;
+    let csv = "公司名称\n刷新公司\n";
+    let page = upload(
+        &admin,
+        "company",
+        "客户.csv",
+        CSV,
+        csv.as_bytes().to_vec(),
+        &[],
+    )
+    .await;
+    let path = page.location.expect("the mapping screen");
+    let id = id_of(&path);
+    let draft = admin.get(&path).await;
+    assert_eq!(
+        refresh_without_js(&draft),
+        None,
+        "the mapping screen waits for the user"
+    );
+    // A live lease and a fresh enqueue: neither the worker nor the reconciler moves it.
+    for status in ["queued", "running", "undoing"] {
+        exec(
+            &app,
+            &format!(
+                "UPDATE imports SET status = '{status}', started_at = now(), \
+                 lease_until = now() + interval '1 hour', enqueued_at = now() WHERE id = {id}"
+            ),
+        )
+        .await;
+        let page = admin.get(&path).await;
+        assert_eq!(page.attrs("#import-status", "data-status"), [status]);
+        assert_eq!(refresh_without_js(&page), Some(2), "{status}");
+        assert_eq!(page.attrs("#import-status", "hx-trigger"), ["every 1s"]);
+    }
+    let fragment = admin.get(&format!("{path}/progress")).await;
+    assert!(!fragment.body.contains("http-equiv"), "{}", fragment.body);
+    for status in ["done", "cancelled", "failed", "undone"] {
+        exec(
+            &app,
+            &format!("UPDATE imports SET status = '{status}' WHERE id = {id}"),
+        )
+        .await;
+        let page = admin.get(&path).await;
+        assert_eq!(page.attrs("#import-status", "data-status"), [status]);
+        assert_eq!(refresh_without_js(&page), None, "{status}");
+        assert!(page.attrs("#import-status", "hx-trigger").is_empty());
+    }
 }

@@ -131,3 +131,56 @@ async fn a_field_edits_in_place_with_the_forms_rules_and_lands_in_the_history() 
         403
     );
 }
+
+/// Without JavaScript the pencil is a plain link to the full edit form at its field (htmx
+/// takes the click when JavaScript runs), on companies and opportunities alike.
+#[tokio::test(flavor = "multi_thread")]
+async fn without_javascript_the_pencil_links_to_the_edit_form_at_its_field() {
+    let app = TestApp::start().await;
+    let admin = app.signup("铅笔公司", "管理员", "admin@pencil.test").await;
+    let level = add_field(&app, &admin, "company", "级别", "select", "A\nB").await;
+    let page = admin
+        .post(
+            "/customers/new",
+            &[("name", "铅笔科技"), ("phone", "010-1")],
+        )
+        .await;
+    assert_eq!(page.status, 303);
+    let id = app
+        .scalar("SELECT id FROM companies WHERE name = '铅笔科技'")
+        .await;
+    let detail = admin.get(&format!("/customers/{id}")).await;
+    for name in ["phone", "owner_id", level.as_str()] {
+        let cell = format!("#inline-{name} a.inline-edit");
+        assert_eq!(
+            detail.attrs(&cell, "href"),
+            [format!("/customers/{id}/edit#f-{name}")],
+            "{name}"
+        );
+        assert_eq!(
+            detail.attrs(&cell, "hx-get"),
+            [format!("/customers/{id}/inline?field={name}")],
+            "{name}: htmx still edits in place"
+        );
+    }
+    // The link's target is the edit form, with the field it points at.
+    let form = admin.get(&format!("/customers/{id}/edit")).await;
+    assert_eq!(form.status, 200);
+    assert_eq!(form.input_value("phone").as_deref(), Some("010-1"));
+    assert_eq!(form.attrs(&format!("#f-{level}"), "id").len(), 1);
+
+    let tenant = app.tenant_of("admin@pencil.test").await;
+    let owner = app.user_id("admin@pencil.test").await;
+    let deal = kehu_tests::opportunities::OpportunityBuilder::new(tenant, owner)
+        .name("铅笔大单")
+        .insert(&app)
+        .await;
+    let detail = admin.get(&format!("/opportunities/{deal}")).await;
+    assert_eq!(
+        detail.attrs("#inline-amount a.inline-edit", "href"),
+        [format!("/opportunities/{deal}/edit#f-amount")]
+    );
+    let form = admin.get(&format!("/opportunities/{deal}/edit")).await;
+    assert_eq!(form.status, 200);
+    assert_eq!(form.attrs("#f-amount", "name"), ["amount"]);
+}

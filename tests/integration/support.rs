@@ -28,11 +28,7 @@ pub fn en(key: &str) -> String {
 
 /// Runs one statement as the owner role; returns the affected rows.
 pub async fn exec(app: &TestApp, sql: &str) -> usize {
-    let mut conn = app.owner_conn().await;
-    diesel::sql_query(sql)
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    app.execute(sql).await
 }
 
 /// Runs a query returning one bigint `n` on a given connection.
@@ -265,3 +261,28 @@ impl std::ops::Deref for Team {
 }
 
 pub use kehu_tests::worker::{queues, worker_state};
+
+/// The seconds of the page's reload for browsers without JavaScript (a
+/// `<meta http-equiv="refresh">` in a `<noscript>` of the `<head>`), if it has one.
+pub fn refresh_without_js(page: &Page) -> Option<u32> {
+    let head = page.body.split("</head>").next()?;
+    let rest = head
+        .split(r#"<noscript><meta http-equiv="refresh" content=""#)
+        .nth(1)?;
+    rest.split('"').next()?.parse().ok()
+}
+
+/// A time zone whose date is not UTC's right now (UTC+14 late in the UTC day, UTC−11
+/// early in it), so that a date written in UTC shows.
+pub fn zone_off_utc_date() -> (&'static str, chrono::NaiveDate) {
+    use chrono::Timelike;
+    let now = chrono::Utc::now();
+    let zone = if now.hour() >= 11 {
+        chrono_tz::Pacific::Kiritimati
+    } else {
+        chrono_tz::Pacific::Pago_Pago
+    };
+    let day = now.with_timezone(&zone).date_naive();
+    assert_ne!(day, now.date_naive(), "{zone} is a day off UTC");
+    (zone.name(), day)
+}

@@ -231,6 +231,15 @@ impl TestApp {
             .expect("app connection")
     }
 
+    /// Runs one owner-role statement; returns the affected rows.
+    pub async fn execute(&self, sql: &str) -> usize {
+        let mut conn = self.owner_conn().await;
+        diesel::sql_query(sql)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
     /// Runs an owner-role query returning one bigint.
     pub async fn scalar(&self, sql: &str) -> i64 {
         #[derive(QueryableByName)]

@@ -76,6 +76,17 @@ impl Browser {
     /// Like [`Browser::start`], naming the person using it (`who` labels its console
     /// messages), for tests with several browsers.
     pub async fn start_as(app: &TestApp, test: &str, who: &str) -> Self {
+        Self::launch(app, test, who, true).await
+    }
+
+    /// Like [`Browser::start_as`] with JavaScript turned off (Chromium's content setting:
+    /// the page's own scripts, htmx included, do not run; the helpers' WebDriver scripts
+    /// still do), for what must work without it.
+    pub async fn start_without_js(app: &TestApp, test: &str, who: &str) -> Self {
+        Self::launch(app, test, who, false).await
+    }
+
+    async fn launch(app: &TestApp, test: &str, who: &str, javascript: bool) -> Self {
         let artifacts = Artifacts::for_test(test);
         let mut last_error = String::new();
         for _ in 0..3 {
@@ -87,7 +98,7 @@ impl Browser {
                 }
             };
             let connected = ClientBuilder::native()
-                .capabilities(capabilities(&driver.profile))
+                .capabilities(capabilities(&driver.profile, javascript))
                 .connect(&format!("http://127.0.0.1:{}", driver.port))
                 .await;
             let client = match connected {
@@ -184,6 +195,37 @@ impl Browser {
             .unwrap_or_else(|e| panic!("[{}] open {url}: {e}", self.who));
         self.wait_until_loaded().await;
         self.check_console().await;
+    }
+
+    /// Resizes the window so that the page's viewport is `width` × `height` CSS pixels
+    /// (a phone is 390 × 844), and returns the viewport's size as the page sees it.
+    pub async fn set_viewport(&self, width: u32, height: u32) -> (u64, u64) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .unwrap_or_else(|e| panic!("[{}] resize to {width}×{height}: {e}", self.who));
+        // The window's frame, if any, takes part of it: grow the window by the difference.
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight]", vec![])
+            .await;
+        let size = |i: usize| inner[i].as_u64().unwrap_or_default();
+        let (w, h) = (size(0), size(1));
+        if (w, h) != (u64::from(width), u64::from(height)) {
+            let grow = |want: u32, got: u64| {
+                (2 * i64::from(want) - i64::try_from(got).unwrap_or_default()).max(1) as u32
+            };
+            self.client
+                .set_window_size(grow(width, w), grow(height, h))
+                .await
+                .unwrap_or_else(|e| panic!("[{}] resize: {e}", self.who));
+        }
+        let inner = self
+            .js("return [window.innerWidth, window.innerHeight]", vec![])
+            .await;
+        (
+            inner[0].as_u64().unwrap_or_default(),
+            inner[1].as_u64().unwrap_or_default(),
+        )
     }
 
     /// Runs JavaScript (`return …` for a value).
@@ -691,8 +733,8 @@ fn chromium_path() -> String {
     std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into())
 }
 
-fn capabilities(profile: &Path) -> Capabilities {
-    let caps = json!({
+fn capabilities(profile: &Path, javascript: bool) -> Capabilities {
+    let mut caps = json!({
         "browserName": "chrome",
         "goog:chromeOptions": {
             "binary": chromium_path(),
@@ -711,6 +753,10 @@ fn capabilities(profile: &Path) -> Capabilities {
         },
         "goog:loggingPrefs": { "browser": "ALL" },
     });
+    if !javascript {
+        caps["goog:chromeOptions"]["prefs"] =
+            json!({ "profile.managed_default_content_settings.javascript": 2 });
+    }
     match caps {
         Value::Object(map) => map,
         _ => unreachable!("capabilities are an object"),

@@ -88,7 +88,7 @@ impl Ctx {
         self.locale.datetime(at, self.time_zone)
     }
 
-    /// True for admins.
+    /// Today's date in the tenant's time zone (for dates in file names and pages).
     pub fn today(&self) -> chrono::NaiveDate {
         chrono::Utc::now()
             .with_timezone(&self.time_zone)

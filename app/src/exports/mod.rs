@@ -68,6 +68,11 @@ pub struct Export {
 }
 
 impl Export {
+    /// True while it is queued or running (its page keeps refreshing).
+    pub fn is_running(&self) -> bool {
+        matches!(self.status.as_str(), "queued" | "running")
+    }
+
     /// Rows a second so far and the seconds left at that rate, while it runs: `None`
     /// before the first rows or without a start time; the time left also needs the total.
     pub fn rate_and_eta(&self, now: DateTime<Utc>) -> (Option<f64>, Option<i64>) {

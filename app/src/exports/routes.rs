@@ -120,7 +120,7 @@ pub fn duration_text(locale: crate::i18n::Locale, seconds: i64) -> String {
 /// shows the rows written of the total (counted when the attempt started), the rate and
 /// the time left at that rate.
 fn status(ctx: &Ctx, e: &Export) -> Markup {
-    let running = matches!(e.status.as_str(), "queued" | "running");
+    let running = e.is_running();
     let (rate, eta) = e.rate_and_eta(chrono::Utc::now());
     let total = e.rows_total.filter(|t| *t > 0);
     let pct = match (e.status.as_str(), total) {
@@ -228,11 +228,14 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<ExportId>) -> Ap
         (status(&ctx, &export))
         a.btn.btn-link.px-0 href="/exports" { (ctx.t("exports.all")) }
     };
-    Ok(layout::page(
+    // Without JavaScript the page reloads itself until the export has finished.
+    let (title, live) = (ctx.t("exports.title"), export.is_running());
+    Ok(layout::job_page(
         &ctx,
         Module::Customers,
         "/exports",
-        &ctx.t("exports.title"),
+        &title,
+        live,
         content,
     ))
 }

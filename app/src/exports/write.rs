@@ -41,7 +41,7 @@ use crate::{
     opportunities::list::{self as opportunity_list, OPPORTUNITIES},
     schema::{
         companies as company_table, company_tags, contacts as contact_table, tags as tag_table,
-        tenants,
+        tenants, users as user_table,
     },
     tags::model as tags,
     users::model as users,
@@ -167,11 +167,16 @@ async fn produce(
     let user = users::find(&mut tx, export.requested_by).await?;
     let scope =
         Scope::of_user(&mut tx, user.id, user.role, View::parse(Some(&export.view))).await?;
-    let time_zone: String = tenants::table
+    // The requester's time zone (their own, else the tenant's), as their pages use: the
+    // view's date conditions, the dates in the cells and the file name's date.
+    let (tenant_zone, own_zone): (String, Option<String>) = tenants::table
+        .inner_join(user_table::table)
         .filter(tenants::id.eq(tenant))
-        .select(tenants::time_zone)
+        .filter(user_table::id.eq(user.id))
+        .select((tenants::time_zone, user_table::time_zone))
         .first(&mut *tx)
         .await?;
+    let time_zone = own_zone.unwrap_or(tenant_zone);
     let tz: chrono_tz::Tz = time_zone.parse().unwrap_or(chrono_tz::Asia::Shanghai);
     let entity = match export.entity.as_str() {
         "contact" => Entity::Contact,
@@ -224,6 +229,14 @@ async fn produce(
             locale.t("exports.sheet_opportunity"),
         ),
     };
+    let kinds = column_kinds(
+        match entity {
+            Entity::Company => &COMPANY_COLUMNS[..],
+            Entity::Contact => &CONTACT_COLUMNS[..],
+            Entity::Opportunity => &OPPORTUNITY_COLUMNS[..],
+        },
+        &context.fields,
+    );
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Rows>(CHANNEL_PAGES);
     let writer = {
         let path = path.clone();
@@ -231,9 +244,9 @@ async fn produce(
         tokio::task::spawn_blocking(move || {
             let pages = std::iter::from_fn(|| receiver.blocking_recv());
             if format == "csv" {
-                write_csv(&path, &headers, pages)
+                write_csv(&path, &headers, &kinds, pages)
             } else {
-                write_xlsx(&path, &sheet, &headers, pages, SHEET_ROWS)
+                write_xlsx(&path, &sheet, (&headers, &kinds), pages, SHEET_ROWS)
             }
         })
     };
@@ -353,6 +366,56 @@ const OPPORTUNITY_COLUMNS: [&str; 11] = [
     "opportunities.created_at",
     "opportunities.closed_at",
 ];
+
+/// What a column's cells are: the xlsx writer stores numbers and dates as such (so a
+/// spreadsheet can sum and sort them), and the CSV writer leaves numbers as they are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CellKind {
+    /// Text (also a cell of another kind whose text does not parse as one).
+    #[default]
+    Text,
+    /// A number, as `12.5` or `-3`.
+    Number,
+    /// A date, as `2026-11-23`.
+    Date,
+}
+
+impl CellKind {
+    /// The kind of a custom field's cells.
+    pub fn of(kind: cf::Kind) -> Self {
+        match kind {
+            cf::Kind::Number => Self::Number,
+            cf::Kind::Date => Self::Date,
+            cf::Kind::Text | cf::Kind::Select | cf::Kind::MultiSelect => Self::Text,
+        }
+    }
+}
+
+/// The kinds of an export's columns: the built-in columns (by locale key) are text but
+/// for the expected close date, then each custom field by its kind.
+fn column_kinds(builtin: &[&str], fields: &[Field]) -> Vec<CellKind> {
+    builtin
+        .iter()
+        .map(|key| match *key {
+            "opportunities.expected_close" => CellKind::Date,
+            _ => CellKind::Text,
+        })
+        .chain(fields.iter().map(|f| CellKind::of(f.kind)))
+        .collect()
+}
+
+/// A number cell's value: finite numbers only.
+fn number(cell: &str) -> Option<f64> {
+    cell.parse::<f64>().ok().filter(|n| n.is_finite())
+}
+
+/// A date cell's value, for the years a spreadsheet's dates cover (1900–9999).
+fn excel_date(cell: &str) -> Option<rust_xlsxwriter::ExcelDateTime> {
+    use chrono::Datelike;
+    let day = chrono::NaiveDate::parse_from_str(cell, "%Y-%m-%d").ok()?;
+    let year = u16::try_from(day.year()).ok().filter(|y| *y >= 1900)?;
+    rust_xlsxwriter::ExcelDateTime::from_ymd(year, day.month() as u8, day.day() as u8).ok()
+}
 
 fn opportunity_headers(c: &Context_) -> Vec<String> {
     OPPORTUNITY_COLUMNS
@@ -835,10 +898,12 @@ async fn read_contacts(
 }
 
 /// Writes a CSV file (UTF-8 with a BOM, so that Excel reads Chinese text) of `headers`
-/// and the rows of `pages`, every cell neutralised.
+/// and the rows of `pages`, every cell neutralised but the numbers of number columns
+/// (`kinds`; a column without one is text): `-3` is a number, not a formula.
 pub fn write_csv(
     path: &Path,
     headers: &[String],
+    kinds: &[CellKind],
     pages: impl Iterator<Item = Rows>,
 ) -> anyhow::Result<()> {
     let file = std::fs::File::create(path)?;
@@ -848,8 +913,13 @@ pub fn write_csv(
     csv.write_record(headers)?;
     for page in pages {
         for r in 0..page.len() {
-            for cell in page.row(r) {
-                csv.write_field(neutralise(cell).as_bytes())?;
+            for (col, cell) in page.row(r).enumerate() {
+                let kind = kinds.get(col).copied().unwrap_or_default();
+                if kind == CellKind::Number && number(cell).is_some() {
+                    csv.write_field(cell.as_bytes())?;
+                } else {
+                    csv.write_field(neutralise(cell).as_bytes())?;
+                }
             }
             csv.write_record(None::<&[u8]>)?;
         }
@@ -859,19 +929,22 @@ pub fn write_csv(
 }
 
 /// Writes an xlsx workbook (rust_xlsxwriter, constant-memory mode) of `headers` and the
-/// rows of `pages`, every cell neutralised. A worksheet holds `sheet_rows` data rows
-/// under the bold header row ([`SHEET_ROWS`] in production); the rows after that go on
-/// "`sheet` (2)", "`sheet` (3)"… each with the header row again.
+/// rows of `pages`. Cells of number and date columns (`kinds`; a column without one is
+/// text) are numbers and dates (`yyyy-mm-dd`) when their text parses as one; every other
+/// cell is text, neutralised. A worksheet holds `sheet_rows` data rows under the bold
+/// header row ([`SHEET_ROWS`] in production); the rows after that go on "`sheet` (2)",
+/// "`sheet` (3)"… each with the header row again.
 pub fn write_xlsx(
     path: &Path,
     sheet: &str,
-    headers: &[String],
+    (headers, kinds): (&[String], &[CellKind]),
     pages: impl Iterator<Item = Rows>,
     sheet_rows: u32,
 ) -> anyhow::Result<()> {
     let sheet_rows = sheet_rows.clamp(1, SHEET_ROWS);
     let mut workbook = rust_xlsxwriter::Workbook::new();
     let bold = rust_xlsxwriter::Format::new().set_bold();
+    let date = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
     let mut sheets = 0usize;
     let mut add_sheet = |workbook: &mut rust_xlsxwriter::Workbook| -> anyhow::Result<usize> {
         sheets += 1;
@@ -884,6 +957,10 @@ pub fn write_xlsx(
         ws.set_name(name)?;
         for (col, header) in headers.iter().enumerate() {
             ws.write_string_with_format(0, col as u16, header, &bold)?;
+            // Wide enough for the date, which a spreadsheet would otherwise show as ####.
+            if kinds.get(col) == Some(&CellKind::Date) {
+                ws.set_column_width(col as u16, 12)?;
+            }
         }
         Ok(sheets - 1)
     };
@@ -899,8 +976,20 @@ pub fn write_xlsx(
                 row_no = 1;
             }
             for (col, cell) in page.row(r).enumerate() {
-                if !cell.is_empty() {
-                    ws.write_string(row_no, col as u16, neutralise(cell).as_ref())?;
+                if cell.is_empty() {
+                    continue;
+                }
+                let (c, kind) = (col as u16, kinds.get(col).copied().unwrap_or_default());
+                if kind == CellKind::Number
+                    && let Some(n) = number(cell)
+                {
+                    ws.write_number(row_no, c, n)?;
+                } else if kind == CellKind::Date
+                    && let Some(day) = excel_date(cell)
+                {
+                    ws.write_datetime_with_format(row_no, c, day, &date)?;
+                } else {
+                    ws.write_string(row_no, c, neutralise(cell).as_ref())?;
                 }
             }
             row_no += 1;

@@ -1100,7 +1100,16 @@ pub async fn show(ctx: Ctx, state: Data<&State>, Path(id): Path<ImportId>) -> Ap
         (status(&ctx, &import, &first))
         a.btn.btn-link.px-0 href="/imports" { (ctx.t("imports.all")) }
     };
-    Ok(page(&ctx, &ctx.t("imports.title"), content))
+    // Without JavaScript the page reloads itself while the import (or its undo) runs.
+    let (title, live) = (ctx.t("imports.title"), import.is_active());
+    Ok(layout::job_page(
+        &ctx,
+        Module::Customers,
+        "/imports",
+        &title,
+        live,
+        content,
+    ))
 }
 
 /// GET /imports/:id/progress — the status fragment htmx polls.
@@ -1207,7 +1216,7 @@ pub async fn errors(
     let name = format!(
         "{}-{stem}-{}.xlsx",
         ctx.t("imports.report_file"),
-        chrono::Utc::now().date_naive()
+        ctx.today()
     );
     Ok(Response::builder()
         .header(

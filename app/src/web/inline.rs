@@ -20,6 +20,10 @@ use crate::{
 
 /// A fact's value with (for whoever may edit it) the pencil that opens its editor.
 /// `base` is the record's page (`/customers/7`), `class` extra classes of the value.
+///
+/// The pencil is a link to the record's full edit form at the field (`/customers/7/edit#f-phone`):
+/// without JavaScript it goes there; with it, htmx takes the click and fetches the
+/// one-field editor instead.
 pub fn cell(
     ctx: &Ctx,
     base: &str,
@@ -31,7 +35,7 @@ pub fn cell(
     html! {
         span class={"inline-value " (class)} { @if text.is_empty() { "—" } @else { (text) } }
         @if manage {
-            button.btn.btn-sm.btn-link.py-0.inline-edit type="button"
+            a.btn.btn-sm.btn-link.py-0.inline-edit href={(base) "/edit#f-" (name)}
                 hx-get={(base) "/inline?field=" (name)}
                 hx-target={"#inline-" (name)}
                 aria-label=(ctx.locale.tf("customers.inline_edit", &[("field", label)])) {}

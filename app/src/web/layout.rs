@@ -227,7 +227,7 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
     }
 }
 
-fn head(locale: Locale, title: &str) -> Markup {
+fn head(locale: Locale, title: &str, extra: Markup) -> Markup {
     html! {
         head {
             meta charset="utf-8";
@@ -242,6 +242,7 @@ fn head(locale: Locale, title: &str) -> Markup {
             link rel="icon" href="/static/favicon.svg" type="image/svg+xml";
             script src="/static/vendor/htmx.min.js" defer {}
             script src="/static/forms.js" defer {}
+            (extra)
         }
     }
 }
@@ -295,26 +296,77 @@ fn hx_headers(csrf: &str) -> String {
     serde_json::json!({ CSRF_HEADER: csrf }).to_string()
 }
 
+/// Seconds between the reloads of a [`job_page`] without JavaScript (htmx polls its
+/// status every second).
+pub const NO_JS_REFRESH_SECONDS: u32 = 2;
+
 /// A signed-in page: left menu, tab bar, then `content`.
 pub fn page(ctx: &Ctx, module: Module, active_tab: &str, title: &str, content: Markup) -> Markup {
+    page_with_head(ctx, module, active_tab, title, html! {}, content)
+}
+
+/// [`page`] for a job's progress (an import, an export). While the job is `live`, a
+/// browser without JavaScript reloads it every [`NO_JS_REFRESH_SECONDS`]: a
+/// `<meta http-equiv="refresh">` inside `<noscript>`, so that with JavaScript the browser
+/// ignores it and htmx polls the status instead. The CSP does not govern a meta refresh
+/// (no directive covers it), so it needs no change there.
+pub fn job_page(
+    ctx: &Ctx,
+    module: Module,
+    active_tab: &str,
+    title: &str,
+    live: bool,
+    content: Markup,
+) -> Markup {
+    let refresh = html! {
+        @if live { noscript { meta http-equiv="refresh" content=(NO_JS_REFRESH_SECONDS); } }
+    };
+    page_with_head(ctx, module, active_tab, title, refresh, content)
+}
+
+/// [`page`] with `extra` at the end of its `<head>`.
+fn page_with_head(
+    ctx: &Ctx,
+    module: Module,
+    active_tab: &str,
+    title: &str,
+    extra: Markup,
+    content: Markup,
+) -> Markup {
     let tabs = tabs(module, ctx);
     html! {
         (DOCTYPE)
         html lang=(ctx.locale.code()) {
-            (head(ctx.locale, title))
+            (head(ctx.locale, title, extra))
             body hx-headers=(hx_headers(&ctx.csrf)) {
                 div.app-shell {
                     nav.app-menu aria-label=(ctx.t("menu.label")) {
-                        a.app-brand href="/" { (ctx.t("app.name")) }
-                        div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
-                        ul.nav.flex-column {
-                            @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Statistics, Module::Settings, Module::Account] {
-                                @if m.visible_to(ctx) {
-                                    li.nav-item {
-                                        a.nav-link.active[m == module] href=(m.href())
-                                            aria-current=[(m == module).then_some("page")] {
-                                            span.menu-icon aria-hidden="true" { (m.icon()) }
-                                            (ctx.t(m.label_key()))
+                        // On a narrow screen the menu folds away behind the Menu button:
+                        // the button is the label of this checkbox, and app.css shows the
+                        // menu while it is checked, so it needs no JavaScript.
+                        input.app-menu-toggle #app-menu-toggle type="checkbox" aria-controls="app-menu-body";
+                        div.app-menu-bar {
+                            a.app-brand href="/" { (ctx.t("app.name")) }
+                            label.app-menu-button.btn.btn-sm for="app-menu-toggle" {
+                                svg width="16" height="16" viewBox="0 0 16 16" fill="currentColor" aria-hidden="true" {
+                                    rect x="1" y="3" width="14" height="1.5" rx=".75" {}
+                                    rect x="1" y="7.25" width="14" height="1.5" rx=".75" {}
+                                    rect x="1" y="11.5" width="14" height="1.5" rx=".75" {}
+                                }
+                                " " (ctx.t("menu.toggle"))
+                            }
+                        }
+                        div.app-menu-body #app-menu-body {
+                            div.app-tenant title=(ctx.tenant_name) { (ctx.tenant_name) }
+                            ul.nav.flex-column {
+                                @for m in [Module::Home, Module::Customers, Module::Opportunities, Module::Statistics, Module::Settings, Module::Account] {
+                                    @if m.visible_to(ctx) {
+                                        li.nav-item {
+                                            a.nav-link.active[m == module] href=(m.href())
+                                                aria-current=[(m == module).then_some("page")] {
+                                                span.menu-icon aria-hidden="true" { (m.icon()) }
+                                                (ctx.t(m.label_key()))
+                                            }
                                         }
                                     }
                                 }
@@ -371,7 +423,7 @@ pub fn public_page(locale: Locale, csrf: &str, title: &str, content: Markup) -> 
     html! {
         (DOCTYPE)
         html lang=(locale.code()) {
-            (head(locale, title))
+            (head(locale, title, html! {}))
             body.public-body hx-headers=(hx_headers(csrf)) {
                 header.public-header {
                     a.app-brand-dark href="/" { (locale.t("app.name")) }
