@@ -11,10 +11,7 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::{
-        ctx::{PublicCtx, SessionUser, sign_in},
-        login, password, throttle,
-    },
+    auth::{login, password, throttle},
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     i18n::Locale,
@@ -22,6 +19,7 @@ use crate::{
     state::State,
     users::model::{self as users, NewUser, Role},
     web::{
+        ctx::{PublicCtx, SessionUser, sign_in},
         forms::{self, Errors, Kind, Opts},
         layout,
     },

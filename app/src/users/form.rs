@@ -12,10 +12,7 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Action},
-    auth::{
-        ctx::{AdminCtx, Ctx},
-        invite as invitation, password,
-    },
+    auth::{invite as invitation, password},
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     ids::UserId,
@@ -23,6 +20,7 @@ use crate::{
     state::State,
     users::model::{self as users, NewUser, Role, User},
     web::{
+        ctx::{AdminCtx, Ctx},
         forms::{self, Errors, Kind, Opts},
         layout::{self, Module, csrf_field},
     },
