@@ -3,9 +3,9 @@
 use maud::{Markup, html};
 use poem::handler;
 
-use crate::{
-    auth::ctx::Ctx,
-    web::layout::{self, Module},
+use crate::web::{
+    ctx::Ctx,
+    layout::{self, Module},
 };
 
 /// GET /account

@@ -12,12 +12,12 @@ use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::Scope,
     db::TenantTx,
     error::AppResult,
     ids::{CompanyId, UserId},
     schema::{companies, company_events, users},
+    web::ctx::Ctx,
 };
 
 /// What happened.

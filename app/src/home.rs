@@ -5,7 +5,6 @@ use maud::{Markup, html};
 use poem::{handler, web::Data};
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
@@ -16,7 +15,10 @@ use crate::{
         calendar::{self, CalView},
         model::Task,
     },
-    web::layout::{self, Module},
+    web::{
+        ctx::Ctx,
+        layout::{self, Module},
+    },
 };
 
 /// Entries in the 最新动态 feed.

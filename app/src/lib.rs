@@ -27,6 +27,7 @@ pub mod mail;
 pub mod money;
 pub mod notes;
 pub mod opportunities;
+pub mod routes;
 pub mod schema;
 pub mod state;
 pub mod statistics;

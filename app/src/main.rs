@@ -33,7 +33,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     tracing::info!(%addr, files = state.files.description(), "Kehu is listening");
     Server::new(TcpListener::bind(addr))
         .run_with_graceful_shutdown(
-            kehu::web::app(state),
+            kehu::routes::app(state),
             shutdown_signal(),
             Some(std::time::Duration::from_secs(10)),
         )

@@ -21,13 +21,13 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     ids::UserId,
     listing::sql::Sql,
     schema::{companies, opportunities, tasks},
     users::model::Role,
+    web::ctx::Ctx,
 };
 
 /// The view an admin picked (others always get their own scope).

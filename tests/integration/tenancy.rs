@@ -1,5 +1,5 @@
 //! The cross-tenant matrix: tenants A and B, each with an admin, a manager and a member,
-//! against every route of `app/src/web/mod.rs`, with ids of their own tenant and of the
+//! against every route of `app/src/routes.rs`, with ids of their own tenant and of the
 //! other one. Another tenant's id must look exactly like an id that does not exist, and no
 //! response may carry the other tenant's data.
 
@@ -104,7 +104,7 @@ pub enum Target {
 pub struct RouteCase {
     /// `GET` or `POST`.
     pub method: &'static str,
-    /// The pattern as in `app/src/web/mod.rs`.
+    /// The pattern as in `app/src/routes.rs`.
     pub path: &'static str,
     /// Who may use it.
     pub access: Access,
@@ -1334,7 +1334,7 @@ pub const ROUTES: &[RouteCase] = &[
     case("POST", "/logout", Public, 303, Target::None, &[]),
 ];
 
-/// The `(method, path)` pairs routed in `app/src/web/mod.rs` (outside its unit tests),
+/// The `(method, path)` pairs routed in `app/src/routes.rs` (outside any unit tests),
 /// with each list's endpoints from `app/src/listing/routes.rs` under the path its
 /// `mount` call names.
 fn routes_in_source() -> Vec<(String, String)> {
@@ -1347,7 +1347,7 @@ fn routes_in_source() -> Vec<(String, String)> {
             .unwrap_or_default()
             .to_owned()
     };
-    let web = read("web/mod.rs");
+    let web = read("routes.rs");
     let mut found = routes_of(&web);
     // Each list's endpoints, and each settings list's (whose `mount` names its own path
     // `path`), under the path its `mount` call names.

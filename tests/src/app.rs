@@ -155,7 +155,7 @@ impl TestApp {
         let state = AppState::connect(config.clone()).await.expect("app state");
         let server = tokio::spawn(async move {
             let _ = Server::new_with_acceptor(acceptor)
-                .run(kehu::web::app(state))
+                .run(kehu::routes::app(state))
                 .await;
         });
         let worker = opts.worker.then(|| {

@@ -11,13 +11,15 @@ use serde::Deserialize;
 
 use crate::{
     audit,
-    auth::ctx::AdminCtx,
     db::TenantTx,
     error::AppResult,
     ids::UserId,
     state::State,
     users::model as users,
-    web::layout::{self, Module},
+    web::{
+        ctx::AdminCtx,
+        layout::{self, Module},
+    },
 };
 
 const PAGE: i64 = 50;

@@ -13,7 +13,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::AdminCtx,
     custom_fields::{self as cf, Entity, Field, Kind},
     db::TenantTx,
     error::{AppResult, is_unique_violation},
@@ -21,6 +20,7 @@ use crate::{
     schema::{companies, contacts, custom_fields, opportunities},
     state::State,
     web::{
+        ctx::AdminCtx,
         forms::{self, Errors, Opts, RawForm},
         layout::{self, Module, csrf_field},
     },

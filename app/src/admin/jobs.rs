@@ -5,12 +5,14 @@ use maud::{Markup, html};
 use poem::{handler, web::Data};
 
 use crate::{
-    auth::ctx::AdminCtx,
     db::TenantTx,
     error::AppResult,
     jobs::email,
     state::State,
-    web::layout::{self, Module},
+    web::{
+        ctx::AdminCtx,
+        layout::{self, Module},
+    },
 };
 
 /// GET /admin/jobs

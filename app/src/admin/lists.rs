@@ -21,11 +21,11 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::AdminCtx,
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     state::State,
     web::{
+        ctx::AdminCtx,
         forms::{self, Errors, Opts},
         layout::{self, Module, csrf_field},
     },

@@ -14,7 +14,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::AdminCtx,
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     ids::StageId,
@@ -22,6 +21,7 @@ use crate::{
     schema::opportunity_stages,
     state::State,
     web::{
+        ctx::AdminCtx,
         forms::{self, Errors, Opts},
         layout::{self, Module, csrf_field},
     },

@@ -22,10 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     audit::{self, Action},
-    auth::{
-        ctx::{PublicCtx, SessionUser, sign_in},
-        password,
-    },
+    auth::password,
     db::TenantTx,
     error::AppResult,
     ids::{InvitationId, TenantId, UserId},
@@ -33,6 +30,7 @@ use crate::{
     state::State,
     users::model as users,
     web::{
+        ctx::{PublicCtx, SessionUser, sign_in},
         forms::{self, Errors, Kind, Opts},
         layout,
     },

@@ -21,16 +21,14 @@ use serde::Deserialize;
 
 use crate::{
     audit::{self, Action},
-    auth::{
-        ctx::{PublicCtx, SessionUser, sign_in},
-        password, recovery, throttle,
-    },
+    auth::{password, recovery, throttle},
     db::TenantTx,
     error::AppResult,
     ids::{TenantId, UserId},
     state::State,
     users::model as users,
     web::{
+        ctx::{PublicCtx, SessionUser, sign_in},
         forms::{self, Kind, Opts},
         layout,
     },

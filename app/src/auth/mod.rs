@@ -1,6 +1,5 @@
-//! Accounts and sessions: sign-up, login with lockout, invitations, the signed-in context.
+//! Accounts: sign-up, login with lockout, invitations, password recovery.
 
-pub mod ctx;
 pub mod invite;
 pub mod login;
 pub mod password;

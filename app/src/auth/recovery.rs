@@ -24,7 +24,6 @@ use serde::Deserialize;
 use crate::{
     audit::{self, Action},
     auth::{
-        ctx::PublicCtx,
         invite::{self, Purpose, SetPasswordForm},
         login::{Account, client_ip, find_account},
         throttle,
@@ -37,6 +36,7 @@ use crate::{
     state::State,
     users::model as users,
     web::{
+        ctx::PublicCtx,
         forms::{self, Kind, Opts},
         layout,
     },

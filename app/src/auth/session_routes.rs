@@ -9,12 +9,12 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::{Ctx, sign_out},
     db::TenantTx,
     error::AppResult,
     i18n::Locale,
     state::State,
     users::model as users,
+    web::ctx::{Ctx, sign_out},
 };
 
 /// POST /logout

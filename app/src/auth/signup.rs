@@ -26,7 +26,6 @@ use serde::Deserialize;
 
 use crate::{
     auth::{
-        ctx::{PublicCtx, SessionUser, sign_in},
         invite::{hash_token, new_token},
         login, password, throttle,
     },
@@ -39,6 +38,7 @@ use crate::{
     state::State,
     users::model::{self as users, NewUser, Role},
     web::{
+        ctx::{PublicCtx, SessionUser, sign_in},
         forms::{self, Errors, Kind, Opts},
         layout,
     },

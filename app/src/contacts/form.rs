@@ -11,7 +11,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     contacts::model::{self, Contact, ContactFields},
     custom_fields::{self as cf, Entity, Field, Inputs},
     customers::{
@@ -25,6 +24,7 @@ use crate::{
     ids::{CompanyId, ContactId},
     state::State,
     web::{
+        ctx::Ctx,
         forms::{self, Errors, Kind, Opts, RawForm},
         layout::{self, Module, csrf_field},
     },

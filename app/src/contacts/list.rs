@@ -9,7 +9,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     contacts::model,
     custom_fields::{self as cf, Entity},
     customers::visibility::{Scope, View},
@@ -17,7 +16,10 @@ use crate::{
     error::AppResult,
     ids::ContactId,
     state::State,
-    web::layout::{self, Module},
+    web::{
+        ctx::Ctx,
+        layout::{self, Module},
+    },
 };
 
 const PAGE: i64 = 50;

@@ -4,7 +4,6 @@
 //! from the file store as deleting one company does.
 
 use crate::{
-    auth::ctx::Ctx,
     customers::{list::CUSTOMERS, model},
     db::TenantTx,
     error::AppResult,
@@ -12,6 +11,7 @@ use crate::{
     history::{self, Action},
     ids::CompanyId,
     listing::{ListSpec, bulk as lb},
+    web::ctx::Ctx,
 };
 
 /// 客户一览 as the list's shared endpoints see it.

@@ -12,7 +12,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{self as cf, Entity, Field, Inputs},
     customers::{
         model::{self, Company, CompanyFields},
@@ -25,6 +24,7 @@ use crate::{
     state::State,
     users::model::{self as users, User},
     web::{
+        ctx::Ctx,
         forms::{self, Errors, Opts, RawForm},
         layout::{self, Module, csrf_field},
     },

@@ -15,7 +15,6 @@ use maud::{Markup, html};
 use poem::{Request, handler, web::Data};
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::Entity,
     customers::model::{self, Company},
     db::TenantTx,
@@ -31,7 +30,7 @@ use crate::{
     schema::contacts,
     state::State,
     tags::model as tags,
-    web::layout::Module,
+    web::{ctx::Ctx, layout::Module},
 };
 
 /// The tenant's customer categories, by name in pinyin order.

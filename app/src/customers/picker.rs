@@ -12,7 +12,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::{
         model::{self as companies, Company, ListQuery},
         visibility::{Scope, View},
@@ -21,7 +20,7 @@ use crate::{
     error::AppResult,
     i18n::Locale,
     state::State,
-    web::forms::Errors,
+    web::{ctx::Ctx, forms::Errors},
 };
 
 /// The form field's name.

@@ -10,7 +10,6 @@ use serde::Deserialize;
 
 use super::{Export, NewExport};
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::{AppError, AppResult},
     files::FileKey,
@@ -21,6 +20,7 @@ use crate::{
     state::State,
     visibility::View,
     web::{
+        ctx::Ctx,
         forms::RawForm,
         layout::{self, Module, csrf_field},
     },

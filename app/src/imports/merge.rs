@@ -21,7 +21,7 @@ use std::{
 use anyhow::Context;
 use bytes::Bytes;
 use futures::SinkExt;
-use tokio_postgres::{Client, IsolationLevel, NoTls};
+use tokio_postgres::{Client, IsolationLevel, NoTls, Transaction};
 
 use super::{Import, run::Chunk};
 use crate::{i18n::Locale, ids::TenantId};
@@ -164,50 +164,14 @@ pub(super) async fn merge_chunk(
     let t = tenant.0;
     let i = import.id.0;
     let mut laps = Laps::new();
-    // The claims rely on each statement seeing what committed before it.
-    let tx = client
-        .build_transaction()
-        .isolation_level(IsolationLevel::ReadCommitted)
-        .start()
-        .await?;
-    tx.execute(
-        "SELECT set_config('app.tenant_id', $1, true)",
-        &[&t.to_string()],
-    )
-    .await?;
-    let cancel: bool = tx
-        .query_one(
-            "SELECT cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2",
-            &[&t, &i],
-        )
-        .await?
-        .get(0);
-    if cancel {
+    let tx = begin(client, t).await?;
+    if cancel_requested(&tx, t, i).await? {
         order.pass(seq);
         tx.rollback().await?;
         return Ok(false);
     }
     let contact = import.entity == "contact";
-    tx.batch_execute(if contact {
-        CONTACT_STAGE
-    } else {
-        COMPANY_STAGE
-    })
-    .await?;
-    let columns = if contact {
-        "row_no, company_name, name, title, phone, mobile, email, qq, wechat, other_im, weibo, custom"
-    } else {
-        "row_no, name, phone, email, website, address, introduction, category_id, owner_id, visibility, custom"
-    };
-    {
-        let sink = tx
-            .copy_in::<_, Bytes>(&format!("COPY import_stage ({columns}) FROM STDIN"))
-            .await?;
-        futures::pin_mut!(sink);
-        sink.send(Bytes::from(std::mem::take(&mut chunk.copy)))
-            .await?;
-        sink.finish().await?;
-    }
+    stage(&tx, contact, std::mem::take(&mut chunk.copy)).await?;
     laps.lap("stage");
     if contact {
         tx.execute(CONTACT_KEYED, &[&t]).await?;
@@ -220,46 +184,147 @@ pub(super) async fn merge_chunk(
     order.pass(seq);
     let claimed: Vec<String> = claimed?.iter().map(|row| row.get(0)).collect();
     laps.lap("claim");
-    tx.execute(
-        if contact {
-            CONTACT_EXISTING
-        } else {
-            COMPANY_EXISTING
-        },
-        &[&t],
-    )
-    .await?;
+    let existing = if contact {
+        CONTACT_EXISTING
+    } else {
+        COMPANY_EXISTING
+    };
+    tx.execute(existing, &[&t]).await?;
     laps.lap("existing");
 
     let mut refused = std::mem::take(&mut chunk.refused);
     if contact {
-        let column = import
-            .mapping_keys()
-            .iter()
-            .position(|k| k == "company")
-            .and_then(|c| import.header_row().get(c).cloned())
-            .unwrap_or_default();
-        let message = locale.t("imports.err_no_company");
-        for row in tx
-            .query(
-                "SELECT row_no, company_name FROM import_keyed WHERE company_id IS NULL ORDER BY row_no",
-                &[],
-            )
-            .await?
-        {
-            let name: String = row.get(1);
-            refused.push((row.get(0), column.clone(), message.replace("%{name}", &name)));
-        }
+        refused.extend(without_company(&tx, import, locale).await?);
     }
-    let policy = import.on_duplicate.as_str();
-    let by = import.requested_by.0;
-    let owner = import.owner_id.unwrap_or(import.requested_by).0;
-    let matchable = if contact {
+    let created = insert_new(&tx, import, contact, t).await?;
+    laps.lap("insert");
+    let updated = if import.on_duplicate == "update" {
+        update_existing(&tx, contact, t, i).await?
+    } else {
+        0
+    };
+    laps.lap("update");
+    let counts = Counts {
+        created,
+        updated,
+        duplicates: count_duplicates(&tx, contact).await?,
+        errors: refused.len() as i64,
+    };
+    record_refused(&tx, t, i, refused).await?;
+    tx.execute(RELEASE, &[&t, &i, &claimed]).await?;
+    laps.lap("release");
+    mark_done(&tx, t, i, &chunk, &counts, lease).await?;
+    tx.commit().await?;
+    laps.lap("rest");
+    tracing::debug!(import = i, chunk = chunk.no, rows = chunk.rows, laps = %laps.out, "import chunk merged");
+    Ok(true)
+}
+
+/// What one chunk added to the import's counters.
+struct Counts {
+    created: u64,
+    updated: u64,
+    duplicates: i64,
+    errors: i64,
+}
+
+/// Starts the chunk's transaction, bound to the tenant.
+async fn begin(client: &mut Client, t: i64) -> anyhow::Result<Transaction<'_>> {
+    // The claims rely on each statement seeing what committed before it.
+    let tx = client
+        .build_transaction()
+        .isolation_level(IsolationLevel::ReadCommitted)
+        .start()
+        .await?;
+    tx.execute(
+        "SELECT set_config('app.tenant_id', $1, true)",
+        &[&t.to_string()],
+    )
+    .await?;
+    Ok(tx)
+}
+
+/// True once someone asked to cancel the import.
+async fn cancel_requested(tx: &Transaction<'_>, t: i64, i: i64) -> anyhow::Result<bool> {
+    Ok(tx
+        .query_one(
+            "SELECT cancel_requested FROM imports WHERE tenant_id = $1 AND id = $2",
+            &[&t, &i],
+        )
+        .await?
+        .get(0))
+}
+
+/// Creates the staging table and `COPY`s the chunk's lines into it.
+async fn stage(tx: &Transaction<'_>, contact: bool, copy: Vec<u8>) -> anyhow::Result<()> {
+    tx.batch_execute(if contact {
+        CONTACT_STAGE
+    } else {
+        COMPANY_STAGE
+    })
+    .await?;
+    let columns = if contact {
+        "row_no, company_name, name, title, phone, mobile, email, qq, wechat, other_im, weibo, custom"
+    } else {
+        "row_no, name, phone, email, website, address, introduction, category_id, owner_id, visibility, custom"
+    };
+    let sink = tx
+        .copy_in::<_, Bytes>(&format!("COPY import_stage ({columns}) FROM STDIN"))
+        .await?;
+    futures::pin_mut!(sink);
+    sink.send(Bytes::from(copy)).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
+/// The refusals of staged contacts whose company does not exist.
+async fn without_company(
+    tx: &Transaction<'_>,
+    import: &Import,
+    locale: Locale,
+) -> anyhow::Result<Vec<(i64, String, String)>> {
+    let column = import
+        .mapping_keys()
+        .iter()
+        .position(|k| k == "company")
+        .and_then(|c| import.header_row().get(c).cloned())
+        .unwrap_or_default();
+    let message = locale.t("imports.err_no_company");
+    let mut refused = Vec::new();
+    for row in tx
+        .query(
+            "SELECT row_no, company_name FROM import_keyed WHERE company_id IS NULL ORDER BY row_no",
+            &[],
+        )
+        .await?
+    {
+        let name: String = row.get(1);
+        refused.push((row.get(0), column.clone(), message.replace("%{name}", &name)));
+    }
+    Ok(refused)
+}
+
+/// The staged rows that can be merged at all: contacts need their company.
+fn matchable(contact: bool) -> &'static str {
+    if contact {
         "company_id IS NOT NULL"
     } else {
         "true"
-    };
-    let new_rows = match policy {
+    }
+}
+
+/// Inserts the rows the duplicate policy creates; returns how many.
+async fn insert_new(
+    tx: &Transaction<'_>,
+    import: &Import,
+    contact: bool,
+    t: i64,
+) -> anyhow::Result<u64> {
+    let i = import.id.0;
+    let by = import.requested_by.0;
+    let owner = import.owner_id.unwrap_or(import.requested_by).0;
+    let matchable = matchable(contact);
+    let new_rows = match import.on_duplicate.as_str() {
         "create" => matchable.to_owned(),
         _ => format!("{matchable} AND existing_id IS NULL AND nth = 1"),
     };
@@ -292,63 +357,74 @@ pub(super) async fn merge_chunk(
         )
         .await?
     };
-    laps.lap("insert");
-    let mut updated = 0;
-    if policy == "update" {
-        let (table, snapshot, set) = if contact {
-            (
-                "contacts",
-                "jsonb_build_object('title', r.title, 'phone', r.phone, 'mobile', r.mobile,
-                    'email', r.email, 'qq', r.qq, 'wechat', r.wechat, 'other_im', r.other_im,
-                    'weibo', r.weibo, 'custom', r.custom)",
-                "title = coalesce(k.title, r.title), phone = coalesce(k.phone, r.phone),
-                 mobile = coalesce(k.mobile, r.mobile), email = coalesce(k.email, r.email),
-                 qq = coalesce(k.qq, r.qq), wechat = coalesce(k.wechat, r.wechat),
-                 other_im = coalesce(k.other_im, r.other_im), weibo = coalesce(k.weibo, r.weibo),
-                 custom = r.custom || coalesce(k.custom, '{}')",
-            )
-        } else {
-            (
-                "companies",
-                "jsonb_build_object('phone', r.phone, 'email', r.email, 'website', r.website,
-                    'address', r.address, 'introduction', r.introduction,
-                    'category_id', r.category_id, 'owner_id', r.owner_id,
-                    'visibility', r.visibility, 'custom', r.custom)",
-                "phone = coalesce(k.phone, r.phone), email = coalesce(k.email, r.email),
-                 website = coalesce(k.website, r.website), address = coalesce(k.address, r.address),
-                 introduction = coalesce(k.introduction, r.introduction),
-                 category_id = coalesce(k.category_id, r.category_id),
-                 owner_id = coalesce(k.owner_id, r.owner_id),
-                 visibility = coalesce(k.visibility, r.visibility),
-                 custom = r.custom || coalesce(k.custom, '{}')",
-            )
-        };
-        // What this import created itself is removed by undo, not restored.
-        tx.execute(
-            &format!(
-                "INSERT INTO import_undo (tenant_id, import_id, record_id, before)
-                 SELECT $1, $2, r.id, {snapshot}
-                   FROM {table} r JOIN import_keyed k ON r.id = k.existing_id
-                  WHERE r.tenant_id = $1 AND k.nth = 1
-                    AND r.import_id IS DISTINCT FROM $2
-                 ON CONFLICT DO NOTHING"
-            ),
-            &[&t, &i],
+    Ok(created)
+}
+
+/// Snapshots the existing records for undo, then updates them from the file; returns
+/// how many were updated.
+async fn update_existing(
+    tx: &Transaction<'_>,
+    contact: bool,
+    t: i64,
+    i: i64,
+) -> anyhow::Result<u64> {
+    let (table, snapshot, set) = if contact {
+        (
+            "contacts",
+            "jsonb_build_object('title', r.title, 'phone', r.phone, 'mobile', r.mobile,
+                'email', r.email, 'qq', r.qq, 'wechat', r.wechat, 'other_im', r.other_im,
+                'weibo', r.weibo, 'custom', r.custom)",
+            "title = coalesce(k.title, r.title), phone = coalesce(k.phone, r.phone),
+             mobile = coalesce(k.mobile, r.mobile), email = coalesce(k.email, r.email),
+             qq = coalesce(k.qq, r.qq), wechat = coalesce(k.wechat, r.wechat),
+             other_im = coalesce(k.other_im, r.other_im), weibo = coalesce(k.weibo, r.weibo),
+             custom = r.custom || coalesce(k.custom, '{}')",
         )
-        .await?;
-        updated = tx
-            .execute(
-                &format!(
-                    "UPDATE {table} r SET {set}
-                       FROM import_keyed k
-                      WHERE r.tenant_id = $1 AND r.id = k.existing_id AND k.nth = 1"
-                ),
-                &[&t],
-            )
-            .await?;
-    }
-    laps.lap("update");
-    let duplicates: i64 = tx
+    } else {
+        (
+            "companies",
+            "jsonb_build_object('phone', r.phone, 'email', r.email, 'website', r.website,
+                'address', r.address, 'introduction', r.introduction,
+                'category_id', r.category_id, 'owner_id', r.owner_id,
+                'visibility', r.visibility, 'custom', r.custom)",
+            "phone = coalesce(k.phone, r.phone), email = coalesce(k.email, r.email),
+             website = coalesce(k.website, r.website), address = coalesce(k.address, r.address),
+             introduction = coalesce(k.introduction, r.introduction),
+             category_id = coalesce(k.category_id, r.category_id),
+             owner_id = coalesce(k.owner_id, r.owner_id),
+             visibility = coalesce(k.visibility, r.visibility),
+             custom = r.custom || coalesce(k.custom, '{}')",
+        )
+    };
+    // What this import created itself is removed by undo, not restored.
+    tx.execute(
+        &format!(
+            "INSERT INTO import_undo (tenant_id, import_id, record_id, before)
+             SELECT $1, $2, r.id, {snapshot}
+               FROM {table} r JOIN import_keyed k ON r.id = k.existing_id
+              WHERE r.tenant_id = $1 AND k.nth = 1
+                AND r.import_id IS DISTINCT FROM $2
+             ON CONFLICT DO NOTHING"
+        ),
+        &[&t, &i],
+    )
+    .await?;
+    Ok(tx
+        .execute(
+            &format!(
+                "UPDATE {table} r SET {set}
+                   FROM import_keyed k
+                  WHERE r.tenant_id = $1 AND r.id = k.existing_id AND k.nth = 1"
+            ),
+            &[&t],
+        )
+        .await?)
+}
+
+/// The staged rows that repeat a record that exists or a row earlier in the chunk.
+async fn count_duplicates(tx: &Transaction<'_>, contact: bool) -> anyhow::Result<i64> {
+    let matchable = matchable(contact);
+    Ok(tx
         .query_one(
             &format!(
                 "SELECT count(*) FROM import_keyed
@@ -357,22 +433,40 @@ pub(super) async fn merge_chunk(
             &[],
         )
         .await?
-        .get(0);
+        .get(0))
+}
 
-    let errors = refused.len() as i64;
-    if !refused.is_empty() {
-        let (rows, (columns, reasons)): (Vec<i64>, (Vec<String>, Vec<String>)) =
-            refused.into_iter().map(|(r, c, m)| (r, (c, m))).unzip();
-        tx.execute(
-            "INSERT INTO import_errors (tenant_id, import_id, row_no, column_name, reason)
-             SELECT $1, $2, r, c, m FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(r, c, m)
-             ON CONFLICT DO NOTHING",
-            &[&t, &i, &rows, &columns, &reasons],
-        )
-        .await?;
+/// Writes the refused rows (row, column, reason) to the error report.
+async fn record_refused(
+    tx: &Transaction<'_>,
+    t: i64,
+    i: i64,
+    refused: Vec<(i64, String, String)>,
+) -> anyhow::Result<()> {
+    if refused.is_empty() {
+        return Ok(());
     }
-    tx.execute(RELEASE, &[&t, &i, &claimed]).await?;
-    laps.lap("release");
+    let (rows, (columns, reasons)): (Vec<i64>, (Vec<String>, Vec<String>)) =
+        refused.into_iter().map(|(r, c, m)| (r, (c, m))).unzip();
+    tx.execute(
+        "INSERT INTO import_errors (tenant_id, import_id, row_no, column_name, reason)
+         SELECT $1, $2, r, c, m FROM unnest($3::bigint[], $4::text[], $5::text[]) AS u(r, c, m)
+         ON CONFLICT DO NOTHING",
+        &[&t, &i, &rows, &columns, &reasons],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Marks the chunk done and adds its counts to the import, renewing the lease.
+async fn mark_done(
+    tx: &Transaction<'_>,
+    t: i64,
+    i: i64,
+    chunk: &Chunk,
+    counts: &Counts,
+    lease: Duration,
+) -> anyhow::Result<()> {
     tx.execute(
         "INSERT INTO import_chunks (tenant_id, import_id, chunk_no, rows) VALUES ($1, $2, $3, $4)",
         &[&t, &i, &chunk.no, &chunk.rows],
@@ -387,16 +481,13 @@ pub(super) async fn merge_chunk(
             &t,
             &i,
             &i64::from(chunk.rows),
-            &(created as i64),
-            &(updated as i64),
-            &duplicates,
+            &(counts.created as i64),
+            &(counts.updated as i64),
+            &counts.duplicates,
             &lease.as_secs_f64(),
-            &errors,
+            &counts.errors,
         ],
     )
     .await?;
-    tx.commit().await?;
-    laps.lap("rest");
-    tracing::debug!(import = i, chunk = chunk.no, rows = chunk.rows, laps = %laps.out, "import chunk merged");
-    Ok(true)
+    Ok(())
 }

@@ -23,7 +23,6 @@ use super::{
     sniff,
 };
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{self as cf, Entity, Field},
     customers::model as companies,
     db::TenantTx,
@@ -35,6 +34,7 @@ use crate::{
     state::State,
     users::model::{self as users, User},
     web::{
+        ctx::Ctx,
         forms::RawForm,
         layout::{self, Module, csrf_field},
     },

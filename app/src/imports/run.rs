@@ -214,6 +214,18 @@ pub(super) struct Chunk {
     pub(super) refused: Vec<(i64, String, String)>,
 }
 
+impl Chunk {
+    /// Chunk `no`, before its first row.
+    fn empty(no: i32) -> Self {
+        Chunk {
+            no,
+            rows: 0,
+            copy: vec![],
+            refused: vec![],
+        }
+    }
+}
+
 /// A temporary copy of the stored file, removed when dropped.
 struct TempFile(PathBuf);
 
@@ -227,35 +239,84 @@ impl Drop for TempFile {
 async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Result<Outcome> {
     let locale = Locale::from_code(&import.locale).unwrap_or_default();
     let format = Format::parse(&import.format).context("unknown import format")?;
+    let (custom, lookups, done) = lookups_and_done(env, tenant, import).await?;
+    let temp = fetch(env, tenant, import, format).await?;
+
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(2);
+    let reading = Reading {
+        path: temp.0.clone(),
+        format,
+        entity: import.entity.clone(),
+        mapping: import.mapping_keys(),
+        headers: import.header_row(),
+        custom,
+        lookups,
+        done,
+        locale,
+    };
+    // Stopped when the mergers stop early (error or cancel); the reader checks every row.
+    let order = Arc::new(ClaimOrder::new());
+    let reader_order = order.clone();
+    let reader = tokio::task::spawn_blocking(move || reading.run(sender, &reader_order));
+
+    let chunks = Arc::new(tokio::sync::Mutex::new((receiver, 0u64)));
+    let (cancelled, failed) = run_mergers(env, tenant, import, &chunks, &order, locale).await;
+    // The reader stops at its next row once the mergers stop, or once nobody receives.
+    drop(chunks);
+    let read_result = reader.await.context("the import reader panicked")?;
+    if let Some(err) = failed {
+        return Err(err);
+    }
+    if cancelled {
+        return Ok(Outcome::Cancelled);
+    }
+    Ok(match read_result {
+        Ok(_) => Outcome::Done,
+        Err(reason) => Outcome::BadFile(reason),
+    })
+}
+
+/// The entity's custom fields, the names of categories and people that cells may
+/// name, and the chunks an earlier attempt already merged.
+async fn lookups_and_done(
+    env: &Env<'_>,
+    tenant: TenantId,
+    import: &Import,
+) -> anyhow::Result<(Vec<cf::Field>, Lookups, HashSet<i32>)> {
     let entity = if import.entity == "contact" {
         Entity::Contact
     } else {
         Entity::Company
     };
+    let mut tx = TenantTx::begin(env.db, tenant).await?;
+    let custom = cf::of_entity(tx.reads(), entity).await?;
+    let mut lookups = Lookups::default();
+    for (id, name) in companies::categories(&mut tx).await? {
+        lookups.categories.insert(name.to_lowercase(), id);
+    }
+    for u in users::list(&mut tx).await? {
+        lookups.people.entry(u.email.to_lowercase()).or_insert(u.id);
+        lookups.people.entry(u.name.to_lowercase()).or_insert(u.id);
+    }
+    let done: HashSet<i32> = import_chunks::table
+        .filter(import_chunks::tenant_id.eq(tenant))
+        .filter(import_chunks::import_id.eq(import.id))
+        .select(import_chunks::chunk_no)
+        .load::<i32>(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+    tx.commit().await?;
+    Ok((custom, lookups, done))
+}
 
-    let (custom, lookups, done) = {
-        let mut tx = TenantTx::begin(env.db, tenant).await?;
-        let custom = cf::of_entity(tx.reads(), entity).await?;
-        let mut lookups = Lookups::default();
-        for (id, name) in companies::categories(&mut tx).await? {
-            lookups.categories.insert(name.to_lowercase(), id);
-        }
-        for u in users::list(&mut tx).await? {
-            lookups.people.entry(u.email.to_lowercase()).or_insert(u.id);
-            lookups.people.entry(u.name.to_lowercase()).or_insert(u.id);
-        }
-        let done: HashSet<i32> = import_chunks::table
-            .filter(import_chunks::tenant_id.eq(tenant))
-            .filter(import_chunks::import_id.eq(import.id))
-            .select(import_chunks::chunk_no)
-            .load::<i32>(&mut *tx)
-            .await?
-            .into_iter()
-            .collect();
-        tx.commit().await?;
-        (custom, lookups, done)
-    };
-
+/// Copies the stored file to a temporary file the reader can seek in.
+async fn fetch(
+    env: &Env<'_>,
+    tenant: TenantId,
+    import: &Import,
+    format: Format,
+) -> anyhow::Result<TempFile> {
     let key = FileKey::parse(tenant, "imports", &import.file_key)?;
     let temp = TempFile(std::env::temp_dir().join(format!(
         "kehu-import-{tenant}-{}-{}.{}",
@@ -264,50 +325,52 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
         format.as_str()
     )));
     env.files.get_to_file(&key, &temp.0).await?;
+    Ok(temp)
+}
 
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Chunk>(2);
-    let path = temp.0.clone();
-    let entity_name = import.entity.clone();
-    let mapping = import.mapping_keys();
-    let headers = import.header_row();
-    // Stopped when the mergers stop early (error or cancel); the reader checks every row.
-    let order = Arc::new(ClaimOrder::new());
-    let reader_order = order.clone();
-    let reader = tokio::task::spawn_blocking(move || {
-        let slots = fields::resolve(&entity_name, &mapping, &custom);
+/// What the reader thread needs: the file, and how to check and stage its rows.
+struct Reading {
+    path: PathBuf,
+    format: Format,
+    entity: String,
+    mapping: Vec<String>,
+    headers: Vec<String>,
+    custom: Vec<cf::Field>,
+    lookups: Lookups,
+    done: HashSet<i32>,
+    locale: Locale,
+}
+
+impl Reading {
+    /// Reads the file (blocking) and sends each chunk not yet done, until the file ends or
+    /// the load stops; `Err` is the reason the file cannot be read, for the user.
+    fn run(
+        self,
+        sender: tokio::sync::mpsc::Sender<Chunk>,
+        order: &ClaimOrder,
+    ) -> Result<read::Summary, String> {
+        let (done, locale) = (&self.done, self.locale);
+        let slots = fields::resolve(&self.entity, &self.mapping, &self.custom);
         let checker = Checker {
-            entity: &entity_name,
+            entity: &self.entity,
             slots: &slots,
-            fields: &custom,
-            headers: &headers,
-            lookups: &lookups,
+            fields: &self.custom,
+            headers: &self.headers,
+            lookups: &self.lookups,
             locale,
         };
         let mut index: usize = 0;
-        let mut current = Chunk {
-            no: 0,
-            rows: 0,
-            copy: vec![],
-            refused: vec![],
-        };
+        let mut current = Chunk::empty(0);
         let mut stopped = false;
         let mut on_row = |row: read::Row| {
-            if reader_order.stopped() {
+            if order.stopped() {
                 stopped = true;
                 return ControlFlow::Break(());
             }
             let no = (index / CHUNK_ROWS) as i32;
             index += 1;
             if no != current.no {
-                let full = std::mem::replace(
-                    &mut current,
-                    Chunk {
-                        no,
-                        rows: 0,
-                        copy: vec![],
-                        refused: vec![],
-                    },
-                );
+                let full = std::mem::replace(&mut current, Chunk::empty(no));
                 if !done.contains(&full.no) && sender.blocking_send(full).is_err() {
                     stopped = true;
                     return ControlFlow::Break(());
@@ -324,8 +387,8 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
             ControlFlow::Continue(())
         };
         let result = read::read(
-            &path,
-            format,
+            &self.path,
+            self.format,
             &Limits::default(),
             &mut |_| ControlFlow::Continue(()),
             &mut on_row,
@@ -334,12 +397,22 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
             let _ = sender.blocking_send(current);
         }
         result.map_err(|e| e.message(locale.code()))
-    });
+    }
+}
 
+/// Merges the reader's chunks on `env.connections` connections at once until they run
+/// out or the load stops: (cancelled, the first error).
+async fn run_mergers(
+    env: &Env<'_>,
+    tenant: TenantId,
+    import: &Import,
+    chunks: &Chunks,
+    order: &Arc<ClaimOrder>,
+    locale: Locale,
+) -> (bool, Option<anyhow::Error>) {
     // Chunks are merged on several connections at once (the database does most of the
     // work); each merger takes the next chunk the reader made, numbered in the order
     // received, which is the order of their claims (see `merge`).
-    let chunks = Arc::new(tokio::sync::Mutex::new((receiver, 0u64)));
     let shared = Arc::new(import.clone());
     let mut mergers = tokio::task::JoinSet::new();
     for _ in 0..env.connections.max(1) {
@@ -364,19 +437,7 @@ async fn load(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
             }
         }
     }
-    // The reader stops at its next row once the mergers stop, or once nobody receives.
-    drop(chunks);
-    let read_result = reader.await.context("the import reader panicked")?;
-    if let Some(err) = failed {
-        return Err(err);
-    }
-    if cancelled {
-        return Ok(Outcome::Cancelled);
-    }
-    Ok(match read_result {
-        Ok(_) => Outcome::Done,
-        Err(reason) => Outcome::BadFile(reason),
-    })
+    (cancelled, failed)
 }
 
 /// Chunks received in order, numbered.

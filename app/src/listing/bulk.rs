@@ -18,7 +18,6 @@ use maud::{Markup, html};
 use poem::{IntoResponse, Response, web::Redirect};
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::{AppError, AppResult},
     files::DeletedFiles,
@@ -32,6 +31,7 @@ use crate::{
     users::model as users,
     visibility::{Scope, View},
     web::{
+        ctx::Ctx,
         flash,
         forms::RawForm,
         layout::{self, csrf_field},

@@ -35,7 +35,6 @@ use std::collections::HashMap;
 use diesel::{QueryableByName, pg::Pg, sql_types::BigInt, sql_types::Text};
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{self as cf, Entity, Field},
     db::{Reads, TenantTx},
     error::AppResult,
@@ -47,7 +46,7 @@ use crate::{
         sql::Sql,
     },
     visibility::{Scope, View},
-    web::layout::Module,
+    web::{ctx::Ctx, layout::Module},
 };
 
 /// Rows per page.

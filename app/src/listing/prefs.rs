@@ -9,13 +9,13 @@ use poem::{IntoResponse, Response, http::StatusCode, web::Redirect};
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::{DbPool, Reads, TenantTx},
     error::{AppError, AppResult, is_unique_violation},
     ids::UserId,
     listing::{ListSpec, filter::ListFilter},
     schema::{list_columns, saved_filters},
     web::{
+        ctx::Ctx,
         flash,
         forms::{self, Errors, Opts, RawForm},
         layout::{self, csrf_field},

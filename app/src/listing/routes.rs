@@ -12,11 +12,10 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     error::AppResult,
     listing::{bulk, prefs, views},
     state::State,
-    web::forms::RawForm,
+    web::{ctx::Ctx, forms::RawForm},
 };
 
 pub use bulk::Target;

@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use maud::{Markup, html};
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{self as cf, Field, Kind},
     db::{DbPool, TenantTx},
     error::AppResult,
@@ -24,7 +23,10 @@ use crate::{
         query::Count,
     },
     visibility::View,
-    web::layout::{self, csrf_field},
+    web::{
+        ctx::Ctx,
+        layout::{self, csrf_field},
+    },
 };
 
 /// What the module adds to the generic page.

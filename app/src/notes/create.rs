@@ -14,7 +14,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
@@ -26,6 +25,7 @@ use crate::{
         views::human_size,
     },
     state::State,
+    web::ctx::Ctx,
 };
 
 /// POST /customers/:id/notes

@@ -9,7 +9,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::{AppError, AppResult},
@@ -20,7 +19,7 @@ use crate::{
         views::attachment_link,
     },
     state::State,
-    web::layout,
+    web::{ctx::Ctx, layout},
 };
 
 /// The note, if the user may see its record (else 404) and delete it (else 403).

@@ -10,7 +10,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::{AppError, AppResult},
@@ -21,6 +20,7 @@ use crate::{
         model::{self, FILE_AREA},
     },
     state::State,
+    web::ctx::Ctx,
 };
 
 /// GET /customers/:id/files/:attachment_id

@@ -10,14 +10,13 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
     ids::NoteId,
     notes::{Draft, Host, HostKind, Timeline, views},
     state::State,
-    web::layout,
+    web::{ctx::Ctx, layout},
 };
 
 /// Query of the notes page.

@@ -21,7 +21,6 @@ pub mod upload;
 pub mod views;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::{
         model::{self as companies, Company},
         visibility::Scope,
@@ -31,7 +30,7 @@ use crate::{
     ids::{CompanyId, NoteId, OpportunityId, UserId},
     notes::model::Note,
     opportunities::model::{self as opportunities, Opportunity},
-    web::{forms::Errors, layout::Module},
+    web::{ctx::Ctx, forms::Errors, layout::Module},
 };
 
 /// Notes per page of the timeline.

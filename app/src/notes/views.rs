@@ -6,13 +6,12 @@
 use maud::{Markup, html};
 
 use crate::{
-    auth::ctx::Ctx,
     notes::{
         Draft, Host, Timeline,
         model::Attachment,
         upload::{BODY_FIELD, FILES_FIELD, MAX_BODY_CHARS, MAX_FILE_BYTES, MAX_FILES},
     },
-    web::layout::csrf_field,
+    web::{ctx::Ctx, layout::csrf_field},
 };
 
 /// The notes card: form (with the draft's text and errors) and timeline.

@@ -13,7 +13,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
@@ -26,7 +25,10 @@ use crate::{
     },
     state::State,
     users::model::{self as users, User},
-    web::layout::{self, Module},
+    web::{
+        ctx::Ctx,
+        layout::{self, Module},
+    },
 };
 
 /// Cards per column.

@@ -11,7 +11,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::Inputs,
     customers::{
         model as companies, picker,
@@ -27,7 +26,10 @@ use crate::{
         model::{self, EventKind, NewOpportunity},
     },
     state::State,
-    web::forms::{Errors, RawForm},
+    web::{
+        ctx::Ctx,
+        forms::{Errors, RawForm},
+    },
 };
 
 /// Query of the new-opportunity page.

@@ -9,7 +9,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     history::{self, Action},
@@ -17,7 +16,10 @@ use crate::{
     notes::{self, Host},
     opportunities::{managed, model},
     state::State,
-    web::layout::{self, Module},
+    web::{
+        ctx::Ctx,
+        layout::{self, Module},
+    },
 };
 
 /// GET /opportunities/:id/delete

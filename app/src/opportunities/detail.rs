@@ -10,7 +10,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::AppResult,
@@ -24,7 +23,10 @@ use crate::{
         views::{self, LostForm},
     },
     state::State,
-    web::layout::{self, Module},
+    web::{
+        ctx::Ctx,
+        layout::{self, Module},
+    },
 };
 
 /// How many history rows the page shows.

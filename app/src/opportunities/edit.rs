@@ -10,7 +10,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::Inputs,
     db::TenantTx,
     error::AppResult,
@@ -23,7 +22,10 @@ use crate::{
         stage,
     },
     state::State,
-    web::forms::{Errors, RawForm},
+    web::{
+        ctx::Ctx,
+        forms::{Errors, RawForm},
+    },
 };
 
 /// Saves checked fields of `old` and records what changed: a stage move as its own

@@ -6,7 +6,6 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{self as cf, Entity, Field, Inputs},
     customers::{picker, visibility::Scope},
     db::TenantTx,
@@ -21,6 +20,7 @@ use crate::{
     },
     users::model::{self as users, User},
     web::{
+        ctx::Ctx,
         forms::{self, Errors, Opts},
         layout::{self, Module, csrf_field},
     },

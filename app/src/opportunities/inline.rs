@@ -9,7 +9,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{self as cf, Field, Inputs},
     db::TenantTx,
     error::AppResult,
@@ -23,6 +22,7 @@ use crate::{
     state::State,
     visibility::Scope,
     web::{
+        ctx::Ctx,
         forms::{Errors, RawForm},
         inline::{self, InlineParams},
     },

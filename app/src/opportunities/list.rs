@@ -15,7 +15,6 @@ use maud::{Markup, html};
 use poem::{Request, handler, web::Data};
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::Entity,
     db::TenantTx,
     error::AppResult,
@@ -35,7 +34,7 @@ use crate::{
     money,
     opportunities::{model::Status, views::status_badge},
     state::State,
-    web::layout::Module,
+    web::{ctx::Ctx, layout::Module},
 };
 
 /// The tenant's opportunity categories, by name in pinyin order.

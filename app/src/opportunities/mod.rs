@@ -26,12 +26,12 @@ pub mod status;
 pub mod views;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::{AppError, AppResult},
     ids::OpportunityId,
     opportunities::model::Opportunity,
+    web::ctx::Ctx,
 };
 
 /// Loads an opportunity the user may change, locked for the rest of the transaction, or

@@ -10,7 +10,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::View,
     db::TenantTx,
     error::{AppError, AppResult},
@@ -22,7 +21,7 @@ use crate::{
         pipeline::{self, Pipeline},
     },
     state::State,
-    web::{forms::RawForm, is_htmx},
+    web::{ctx::Ctx, forms::RawForm, is_htmx},
 };
 
 /// The move form.

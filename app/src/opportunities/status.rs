@@ -13,7 +13,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::{AppError, AppResult},
     history::{self, Action, Change},
@@ -27,6 +26,7 @@ use crate::{
     },
     state::State,
     web::{
+        ctx::Ctx,
         forms::{Errors, RawForm},
         is_htmx,
     },

@@ -4,7 +4,6 @@
 use maud::{Markup, html};
 
 use crate::{
-    auth::ctx::Ctx,
     history,
     ids::{CompanyId, LostReasonId},
     money,
@@ -12,7 +11,7 @@ use crate::{
         model::{Event, EventKind, Opportunity, Status},
         pipeline::Pipeline,
     },
-    web::{forms::Errors, layout::csrf_field},
+    web::{ctx::Ctx, forms::Errors, layout::csrf_field},
 };
 
 /// The status as a coloured badge.

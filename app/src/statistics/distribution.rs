@@ -16,9 +16,7 @@ use super::{
     respond,
     views::{self, FormParts},
 };
-use crate::{
-    auth::ctx::Ctx, db::TenantTx, error::AppResult, opportunities::pipeline, state::State,
-};
+use crate::{db::TenantTx, error::AppResult, opportunities::pipeline, state::State, web::ctx::Ctx};
 
 /// The statuses, in the order they are shown.
 pub const STATUSES: [&str; 3] = ["tracking", "won", "lost"];

@@ -23,7 +23,7 @@ use super::{
     model::{self, StageEntries},
     respond, views,
 };
-use crate::{auth::ctx::Ctx, error::AppResult, ids::StageId, state::State};
+use crate::{error::AppResult, ids::StageId, state::State, web::ctx::Ctx};
 
 /// One layer of the funnel.
 #[derive(Clone, Debug, PartialEq)]

@@ -26,12 +26,12 @@ use poem::{IntoResponse, Request, Response, web::Json};
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View, team_of},
     db::TenantTx,
     error::AppResult,
     ids::UserId,
     users::model::{self as users, Role, User},
+    web::ctx::Ctx,
 };
 
 /// The query string the statistics pages share.

@@ -25,13 +25,13 @@ use super::{
     respond, views,
 };
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     error::{AppError, AppResult},
     exports::write::neutralise,
     ids::UserId,
     notes::download::content_disposition,
     state::State,
+    web::ctx::Ctx,
 };
 
 /// One line of the ranking.

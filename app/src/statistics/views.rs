@@ -6,9 +6,11 @@ use serde_json::{Value, json};
 
 use super::{Audience, Period, Span};
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::View,
-    web::layout::{self, Module},
+    web::{
+        ctx::Ctx,
+        layout::{self, Module},
+    },
 };
 
 /// A statistics page: `fragment` (the `#stats-body` an htmx request gets alone) in the

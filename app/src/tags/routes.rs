@@ -8,7 +8,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::{
         form::managed,
         list::CUSTOMERS,
@@ -22,6 +21,7 @@ use crate::{
     state::State,
     tags::model::{self, MAX_LEN},
     web::{
+        ctx::Ctx,
         forms::RawForm,
         layout::{self, Module},
     },

@@ -10,7 +10,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::{AppError, AppResult},
@@ -23,7 +22,7 @@ use crate::{
         report::{self, Mode, Row},
         views,
     },
-    web::forms::Errors,
+    web::{ctx::Ctx, forms::Errors},
 };
 
 /// The query string.

@@ -11,7 +11,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::visibility::{Scope, View},
     db::TenantTx,
     error::{AppError, AppResult},
@@ -24,7 +23,10 @@ use crate::{
         model::{self, Change},
         views,
     },
-    web::forms::{Errors, RawForm},
+    web::{
+        ctx::Ctx,
+        forms::{Errors, RawForm},
+    },
 };
 
 /// The fixed field of the form (the months are `m1`..`m12`).

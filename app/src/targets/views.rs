@@ -6,7 +6,6 @@ use poem::{IntoResponse, Request, Response};
 use serde_json::json;
 
 use crate::{
-    auth::ctx::Ctx,
     money,
     statistics::views as stats,
     targets::{
@@ -18,6 +17,7 @@ use crate::{
         signed_percent,
     },
     web::{
+        ctx::Ctx,
         forms::form_alert,
         is_htmx,
         layout::{self, Module, csrf_field, json_script, notice},

@@ -28,7 +28,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::{AppError, AppResult},
     ids::{TaskId, UserId},
@@ -41,6 +40,7 @@ use crate::{
     users::model as users,
     visibility::{Scope, View},
     web::{
+        ctx::Ctx,
         flash::{self, Flash},
         forms::RawForm,
         is_htmx,

@@ -12,7 +12,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     customers::{model as companies, picker},
     db::TenantTx,
     error::AppResult,
@@ -24,7 +23,10 @@ use crate::{
         model::{self, Link},
     },
     visibility::{Scope, View},
-    web::forms::{Errors, RawForm},
+    web::{
+        ctx::Ctx,
+        forms::{Errors, RawForm},
+    },
 };
 
 /// Query of the new-task page.

@@ -12,7 +12,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     ids::TaskId,
@@ -25,6 +24,7 @@ use crate::{
     users::model as users,
     visibility::{Scope, View},
     web::{
+        ctx::Ctx,
         flash,
         forms::RawForm,
         layout::{self, Module, csrf_field},

@@ -9,7 +9,6 @@ use poem::{
 };
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     ids::TaskId,
@@ -19,6 +18,7 @@ use crate::{
         managed, model,
     },
     web::{
+        ctx::Ctx,
         flash,
         forms::{Errors, RawForm},
     },

@@ -19,10 +19,7 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::{
-        ctx::Ctx,
-        invite::{hash_token, new_token},
-    },
+    auth::invite::{hash_token, new_token},
     db::TenantTx,
     error::{AppError, AppResult},
     i18n::Locale,
@@ -32,7 +29,7 @@ use crate::{
     tasks::{calendar, model},
     users::model as people,
     visibility::{Scope, View},
-    web::{flash, forms::RawForm, layout::csrf_field},
+    web::{ctx::Ctx, flash, forms::RawForm, layout::csrf_field},
 };
 
 /// How far back and ahead the feed reaches.

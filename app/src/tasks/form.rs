@@ -7,7 +7,6 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     ids::{TaskCategoryId, TaskId, UserId},
@@ -19,6 +18,7 @@ use crate::{
     users::model::{self as users, User},
     visibility::Scope,
     web::{
+        ctx::Ctx,
         forms::{self, Errors},
         layout::{self, Module, csrf_field},
     },

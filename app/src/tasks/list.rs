@@ -15,7 +15,6 @@ use maud::{Markup, html};
 use poem::{IntoResponse, Request, Response, handler, web::Data};
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::{AppError, AppResult},
     files::DeletedFiles,
@@ -36,7 +35,7 @@ use crate::{
     state::State,
     tasks::model,
     visibility::{Scope, View},
-    web::{forms::RawForm, layout::Module},
+    web::{ctx::Ctx, forms::RawForm, layout::Module},
 };
 
 /// The tenant's task categories, in their order.

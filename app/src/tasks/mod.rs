@@ -23,12 +23,12 @@ pub mod section;
 pub mod settings;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::{AppError, AppResult},
     ids::TaskId,
     tasks::model::Task,
     visibility::{Scope, View},
+    web::ctx::Ctx,
 };
 
 /// Loads a task the user may change, locked for the rest of the transaction, or 404

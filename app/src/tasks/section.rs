@@ -12,7 +12,6 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     ids::{CompanyId, OpportunityId},
@@ -24,6 +23,7 @@ use crate::{
     },
     visibility::{Scope, View},
     web::{
+        ctx::Ctx,
         flash,
         forms::{self as forms_, Errors},
         layout::csrf_field,

@@ -13,13 +13,13 @@ use poem::{
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     db::TenantTx,
     error::AppResult,
     schema::{tenants, users},
     state::State,
     tasks::reminders::CHOICES,
     web::{
+        ctx::Ctx,
         flash,
         forms::{Errors, RawForm},
         layout::{self, Module, csrf_field},

@@ -10,14 +10,13 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Action},
-    auth::ctx::AdminCtx,
     db::TenantTx,
     error::{AppError, AppResult},
     ids::UserId,
     jobs::SendEmail,
     state::State,
     users::{form::invitation_email, list::row, model as users},
-    web::is_htmx,
+    web::{ctx::AdminCtx, is_htmx},
 };
 
 async fn respond(

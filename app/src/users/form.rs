@@ -18,10 +18,7 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Action},
-    auth::{
-        ctx::{AdminCtx, Ctx},
-        invite as invitation, login, password, throttle,
-    },
+    auth::{invite as invitation, login, password, throttle},
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     ids::{TenantId, UserId},
@@ -29,6 +26,7 @@ use crate::{
     state::State,
     users::model::{self as users, NewUser, Role, User},
     web::{
+        ctx::{AdminCtx, Ctx},
         forms::{self, Errors, Kind, Opts},
         layout::{self, Module, csrf_field},
     },

@@ -6,13 +6,15 @@ use maud::{Markup, html};
 use poem::{handler, web::Data};
 
 use crate::{
-    auth::ctx::{AdminCtx, Ctx},
     db::TenantTx,
     error::AppResult,
     ids::UserId,
     state::State,
     users::model::{self as users, User},
-    web::layout::{self, Module, csrf_field},
+    web::{
+        ctx::{AdminCtx, Ctx},
+        layout::{self, Module, csrf_field},
+    },
 };
 
 /// GET /admin/users

@@ -13,16 +13,14 @@ use serde_json::json;
 
 use crate::{
     audit::{self, Action},
-    auth::{
-        ctx::{AdminCtx, Ctx, SessionUser, sign_in},
-        login, password, throttle,
-    },
+    auth::{login, password, throttle},
     db::TenantTx,
     error::AppResult,
     ids::UserId,
     state::State,
     users::model::{self as users, User},
     web::{
+        ctx::{AdminCtx, Ctx, SessionUser, sign_in},
         forms::{self, Errors, Kind, Opts},
         layout::{self, Module, csrf_field},
     },

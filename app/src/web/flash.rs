@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use poem::session::Session;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::ctx::Ctx;
+use crate::web::ctx::Ctx;
 
 const KEY: &str = "flash";
 

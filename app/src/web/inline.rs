@@ -9,13 +9,15 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use crate::{
-    auth::ctx::Ctx,
     custom_fields::{Field, Inputs},
     db::{DbPool, TenantTx},
     error::{AppError, AppResult},
     ids::UserId,
     visibility::Scope,
-    web::forms::{Errors, RawForm},
+    web::{
+        ctx::Ctx,
+        forms::{Errors, RawForm},
+    },
 };
 
 /// A fact's value with (for whoever may edit it) the pencil that opens its editor.

@@ -5,9 +5,9 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::{
-    auth::ctx::{Ctx, PublicCtx},
     i18n::Locale,
     web::{
+        ctx::{Ctx, PublicCtx},
         flash,
         security::{CSRF_FIELD, CSRF_HEADER},
     },
@@ -102,7 +102,7 @@ pub fn tabs(module: Module, ctx: &Ctx) -> Vec<Tab> {
             },
             Tab {
                 label_key: "targets.tab",
-                href: crate::targets::views::PATH,
+                href: "/targets",
             },
         ],
         Module::Customers => vec![

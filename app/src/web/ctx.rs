@@ -1,6 +1,9 @@
 //! The signed-in context. A handler that touches tenant data takes [`Ctx`] (or
 //! [`AdminCtx`]) and cannot compile without it; the tenant comes only from the
 //! server-side session.
+//!
+//! The session's record of who signed in ([`SessionUser`], [`sign_in`], [`sign_out`]) is
+//! kept here too, since [`Ctx`] is read from it.
 
 use poem::{FromRequest, Request, RequestBody, session::Session, web::CsrfToken};
 use serde::{Deserialize, Serialize};
