@@ -28,5 +28,34 @@ CREATE POLICY tenant_isolation ON signup_requests
     USING (tenant_id = kehu_current_tenant())
     WITH CHECK (tenant_id = kehu_current_tenant());
 
--- UPDATE only for the row lock (SELECT … FOR UPDATE) that makes a link single use.
-GRANT SELECT, INSERT, UPDATE, DELETE ON signup_requests TO kehu_app;
+GRANT SELECT, INSERT, DELETE ON signup_requests TO kehu_app;
+
+-- Spends a link inside the new tenant's own transaction (so a confirmation holds one
+-- connection, never two): deletes its request, and every other request of its address,
+-- and returns the address; nothing when the link is unknown, used or expired. A second
+-- confirmation of the same link waits on the first's delete and then finds nothing; the
+-- advisory lock lets only one link of an address be taken at a time, so two links of one
+-- address cannot deadlock. A rollback (the address was taken meanwhile) restores them.
+CREATE FUNCTION kehu_take_signup_request(p_token_hash text)
+    RETURNS TABLE (email text)
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp
+    AS $$
+DECLARE
+    v_email text;
+BEGIN
+    SELECT r.email INTO v_email FROM signup_requests r
+     WHERE r.token_hash = p_token_hash AND r.expires_at > now();
+    IF v_email IS NULL THEN
+        RETURN;
+    END IF;
+    PERFORM pg_advisory_xact_lock(hashtext('kehu_signup:' || v_email));
+    DELETE FROM signup_requests r WHERE r.token_hash = p_token_hash AND r.expires_at > now();
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    DELETE FROM signup_requests r WHERE r.email = v_email;
+    email := v_email;
+    RETURN NEXT;
+END $$;
+REVOKE ALL ON FUNCTION kehu_take_signup_request(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION kehu_take_signup_request(text) TO kehu_app;

@@ -2,7 +2,7 @@
 -- each does one narrow thing.
 
 -- Account links (invitations, password resets, unlocks) and sign-up requests whose time
--- is up: a used link had its expiry moved to the moment of use, so this removes those too.
+-- is up (a used link stays until its expiry, then goes too).
 CREATE FUNCTION kehu_purge_expired_links(p_now timestamptz)
     RETURNS TABLE (links bigint, signups bigint)
     LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp

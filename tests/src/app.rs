@@ -197,6 +197,7 @@ impl TestApp {
             ("RANKING_ROLLUP_SCHEDULE".into(), "off".into()),
             ("TASK_REMINDER_SCHEDULE".into(), "off".into()),
             ("TASK_DIGEST_SCHEDULE".into(), "off".into()),
+            ("CLEANUP_SCHEDULE".into(), "off".into()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

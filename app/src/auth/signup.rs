@@ -210,7 +210,6 @@ fn invalid(page: Markup) -> Response {
 #[derive(Debug, Queryable, Selectable)]
 #[diesel(table_name = req)]
 struct Request {
-    id: i64,
     email: String,
     company: String,
     name: String,
@@ -218,18 +217,15 @@ struct Request {
     expires_at: DateTime<Utc>,
 }
 
-/// The request of a token, expired or not; `for_update` holds its row until `tx` ends.
-async fn find(tx: &mut TenantTx, token: &str, for_update: bool) -> AppResult<Option<Request>> {
-    let query = req::table
+/// The request of a token, expired or not.
+async fn find(tx: &mut TenantTx, token: &str) -> AppResult<Option<Request>> {
+    Ok(req::table
         .filter(req::tenant_id.eq(TenantId::KEHU))
         .filter(req::token_hash.eq(hash_token(token)))
-        .select(Request::as_select());
-    let found = if for_update {
-        query.for_update().first(&mut **tx).await
-    } else {
-        query.first(&mut **tx).await
-    };
-    Ok(found.optional()?)
+        .select(Request::as_select())
+        .first(&mut **tx)
+        .await
+        .optional()?)
 }
 
 /// GET /signup/confirm/:token
@@ -240,7 +236,7 @@ pub async fn confirm_form(
     Path(token): Path<String>,
 ) -> AppResult<Response> {
     let mut tx = TenantTx::begin(&state.db, TenantId::KEHU).await?;
-    let found = find(&mut tx, &token, false).await?;
+    let found = find(&mut tx, &token).await?;
     tx.rollback().await?;
     Ok(match usable(&ctx, found) {
         Ok(request) => {
@@ -313,14 +309,14 @@ pub async fn confirm(
     Form(input): Form<SignupForm>,
 ) -> AppResult<Response> {
     let locale = ctx.locale;
+    // Read without holding anything: the link is spent later, inside the new tenant's
+    // transaction, so a confirmation never holds two connections.
     let mut pending = TenantTx::begin(&state.db, TenantId::KEHU).await?;
-    let found = find(&mut pending, &token, false).await?;
+    let found = find(&mut pending, &token).await?;
+    pending.rollback().await?;
     let request = match usable(&ctx, found) {
         Ok(request) => request,
-        Err(page) => {
-            pending.rollback().await?;
-            return Ok(*page);
-        }
+        Err(page) => return Ok(*page),
     };
     let mut errors = Errors::new();
     let company = forms::check_text(&mut errors, locale, "company", &input.company, 200);
@@ -329,18 +325,11 @@ pub async fn confirm(
         errors.add(locale, "password", e.key());
     }
     if !errors.is_empty() {
-        pending.rollback().await?;
         return Ok(invalid(confirm_page(
             &ctx, &token, &request, &input, &errors,
         )));
     }
     let hash = password::hash(input.password.clone()).await?;
-    // The request's row lock makes the link single use: a second submission waits here,
-    // then finds the row gone.
-    let Some(request) = find(&mut pending, &token, true).await? else {
-        pending.rollback().await?;
-        return Ok(link_page(&ctx, "invalid", StatusCode::NOT_FOUND));
-    };
     let new = Admin {
         email: &request.email,
         name: &name,
@@ -348,20 +337,40 @@ pub async fn confirm(
         locale: Locale::from_code(&request.locale).unwrap_or(locale),
         password_hash: &hash,
     };
-    let created = create_tenant(&state, &new).await?;
-    // The address is verified either way: this request, and every other pending one for
-    // the address, is spent.
-    diesel::delete(req::table)
-        .filter(req::tenant_id.eq(TenantId::KEHU))
-        .filter(req::id.eq(request.id).or(req::email.eq(&request.email)))
-        .execute(&mut *pending)
-        .await?;
-    pending.commit().await?;
-    let Some(signed_up) = created else {
-        return Ok(taken_page(&ctx, &request.email));
-    };
-    sign_in(session, signed_up);
-    Ok(Redirect::see_other("/").into_response())
+    match create_tenant(&state, &token, &new).await? {
+        Created::SignedUp(user) => {
+            sign_in(session, user);
+            Ok(Redirect::see_other("/").into_response())
+        }
+        Created::LinkSpent => Ok(link_page(&ctx, "invalid", StatusCode::NOT_FOUND)),
+        Created::AddressTaken => {
+            // The address is verified all the same: its pending requests are spent.
+            let mut pending = TenantTx::begin(&state.db, TenantId::KEHU).await?;
+            diesel::delete(req::table)
+                .filter(req::tenant_id.eq(TenantId::KEHU))
+                .filter(req::email.eq(&request.email))
+                .execute(&mut *pending)
+                .await?;
+            pending.commit().await?;
+            Ok(taken_page(&ctx, &request.email))
+        }
+    }
+}
+
+/// How a confirmation ended.
+enum Created {
+    /// The tenant and its admin exist; sign them in.
+    SignedUp(SessionUser),
+    /// The link was used (or ran out) since the page was read.
+    LinkSpent,
+    /// The address has an account by now.
+    AddressTaken,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Taken {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    email: String,
 }
 
 /// The first admin of a new tenant.
@@ -373,12 +382,21 @@ struct Admin<'a> {
     password_hash: &'a str,
 }
 
-/// Creates the tenant, its admin, its default pipeline and the welcome email; `None` when
-/// the address has an account by now (signed up through another link, or added by a
-/// company since the request).
-async fn create_tenant(state: &State, admin: &Admin<'_>) -> AppResult<Option<SessionUser>> {
+/// Spends the link and creates the tenant, its admin, its default pipeline and the welcome
+/// email, in one transaction: a rollback (the address has an account by now, signed up
+/// through another link or added by a company since) gives the link back.
+async fn create_tenant(state: &State, token: &str, admin: &Admin<'_>) -> AppResult<Created> {
     let mut tx = TenantTx::begin_new_tenant(&state.db).await?;
     let tenant = tx.tenant();
+    let taken: Option<Taken> = diesel::sql_query("SELECT email FROM kehu_take_signup_request($1)")
+        .bind::<diesel::sql_types::Text, _>(hash_token(token))
+        .get_result(&mut *tx)
+        .await
+        .optional()?;
+    if taken.is_none_or(|t| t.email != admin.email) {
+        tx.rollback().await?;
+        return Ok(Created::LinkSpent);
+    }
     users::create_tenant(&mut tx, admin.company).await?;
     let created = users::create(
         &mut tx,
@@ -396,7 +414,7 @@ async fn create_tenant(state: &State, admin: &Admin<'_>) -> AppResult<Option<Ses
         Ok(user) => user,
         Err(e) if is_unique_violation(&e, "user_directory_pkey") => {
             tx.rollback().await?;
-            return Ok(None);
+            return Ok(Created::AddressTaken);
         }
         Err(e) => return Err(e.into()),
     };
@@ -416,7 +434,7 @@ async fn create_tenant(state: &State, admin: &Admin<'_>) -> AppResult<Option<Ses
             email_id,
         })
         .await;
-    Ok(Some(SessionUser {
+    Ok(Created::SignedUp(SessionUser {
         tenant,
         user,
         epoch: 0,
