@@ -197,7 +197,9 @@ impl TestApp {
             ("RANKING_ROLLUP_SCHEDULE".into(), "off".into()),
             ("TASK_REMINDER_SCHEDULE".into(), "off".into()),
             ("TASK_DIGEST_SCHEDULE".into(), "off".into()),
-            ("CLEANUP_SCHEDULE".into(), "off".into()),
+            // One cron stays on, as in production: a queue's worker that stops must still
+            // stop the process (a cron worker alone would keep it running, idle).
+            ("CLEANUP_SCHEDULE".into(), "0 30 3 * * *".into()),
             ("RUST_LOG".into(), "warn".into()),
         ]
     }

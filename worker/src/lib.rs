@@ -75,12 +75,35 @@ pub async fn run(
     });
 
     let registry = Arc::new(jobs::registry());
-    let monitor = registry.register(Monitor::new(), &state, &name)?;
+    // A queue's worker that stops (its Redis connection broke for good, apalis-redis #76)
+    // stops the whole process, so that its supervisor starts a fresh one: the cron
+    // workers would otherwise keep the monitor, and a process that consumes nothing,
+    // alive.
+    let stopped = Arc::new(tokio::sync::Notify::new());
+    let failed = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let monitor = registry
+        .register(Monitor::new(), &state, &name)?
+        .should_restart({
+            let (stopped, failed) = (stopped.clone(), failed.clone());
+            move |worker, error| {
+                tracing::error!(
+                    worker = worker.name(),
+                    ?error,
+                    "a worker stopped; the process exits so that its supervisor restarts it"
+                );
+                failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                stopped.notify_one();
+                false
+            }
+        });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let reconciler = tokio::spawn(reconciler::run(state.clone(), registry, stop_rx));
 
     let signal = async move {
-        shutdown.await;
+        tokio::select! {
+            () = shutdown => {}
+            () = stopped.notified() => {}
+        }
         let _ = stop_tx.send(true);
         Ok(())
     };
@@ -90,5 +113,8 @@ pub async fn run(
         .await;
     reconciler.abort();
     result.context("the worker pool stopped")?;
+    if failed.load(std::sync::atomic::Ordering::SeqCst) {
+        anyhow::bail!("a worker stopped by itself (see the log above)");
+    }
     Ok(())
 }
