@@ -2,7 +2,7 @@
 //! in storage:
 //!
 //! - account links (invitations, resets, unlocks) and sign-up requests whose time is up
-//!   are purged;
+//!   are purged, and Kehu's own emails (tenant 0's sign-up links) a day after sending;
 //! - import uploads never started (drafts older than [`DRAFT_AGE`]) are deleted with their
 //!   rows, then their files;
 //! - files that no row references (an attachment whose delete crashed before its file
@@ -57,6 +57,8 @@ pub struct Report {
     pub links: i64,
     /// Expired sign-up requests.
     pub signups: i64,
+    /// Kehu's own emails (tenant 0) sent or failed over a day ago.
+    pub kehu_emails: i64,
     /// Import drafts never started.
     pub import_drafts: usize,
     /// Files no row references.
@@ -65,12 +67,17 @@ pub struct Report {
 
 /// One run as of `now`.
 pub async fn run(db: &DbPool, files: &FileStore, now: DateTime<Utc>) -> anyhow::Result<Report> {
-    let (links, signups) = purge_links(db, now).await?;
+    let Purged {
+        links,
+        signups,
+        kehu_emails,
+    } = purge_links(db, now).await?;
     let import_drafts = remove_import_drafts(db, files, now - DRAFT_AGE).await?;
     let orphan_files = remove_orphan_files(db, files, now - FILE_GRACE).await?;
     Ok(Report {
         links,
         signups,
+        kehu_emails,
         import_drafts,
         orphan_files,
     })
@@ -82,17 +89,19 @@ struct Purged {
     links: i64,
     #[diesel(sql_type = BigInt)]
     signups: i64,
+    #[diesel(sql_type = BigInt)]
+    kehu_emails: i64,
 }
 
-/// Deletes expired account links and sign-up requests.
-async fn purge_links(db: &DbPool, now: DateTime<Utc>) -> anyhow::Result<(i64, i64)> {
+/// Deletes expired account links and sign-up requests, and Kehu's old own emails.
+async fn purge_links(db: &DbPool, now: DateTime<Utc>) -> anyhow::Result<Purged> {
     let mut conn = db.get().await?;
-    let purged: Purged =
-        diesel::sql_query("SELECT links, signups FROM kehu_purge_expired_links($1)")
+    Ok(
+        diesel::sql_query("SELECT links, signups, kehu_emails FROM kehu_purge_expired_links($1)")
             .bind::<Timestamptz, _>(now)
             .get_result(&mut conn)
-            .await?;
-    Ok((purged.links, purged.signups))
+            .await?,
+    )
 }
 
 #[derive(QueryableByName)]

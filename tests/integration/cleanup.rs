@@ -1,7 +1,7 @@
 //! The nightly clean-up, run with a clock the test chooses: a file no row references goes
 //! once it is older than the grace period and a referenced one stays; an import upload
 //! never started goes after a day with its row and file; expired links and sign-up
-//! requests are purged; a second run changes nothing.
+//! requests are purged, and Kehu's own sent emails; a second run changes nothing.
 
 use bytes::Bytes;
 use chrono::{Duration, Utc};
@@ -17,12 +17,13 @@ async fn exists(store: &FileStore, key: &FileKey) -> bool {
     store.get_stream(key).await.expect("store").is_some()
 }
 
-fn report(links: i64, signups: i64, drafts: usize, files: usize) -> String {
+fn report(links: i64, signups: i64, mails: i64, drafts: usize, files: usize) -> String {
     format!(
         "{:?}",
         kehu::cleanup::Report {
             links,
             signups,
+            kehu_emails: mails,
             import_drafts: drafts,
             orphan_files: files,
         }
@@ -114,16 +115,22 @@ async fn the_cleanup_removes_only_what_no_row_needs_and_a_second_run_changes_not
     let now = Utc::now();
     assert_eq!(
         run_cron(&app, "cleanup", now + Duration::hours(1)).await,
-        report(0, 0, 0, 0)
+        report(0, 0, 0, 0, 0)
     );
     for key in [&attached, &orphan, &foreign, &draft] {
         assert!(exists(&store, key).await, "{key} kept");
     }
 
-    // A day later: the orphan, the draft (row and file) and the sign-up request go.
+    // A day later: the orphan, the draft (row and file), the sign-up request and Kehu's
+    // two sent sign-up emails (the admin's and the pending one's) go.
     assert_eq!(
         run_cron(&app, "cleanup", now + Duration::hours(25)).await,
-        report(0, 1, 1, 1)
+        report(0, 1, 2, 1, 1)
+    );
+    assert_eq!(
+        app.scalar("SELECT count(*) FROM emails WHERE tenant_id = 0")
+            .await,
+        0
     );
     assert!(!exists(&store, &orphan).await, "the orphan is removed");
     assert!(!exists(&store, &draft).await, "the draft's file is removed");
@@ -139,12 +146,12 @@ async fn the_cleanup_removes_only_what_no_row_needs_and_a_second_run_changes_not
     // The invitation runs out after a week; then a second run changes nothing.
     assert_eq!(
         run_cron(&app, "cleanup", now + Duration::days(8)).await,
-        report(1, 0, 0, 0)
+        report(1, 0, 0, 0, 0)
     );
     assert_eq!(app.scalar("SELECT count(*) FROM invitations").await, 0);
     assert_eq!(
         run_cron(&app, "cleanup", now + Duration::days(8)).await,
-        report(0, 0, 0, 0)
+        report(0, 0, 0, 0, 0)
     );
     assert!(exists(&store, &attached).await);
     let page = admin.get(&company).await;
