@@ -21,6 +21,7 @@ mod opportunities;
 mod opportunity_list;
 mod recovery;
 mod reminder_faults;
+mod search_grams;
 mod security;
 mod seed;
 mod sessions;
