@@ -201,6 +201,36 @@ async fn tag_counts_and_filters_only_include_companies_the_user_can_see() {
         !page.body.contains("乙的秘密标签"),
         "a tag only on records a cannot see is not shown"
     );
+    // Nor does the list's tag filter name it, and a condition on its name answers as
+    // one on a name that does not exist: no rows, no error.
+    let secret = app
+        .scalar("SELECT id FROM tags WHERE name = '乙的秘密标签'")
+        .await;
+    let page = member_a.get(&format!("/customers?tag={secret}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        !page.body.contains("乙的秘密标签"),
+        "the filter notice names it"
+    );
+    assert!(page.texts("#companies tbody td:nth-child(2)").is_empty());
+    let hidden = member_a
+        .get(
+            "/customers?f1=tag&o1=equals&v1=%E4%B9%99%E7%9A%84%E7%A7%98%E5%AF%86%E6%A0%87%E7%AD%BE",
+        )
+        .await;
+    let unknown = member_a
+        .get("/customers?f1=tag&o1=equals&v1=%E6%B2%A1%E6%9C%89%E7%9A%84%E6%A0%87%E7%AD%BE")
+        .await;
+    assert_eq!((hidden.status, unknown.status), (200, 200));
+    assert!(hidden.texts("#companies tbody td:nth-child(2)").is_empty());
+    assert_eq!(
+        hidden.texts(".alert"),
+        unknown.texts(".alert"),
+        "a hidden tag answers like an unknown one"
+    );
+    // The admin, who sees the record, gets the name and the company.
+    let page = admin.get(&format!("/customers?tag={secret}")).await;
+    assert!(page.body.contains("乙的秘密标签"));
     assert_eq!(
         listed(&member_a, &format!("/customers?tag={tag}")).await,
         set(&["公开客户"])

@@ -19,7 +19,7 @@ use crate::{
     customers::model::{self, Company},
     db::TenantTx,
     error::AppResult,
-    ids::CompanyId,
+    ids::{CompanyId, TagId},
     listing::{
         self, ACTIVE_PEOPLE, Cast, ColumnDef, Dom, FieldDef, How, ListSpec, Lookups, Options,
         PEOPLE, ParamDef, QuickDef, SortKey, Source, Texts, VISIBILITY,
@@ -61,7 +61,11 @@ fn tag_condition(op: Op, value: &str, look: &Lookups<'_>) -> Result<Sql, fn(usiz
     match op {
         Op::Empty => Ok(Sql::new(format!("NOT {TAGGED}"))),
         Op::NotEmpty => Ok(Sql::new(TAGGED)),
-        _ => Ok(with_tags(lf::resolve(value, op, look.sources.rows(TAGS))?)),
+        // An unknown name matches nothing rather than failing, so that a condition cannot
+        // tell a tag that exists only on hidden records from one that does not exist.
+        _ => Ok(with_tags(
+            lf::resolve(value, op, look.sources.rows(TAGS)).unwrap_or_default(),
+        )),
     }
 }
 
@@ -335,17 +339,18 @@ pub async fn index(ctx: Ctx, state: Data<&State>, req: &Request) -> AppResult<Ma
     } else {
         HashMap::new()
     };
-    if list.filter.param("tag").is_some() {
-        list.sources.fetch(&mut tx, TAGS).await?;
-    }
+    // The tag's name only when it is on a company this user can see.
+    let tag_name = match list.filter.param("tag").and_then(|t| t.parse().ok()) {
+        Some(id) => tags::visible_name(&mut tx, &list.scope, TagId(id)).await?,
+        None => None,
+    };
     tx.commit().await?;
 
-    let tag_notice = list.filter.param("tag").map(|tag| {
-        let id: i64 = tag.parse().unwrap_or_default();
+    let tag_notice = list.filter.param("tag").map(|_| {
         let without = list.filter.with_param("tag", None);
         html! {
             div.alert.alert-info.d-flex.align-items-center.gap-2.py-2 #tag-filter {
-                (ctx.t("tags.filtered_by")) " " span.badge.text-bg-info { (list.sources.name(TAGS, id)) }
+                (ctx.t("tags.filtered_by")) " " span.badge.text-bg-info { (tag_name.as_deref().unwrap_or("?")) }
                 a.ms-auto href=(views::href(&CUSTOMERS, &without.to_query(&CUSTOMERS), list.view)) { (ctx.t("tags.clear_filter")) }
             }
         }

@@ -126,6 +126,33 @@ pub async fn of_companies(
     Ok(map)
 }
 
+/// The name of tag `id` if it is on a company the user can see: a tag only on hidden
+/// records is as unknown as one that does not exist.
+pub async fn visible_name(
+    tx: &mut TenantTx,
+    scope: &Scope,
+    id: TagId,
+) -> AppResult<Option<String>> {
+    let tenant = tx.tenant();
+    let visible = companies::table
+        .filter(companies::tenant_id.eq(tenant))
+        .filter(scope.companies())
+        .select(companies::id)
+        .into_boxed::<diesel::pg::Pg>();
+    let tagged = company_tags::table
+        .filter(company_tags::tenant_id.eq(tenant))
+        .filter(company_tags::tag_id.eq(id))
+        .filter(company_tags::company_id.eq_any(visible));
+    Ok(tags::table
+        .filter(tags::tenant_id.eq(tenant))
+        .filter(tags::id.eq(id))
+        .filter(diesel::dsl::exists(tagged))
+        .select(tags::name)
+        .first(&mut **tx)
+        .await
+        .optional()?)
+}
+
 /// The tags on companies the user can see, each with how many of those carry it: a tag
 /// only on records hidden from the user is not shown, not even its name.
 pub async fn counts(tx: &mut TenantTx, scope: &Scope) -> AppResult<Vec<(TagId, String, i64)>> {
