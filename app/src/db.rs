@@ -15,7 +15,7 @@ use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncMigrationHarness, AsyncPgConnection, RunQueryDsl,
     TransactionManager,
     pooled_connection::{
-        AsyncDieselConnectionManager,
+        AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
         deadpool::{Object, Pool},
     },
 };
@@ -30,8 +30,17 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations");
 pub type DbPool = Pool<AsyncPgConnection>;
 
 /// Builds the pool of app-role connections.
+///
+/// A connection is handed out again without a test query (`RecyclingMethod::Fast`): the
+/// default `Verified` sent `SELECT 1` before every transaction, one round trip of each
+/// request's two. A connection the server closed is still never reused (diesel-async
+/// sees the closed socket, `is_broken`); one that dies silently fails its next
+/// statement once and is then dropped.
 pub fn pool(database_url: &str, max_size: usize) -> anyhow::Result<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager =
+        AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .build()

@@ -1,0 +1,1 @@
+DROP FUNCTION kehu_tenant_bigrams(bigint, text[]);

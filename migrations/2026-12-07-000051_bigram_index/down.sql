@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS companies_tenant_bigrams_idx;
