@@ -222,6 +222,7 @@ diesel::table! {
         created_at -> Timestamptz,
         started_at -> Nullable<Timestamptz>,
         finished_at -> Nullable<Timestamptz>,
+        undone_by -> Nullable<Int8>,
     }
 }
 
@@ -445,6 +446,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    tenant_events (tenant_id, id) {
+        tenant_id -> Int8,
+        id -> Int8,
+        actor_id -> Nullable<Int8>,
+        action -> Text,
+        import_id -> Nullable<Int8>,
+        entity -> Text,
+        created_count -> Int8,
+        updated_count -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tenants (id) {
         id -> Int8,
         name -> Text,
@@ -587,6 +602,7 @@ diesel::joinable!(task_categories -> tenants (tenant_id));
 diesel::joinable!(task_digests -> tenants (tenant_id));
 diesel::joinable!(task_reminders -> tenants (tenant_id));
 diesel::joinable!(tasks -> tenants (tenant_id));
+diesel::joinable!(tenant_events -> tenants (tenant_id));
 diesel::joinable!(users -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -626,6 +642,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_reminders,
     task_series,
     tasks,
+    tenant_events,
     tenants,
     user_directory,
     users,

@@ -1,0 +1,2 @@
+ALTER TABLE imports DROP COLUMN undone_by;
+DROP TABLE tenant_events;
