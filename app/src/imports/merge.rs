@@ -393,10 +393,13 @@ async fn update_existing(
              category_id = coalesce(k.category_id, r.category_id),
              owner_id = coalesce(k.owner_id, r.owner_id),
              visibility = coalesce(k.visibility, r.visibility),
-             custom = r.custom || coalesce(k.custom, '{}')",
+             custom = r.custom || coalesce(k.custom, '{}'),
+             last_activity_at = now(), updated_at = now()",
         )
     };
-    // What this import created itself is removed by undo, not restored.
+    // What this import created itself is removed by undo, not restored. The snapshot is
+    // also how a company's history finds the imports that updated it (`history`): no
+    // event row per company.
     tx.execute(
         &format!(
             "INSERT INTO import_undo (tenant_id, import_id, record_id, before)

@@ -9,6 +9,7 @@
 //! error report are read from the row.
 
 pub mod fields;
+pub mod history;
 mod merge;
 pub mod read;
 pub mod report;
@@ -90,6 +91,8 @@ pub struct Import {
     pub started_at: Option<DateTime<Utc>>,
     /// Finished, failed, cancelled or undone.
     pub finished_at: Option<DateTime<Utc>>,
+    /// Who asked for the undo.
+    pub undone_by: Option<UserId>,
 }
 
 impl Import {
@@ -248,6 +251,21 @@ pub async fn queue(
         .execute(&mut **tx)
         .await?;
     Ok(n == 1)
+}
+
+/// Queues the undo of an import that ran, asked for by `by`; `false` when it cannot be
+/// undone (still running, never run, or undone already).
+pub async fn queue_undo(tx: &mut TenantTx, id: ImportId, by: UserId) -> AppResult<bool> {
+    let tenant = tx.tenant();
+    let queued = queue(tx, id, &["done", "cancelled", "failed"], "undoing").await?;
+    if queued {
+        diesel::update(imports::table)
+            .filter(imports::tenant_id.eq(tenant).and(imports::id.eq(id)))
+            .set(imports::undone_by.eq(by))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(queued)
 }
 
 /// Asks a queued or running import to stop after its current chunk.

@@ -44,7 +44,7 @@ use crate::{
 const SAMPLE_ROWS: usize = 10;
 
 fn admin_only(ctx: &Ctx) -> AppResult<()> {
-    if ctx.is_admin() {
+    if super::history::may_see(ctx) {
         Ok(())
     } else {
         Err(AppError::Forbidden)
@@ -1172,7 +1172,7 @@ pub async fn undo(ctx: Ctx, state: Data<&State>, Path(id): Path<ImportId>) -> Ap
     admin_only(&ctx)?;
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     super::find(&mut tx, id).await?;
-    let queued = super::queue(&mut tx, id, &["done", "cancelled", "failed"], "undoing").await?;
+    let queued = super::queue_undo(&mut tx, id, ctx.user).await?;
     tx.commit().await?;
     if queued {
         state

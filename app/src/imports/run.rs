@@ -32,6 +32,7 @@ use diesel_async::RunQueryDsl;
 use super::{
     CHUNK_ROWS, Import,
     fields::{self, Checker, Lookups},
+    history,
     merge::{self, ClaimOrder},
     read::{self, Format, Limits},
 };
@@ -96,18 +97,21 @@ pub async fn run(env: &Env<'_>, job: &RunImport) -> anyhow::Result<()> {
                 ))
                 .execute(&mut *tx)
                 .await?;
+            history::record_run(&mut tx, import.id, true).await?;
         }
         Ok(Outcome::Cancelled) => {
             diesel::update(this)
                 .set((imports::status.eq("cancelled"), finished))
                 .execute(&mut *tx)
                 .await?;
+            history::record_run(&mut tx, import.id, false).await?;
         }
         Ok(Outcome::Undone) => {
             diesel::update(this)
                 .set((imports::status.eq("undone"), finished))
                 .execute(&mut *tx)
                 .await?;
+            history::record_undone(&mut tx, import.id).await?;
         }
         Ok(Outcome::BadFile(reason)) => {
             diesel::update(this)
@@ -118,6 +122,7 @@ pub async fn run(env: &Env<'_>, job: &RunImport) -> anyhow::Result<()> {
                 ))
                 .execute(&mut *tx)
                 .await?;
+            history::record_run(&mut tx, import.id, false).await?;
         }
         Err(err) => {
             tracing::warn!(?job, error = %format!("{err:#}"), "import attempt failed");
@@ -140,6 +145,9 @@ pub async fn run(env: &Env<'_>, job: &RunImport) -> anyhow::Result<()> {
                 ))
                 .execute(&mut *tx)
                 .await?;
+            if status == "failed" {
+                history::record_run(&mut tx, import.id, false).await?;
+            }
         }
     }
     tx.commit().await?;
@@ -540,7 +548,8 @@ async fn undo(env: &Env<'_>, tenant: TenantId, import: &Import) -> anyhow::Resul
                     category_id = (SELECT cc.id FROM customer_categories cc
                                     WHERE cc.tenant_id = $1 AND cc.id = (u.before->>'category_id')::bigint),
                     owner_id = (u.before->>'owner_id')::bigint,
-                    visibility = u.before->>'visibility', custom = u.before->'custom'
+                    visibility = u.before->>'visibility', custom = u.before->'custom',
+                    last_activity_at = now(), updated_at = now()
                FROM import_undo u
               WHERE u.tenant_id = $1 AND u.import_id = $2 AND r.tenant_id = $1 AND r.id = u.record_id", t, i).await?;
         keys = note_attachments::table
