@@ -4,9 +4,18 @@
 //! transaction as the change, with who, when and the values before and after. The
 //! company's detail page shows its history; the home page shows the newest events of
 //! the companies the user may see (through [`Scope`], like everything else).
+//!
+//! Imports are recorded as tenant events (`tenant_events`, written by
+//! [`crate::imports::history`]): an import is not about one company. The feed merges them
+//! in for whoever may see imports. A company's history shows the imports that created,
+//! updated or restored it by joining those events to `companies.import_id` and the
+//! import's undo snapshots, so an import writes no row per company.
 
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Nullable, Text, Timestamptz},
+};
 use diesel_async::RunQueryDsl;
 use maud::{Markup, html};
 use serde::{Deserialize, Serialize};
@@ -15,8 +24,9 @@ use crate::{
     customers::visibility::Scope,
     db::TenantTx,
     error::AppResult,
-    ids::{CompanyId, UserId},
-    schema::{companies, company_events, users},
+    ids::{CompanyId, ImportId, UserId},
+    listing::views::grouped,
+    schema::{companies, company_events, tenant_events, users},
     web::ctx::Ctx,
 };
 
@@ -196,6 +206,8 @@ pub struct Event {
     pub changes: Vec<Change>,
     /// When.
     pub at: DateTime<Utc>,
+    /// The import this event is (`imported`, `import_updated`, `import_undone`).
+    pub import_id: Option<ImportId>,
 }
 
 type EventRow = (
@@ -217,6 +229,7 @@ fn event((company_id, company_name, actor, action, subject, changes, at): EventR
         subject,
         changes: serde_json::from_value(changes).unwrap_or_default(),
         at,
+        import_id: None,
     }
 }
 
@@ -285,19 +298,124 @@ macro_rules! load_events {
     }};
 }
 
-/// The newest events of companies the user may see (最新动态).
-pub async fn feed(tx: &mut TenantTx, scope: &Scope, limit: i64) -> AppResult<Vec<Event>> {
+/// An event about the tenant rather than one company (an import or its undo), as the
+/// feed shows it.
+#[derive(Clone, Debug)]
+pub struct TenantEvent {
+    /// Who acted, if a person did.
+    pub actor: Option<String>,
+    /// `imported` or `import_undone`.
+    pub action: String,
+    /// The import.
+    pub import_id: Option<ImportId>,
+    /// What was imported: `company` or `contact`.
+    pub entity: String,
+    /// Records created (for an undo: removed).
+    pub created: i64,
+    /// Records updated (for an undo: restored).
+    pub updated: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// One entry of 最新动态.
+#[derive(Clone, Debug)]
+pub enum FeedEntry {
+    /// A change to a company.
+    Company(Event),
+    /// An import or its undo.
+    Tenant(TenantEvent),
+}
+
+impl FeedEntry {
+    /// When it happened.
+    pub fn at(&self) -> DateTime<Utc> {
+        match self {
+            Self::Company(e) => e.at,
+            Self::Tenant(e) => e.at,
+        }
+    }
+}
+
+/// The newest events of companies the user may see (最新动态), with the tenant's
+/// imports when `sees_imports` (see [`crate::imports::history::may_see`]), newest first.
+pub async fn feed(
+    tx: &mut TenantTx,
+    scope: &Scope,
+    sees_imports: bool,
+    limit: i64,
+) -> AppResult<Vec<FeedEntry>> {
     let tenant = tx.tenant();
     let visible = companies::table
         .filter(companies::tenant_id.eq(tenant))
         .filter(scope.companies())
         .select(companies::id)
         .into_boxed();
-    Ok(load_events!(
-        tx,
-        company_events::company_id.eq_any(visible),
-        limit
-    ))
+    let mut entries: Vec<FeedEntry> =
+        load_events!(tx, company_events::company_id.eq_any(visible), limit)
+            .into_iter()
+            .map(FeedEntry::Company)
+            .collect();
+    if sees_imports {
+        entries.extend(
+            tenant_events(tx, limit)
+                .await?
+                .into_iter()
+                .map(FeedEntry::Tenant),
+        );
+        // Both lists are newest first; a stable sort keeps each one's order on ties.
+        entries.sort_by_key(|e| std::cmp::Reverse(e.at()));
+        entries.truncate(usize::try_from(limit).unwrap_or_default());
+    }
+    Ok(entries)
+}
+
+/// The tenant's newest tenant events.
+async fn tenant_events(tx: &mut TenantTx, limit: i64) -> AppResult<Vec<TenantEvent>> {
+    let tenant = tx.tenant();
+    type Row = (
+        Option<String>,
+        String,
+        Option<ImportId>,
+        String,
+        i64,
+        i64,
+        DateTime<Utc>,
+    );
+    let rows: Vec<Row> = tenant_events::table
+        .left_join(
+            users::table.on(users::tenant_id
+                .eq(tenant_events::tenant_id)
+                .and(users::id.nullable().eq(tenant_events::actor_id))),
+        )
+        .filter(tenant_events::tenant_id.eq(tenant))
+        .order(tenant_events::id.desc())
+        .limit(limit)
+        .select((
+            users::name.nullable(),
+            tenant_events::action,
+            tenant_events::import_id,
+            tenant_events::entity,
+            tenant_events::created_count,
+            tenant_events::updated_count,
+            tenant_events::created_at,
+        ))
+        .load(&mut **tx)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(actor, action, import_id, entity, created, updated, at)| TenantEvent {
+                actor,
+                action,
+                import_id,
+                entity,
+                created,
+                updated,
+                at,
+            },
+        )
+        .collect())
 }
 
 /// A company's history, newest first. The caller has checked the company is visible.
@@ -306,11 +424,73 @@ pub async fn of_company(
     company: CompanyId,
     limit: i64,
 ) -> AppResult<Vec<Event>> {
-    Ok(load_events!(
-        tx,
-        company_events::company_id.eq(company),
-        limit
-    ))
+    let mut events = load_events!(tx, company_events::company_id.eq(company), limit);
+    events.extend(imports_of(tx, company, limit).await?);
+    events.sort_by_key(|e| std::cmp::Reverse(e.at));
+    events.truncate(usize::try_from(limit).unwrap_or_default());
+    Ok(events)
+}
+
+/// An import that touched a company, from [`imports_of`].
+#[derive(QueryableByName)]
+struct ImportTouch {
+    #[diesel(sql_type = Text)]
+    action: String,
+    #[diesel(sql_type = BigInt)]
+    import_id: ImportId,
+    #[diesel(sql_type = Text)]
+    company_name: String,
+    #[diesel(sql_type = Text)]
+    file_name: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    actor: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    at: DateTime<Utc>,
+}
+
+/// The imports that created the company (`imported`: its `import_id`), updated it
+/// (`import_updated`: an undo snapshot of it) and were undone, restoring it
+/// (`import_undone`), at the time of their tenant events. Only imports that updated
+/// something are probed for a snapshot, each by its primary key.
+async fn imports_of(tx: &mut TenantTx, company: CompanyId, limit: i64) -> AppResult<Vec<Event>> {
+    let tenant = tx.tenant();
+    let rows: Vec<ImportTouch> = diesel::sql_query(
+        "SELECT CASE WHEN te.action = 'import_undone' THEN 'import_undone'
+                     WHEN te.import_id = c.import_id THEN 'imported'
+                     ELSE 'import_updated' END AS action,
+                te.import_id, c.name AS company_name, i.file_name, u.name AS actor,
+                te.created_at AS at
+           FROM companies c
+           JOIN tenant_events te ON te.tenant_id = c.tenant_id AND te.entity = 'company'
+           JOIN imports i ON i.tenant_id = te.tenant_id AND i.id = te.import_id
+           LEFT JOIN users u ON u.tenant_id = te.tenant_id AND u.id = te.actor_id
+          WHERE c.tenant_id = $1 AND c.id = $2
+            AND ((te.action = 'imported' AND te.import_id = c.import_id)
+                 OR (te.updated_count > 0 AND EXISTS (
+                        SELECT 1 FROM import_undo x
+                         WHERE x.tenant_id = c.tenant_id AND x.import_id = te.import_id
+                           AND x.record_id = c.id)))
+          ORDER BY te.id DESC
+          LIMIT $3",
+    )
+    .bind::<BigInt, _>(tenant.0)
+    .bind::<BigInt, _>(company.0)
+    .bind::<BigInt, _>(limit)
+    .load(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Event {
+            company_id: company,
+            company_name: r.company_name,
+            actor: r.actor,
+            action: r.action,
+            subject: r.file_name.chars().take(200).collect(),
+            changes: vec![],
+            at: r.at,
+            import_id: Some(r.import_id),
+        })
+        .collect())
 }
 
 /// The label of a change's field in the user's language.
@@ -383,8 +563,15 @@ fn sentence(ctx: &Ctx, e: &Event, with_company: bool) -> Markup {
             span.event-company { (e.company_name) }
         }
     };
+    let import = e
+        .import_id
+        .filter(|_| crate::imports::history::may_see(ctx));
     let subject = html! {
-        @if !e.subject.is_empty() { span.text-secondary.event-subject { "“" (e.subject) "”" } }
+        @if let Some(import) = import {
+            a.text-secondary.event-subject href={"/imports/" (import)} { "“" (e.subject) "”" }
+        } @else if !e.subject.is_empty() {
+            span.text-secondary.event-subject { "“" (e.subject) "”" }
+        }
     };
     html! {
         span.event-text {
@@ -406,18 +593,87 @@ fn sentence(ctx: &Ctx, e: &Event, with_company: bool) -> Markup {
 pub fn render(ctx: &Ctx, events: &[Event], with_company: bool) -> Markup {
     html! {
         ol.list-unstyled.mb-0.events {
-            @for e in events {
-                li.event.py-2.border-bottom data-action=(e.action) {
-                    div.d-flex.flex-wrap.gap-2.align-items-baseline {
-                        strong { (e.actor.as_deref().unwrap_or(&ctx.t("history.system"))) }
-                        (sentence(ctx, e, with_company))
-                        time.ms-auto.small.text-secondary datetime=(e.at.to_rfc3339()) { (ctx.datetime(e.at)) }
-                    }
-                    (changes_list(ctx, &e.changes))
+            @for e in events { (company_item(ctx, e, with_company)) }
+        }
+    }
+}
+
+/// The 最新动态 list: company events with their company linked, and tenant events.
+pub fn render_feed(ctx: &Ctx, entries: &[FeedEntry]) -> Markup {
+    html! {
+        ol.list-unstyled.mb-0.events {
+            @for entry in entries {
+                @match entry {
+                    FeedEntry::Company(e) => (company_item(ctx, e, true)),
+                    FeedEntry::Tenant(e) => (tenant_item(ctx, e)),
                 }
             }
         }
     }
+}
+
+/// Who acted, or 系统.
+fn actor(ctx: &Ctx, actor: Option<&str>) -> Markup {
+    html! { strong { (actor.unwrap_or(&ctx.t("history.system"))) } }
+}
+
+fn company_item(ctx: &Ctx, e: &Event, with_company: bool) -> Markup {
+    html! {
+        li.event.py-2.border-bottom data-action=(e.action) {
+            div.d-flex.flex-wrap.gap-2.align-items-baseline {
+                (actor(ctx, e.actor.as_deref()))
+                (sentence(ctx, e, with_company))
+                time.ms-auto.small.text-secondary datetime=(e.at.to_rfc3339()) { (ctx.datetime(e.at)) }
+            }
+            (changes_list(ctx, &e.changes))
+        }
+    }
+}
+
+fn tenant_item(ctx: &Ctx, e: &TenantEvent) -> Markup {
+    let text = tenant_sentence(ctx, e);
+    html! {
+        li.event.py-2.border-bottom data-action=(e.action) {
+            div.d-flex.flex-wrap.gap-2.align-items-baseline {
+                (actor(ctx, e.actor.as_deref()))
+                span.event-text {
+                    @if let Some(import) = e.import_id {
+                        a href={"/imports/" (import)} { (text) }
+                    } @else {
+                        (text)
+                    }
+                }
+                time.ms-auto.small.text-secondary datetime=(e.at.to_rfc3339()) { (ctx.datetime(e.at)) }
+            }
+        }
+    }
+}
+
+/// "导入了 1,234 家客户，更新了 56 家" / "imported 1,234 companies and updated 56".
+fn tenant_sentence(ctx: &Ctx, e: &TenantEvent) -> String {
+    let undone = e.action == "import_undone";
+    let contact = e.entity == "contact";
+    let key = match (undone, contact, e.created == 1) {
+        (false, false, false) => "history.imported_company",
+        (false, false, true) => "history.imported_company_one",
+        (false, true, false) => "history.imported_contact",
+        (false, true, true) => "history.imported_contact_one",
+        (true, false, false) => "history.import_undone_company",
+        (true, false, true) => "history.import_undone_company_one",
+        (true, true, false) => "history.import_undone_contact",
+        (true, true, true) => "history.import_undone_contact_one",
+    };
+    let mut text = ctx.locale.tf(key, &[("count", &grouped(e.created))]);
+    if e.updated > 0 {
+        let key = match (undone, contact) {
+            (false, false) => "history.import_also_updated_company",
+            (false, true) => "history.import_also_updated_contact",
+            (true, false) => "history.import_also_restored_company",
+            (true, true) => "history.import_also_restored_contact",
+        };
+        text.push_str(&ctx.locale.tf(key, &[("count", &grouped(e.updated))]));
+    }
+    text
 }
 
 /// The changed fields of an event, before → after (nothing when none).

@@ -35,7 +35,13 @@ const WEEK_SHOWN_PER_DAY: usize = 4;
 pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let scope = Scope::resolve(&mut tx, &ctx, View::All).await?;
-    let feed = history::feed(&mut tx, &scope, FEED_SIZE).await?;
+    let feed = history::feed(
+        &mut tx,
+        &scope,
+        crate::imports::history::may_see(&ctx),
+        FEED_SIZE,
+    )
+    .await?;
     let due = crate::tasks::model::due_list(
         &mut tx,
         ctx.user,
@@ -73,7 +79,7 @@ pub async fn index(ctx: Ctx, state: Data<&State>) -> AppResult<Markup> {
                     @if feed.is_empty() {
                         div.card-body.empty-state { (ctx.t("home.activity_empty")) }
                     } @else {
-                        div.card-body { (history::render(&ctx, &feed, true)) }
+                        div.card-body { (history::render_feed(&ctx, &feed)) }
                     }
                 }
             }

@@ -211,6 +211,10 @@ mod tests {
                 keys.push(format!("{list}.{text}"));
             }
         }
+        // The history's import events, from `history::imports_of`.
+        for action in ["imported", "import_updated", "import_undone"] {
+            keys.push(format!("history.{action}"));
+        }
         for visibility in ["public", "private"] {
             keys.push(format!("visibility.{visibility}"));
         }
