@@ -24,7 +24,7 @@ use crate::{
     customers::visibility::Scope,
     db::TenantTx,
     error::AppResult,
-    ids::{CompanyId, ImportId, UserId},
+    ids::{CompanyId, ExportId, ImportId, UserId},
     listing::views::grouped,
     schema::{companies, company_events, tenant_events, users},
     web::ctx::Ctx,
@@ -298,17 +298,19 @@ macro_rules! load_events {
     }};
 }
 
-/// An event about the tenant rather than one company (an import or its undo), as the
+/// An event about the tenant rather than one company (an import, its undo, an export), as the
 /// feed shows it.
 #[derive(Clone, Debug)]
 pub struct TenantEvent {
     /// Who acted, if a person did.
     pub actor: Option<String>,
-    /// `imported` or `import_undone`.
+    /// `imported`, `import_undone` or `exported`.
     pub action: String,
     /// The import.
     pub import_id: Option<ImportId>,
-    /// What was imported: `company` or `contact`.
+    /// The export.
+    pub export_id: Option<ExportId>,
+    /// What was imported or exported: `company`, `contact` or `opportunity`.
     pub entity: String,
     /// Records created (for an undo: removed).
     pub created: i64,
@@ -377,6 +379,7 @@ async fn tenant_events(tx: &mut TenantTx, limit: i64) -> AppResult<Vec<TenantEve
         Option<String>,
         String,
         Option<ImportId>,
+        Option<ExportId>,
         String,
         i64,
         i64,
@@ -395,6 +398,7 @@ async fn tenant_events(tx: &mut TenantTx, limit: i64) -> AppResult<Vec<TenantEve
             users::name.nullable(),
             tenant_events::action,
             tenant_events::import_id,
+            tenant_events::export_id,
             tenant_events::entity,
             tenant_events::created_count,
             tenant_events::updated_count,
@@ -405,10 +409,11 @@ async fn tenant_events(tx: &mut TenantTx, limit: i64) -> AppResult<Vec<TenantEve
     Ok(rows
         .into_iter()
         .map(
-            |(actor, action, import_id, entity, created, updated, at)| TenantEvent {
+            |(actor, action, import_id, export_id, entity, created, updated, at)| TenantEvent {
                 actor,
                 action,
                 import_id,
+                export_id,
                 entity,
                 created,
                 updated,
@@ -639,6 +644,8 @@ fn tenant_item(ctx: &Ctx, e: &TenantEvent) -> Markup {
                 span.event-text {
                     @if let Some(import) = e.import_id {
                         a href={"/imports/" (import)} { (text) }
+                    } @else if let Some(export) = e.export_id {
+                        a href={"/exports/" (export)} { (text) }
                     } @else {
                         (text)
                     }
@@ -649,29 +656,34 @@ fn tenant_item(ctx: &Ctx, e: &TenantEvent) -> Markup {
     }
 }
 
-/// "导入了 1,234 家客户，更新了 56 家" / "imported 1,234 companies and updated 56".
+/// "导入了 1,234 家客户，更新了 56 家" / "imported 1,234 companies and updated 56" /
+/// "导出了 1,234 家客户".
 fn tenant_sentence(ctx: &Ctx, e: &TenantEvent) -> String {
-    let undone = e.action == "import_undone";
-    let contact = e.entity == "contact";
-    let key = match (undone, contact, e.created == 1) {
-        (false, false, false) => "history.imported_company",
-        (false, false, true) => "history.imported_company_one",
-        (false, true, false) => "history.imported_contact",
-        (false, true, true) => "history.imported_contact_one",
-        (true, false, false) => "history.import_undone_company",
-        (true, false, true) => "history.import_undone_company_one",
-        (true, true, false) => "history.import_undone_contact",
-        (true, true, true) => "history.import_undone_contact_one",
+    let action = match e.action.as_str() {
+        "import_undone" => "import_undone",
+        "exported" => "exported",
+        _ => "imported",
     };
-    let mut text = ctx.locale.tf(key, &[("count", &grouped(e.created))]);
+    let entity = match e.entity.as_str() {
+        "contact" => "contact",
+        "opportunity" => "opportunity",
+        _ => "company",
+    };
+    let one = if e.created == 1 { "_one" } else { "" };
+    let mut text = ctx.locale.tf(
+        &format!("history.{action}_{entity}{one}"),
+        &[("count", &grouped(e.created))],
+    );
     if e.updated > 0 {
-        let key = match (undone, contact) {
-            (false, false) => "history.import_also_updated_company",
-            (false, true) => "history.import_also_updated_contact",
-            (true, false) => "history.import_also_restored_company",
-            (true, true) => "history.import_also_restored_contact",
+        let also = if action == "import_undone" {
+            "restored"
+        } else {
+            "updated"
         };
-        text.push_str(&ctx.locale.tf(key, &[("count", &grouped(e.updated))]));
+        text.push_str(&ctx.locale.tf(
+            &format!("history.import_also_{also}_{entity}"),
+            &[("count", &grouped(e.updated))],
+        ));
     }
     text
 }

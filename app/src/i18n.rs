@@ -215,6 +215,23 @@ mod tests {
         for action in ["imported", "import_updated", "import_undone"] {
             keys.push(format!("history.{action}"));
         }
+        // The feed's tenant events, from `history::tenant_sentence`.
+        for (action, entities) in [
+            ("imported", &["company", "contact"][..]),
+            ("import_undone", &["company", "contact"][..]),
+            ("exported", &["company", "contact", "opportunity"][..]),
+        ] {
+            for entity in entities {
+                for one in ["", "_one"] {
+                    keys.push(format!("history.{action}_{entity}{one}"));
+                }
+            }
+        }
+        for also in ["updated", "restored"] {
+            for entity in ["company", "contact"] {
+                keys.push(format!("history.import_also_{also}_{entity}"));
+            }
+        }
         for visibility in ["public", "private"] {
             keys.push(format!("visibility.{visibility}"));
         }

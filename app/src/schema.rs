@@ -452,6 +452,7 @@ diesel::table! {
         actor_id -> Nullable<Int8>,
         action -> Text,
         import_id -> Nullable<Int8>,
+        export_id -> Nullable<Int8>,
         entity -> Text,
         created_count -> Int8,
         updated_count -> Int8,

@@ -440,6 +440,40 @@ async fn an_admin_imports_an_xlsx_watches_its_progress_and_exports_the_companies
         );
     }
 
+    // 最新动态 has one entry for the import and one for the export, newest first, and the
+    // first company's own history shows the import that created it.
+    b.goto("/").await;
+    let actions = b
+        .js(
+            "return [...document.querySelectorAll('#feed .event')].map(e => e.dataset.action)",
+            vec![],
+        )
+        .await;
+    let actions: Vec<String> = serde_json::from_value(actions).expect("actions");
+    assert_eq!(
+        actions.iter().filter(|a| a.as_str() != "created").count(),
+        2,
+        "{actions:?}"
+    );
+    assert_eq!(actions[0], "exported", "{actions:?}");
+    let imported = b.text_of("#feed .event[data-action=imported]").await;
+    assert!(
+        imported.contains(&format!(
+            "导入了 {} 家客户",
+            kehu::listing::views::grouped(i64::try_from(created).expect("a count"))
+        )),
+        "{imported}"
+    );
+    b.screenshot("feed-import-export").await;
+    b.goto(&format!("/customers/{first_id}")).await;
+    assert!(
+        b.text_of("#company-history .event[data-action=imported]")
+            .await
+            .contains(FILE_NAME)
+    );
+    scroll_to(&b, "#company-history").await;
+    b.screenshot("company-history-imported").await;
+
     // 导入 in English: the history lists the import.
     b.click_and_load("ul.app-tabs a[href='/imports']").await;
     b.click_and_load(".app-topbar .lang-switch button[lang='en']")

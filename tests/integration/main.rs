@@ -11,6 +11,7 @@ mod customer_list;
 mod customers;
 mod exports;
 mod history;
+mod import_history;
 mod import_resume;
 mod imports;
 mod inline_edit;
