@@ -348,11 +348,7 @@ pub async fn feed(
     limit: i64,
 ) -> AppResult<Vec<FeedEntry>> {
     let tenant = tx.tenant();
-    let visible = companies::table
-        .filter(companies::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(companies::id)
-        .into_boxed();
+    let visible = scope.company_ids(tenant);
     let mut entries: Vec<FeedEntry> =
         load_events!(tx, company_events::company_id.eq_any(visible), limit)
             .into_iter()

@@ -23,7 +23,7 @@ use diesel_async::RunQueryDsl;
 use crate::{
     db::TenantTx,
     error::AppResult,
-    ids::UserId,
+    ids::{TenantId, UserId},
     listing::sql::Sql,
     schema::{companies, opportunities, tasks},
     users::model::Role,
@@ -123,6 +123,16 @@ impl Scope {
     /// The condition a visible company meets.
     pub fn companies(&self) -> CompanyFilter {
         self.owned("companies").filter()
+    }
+
+    /// The ids of `tenant`'s companies this scope sees, as a subquery for what is visible
+    /// through its company (contacts, tags, history): `company_id.eq_any(…)`.
+    pub fn company_ids(&self, tenant: TenantId) -> companies::BoxedQuery<'static, Pg, BigInt> {
+        companies::table
+            .filter(companies::tenant_id.eq(tenant))
+            .filter(self.companies())
+            .select(companies::id)
+            .into_boxed()
     }
 
     /// The condition a visible opportunity meets (the same rule as for companies: an

@@ -99,11 +99,7 @@ pub async fn list(
 ) -> AppResult<Vec<(Contact, String)>> {
     let tenant = tx.tenant();
     // A contact is visible when its company is: a semi-join on the visible companies.
-    let visible = companies::table
-        .filter(companies::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(companies::id)
-        .into_boxed::<diesel::pg::Pg>();
+    let visible = scope.company_ids(tenant);
     let mut query = contacts::table
         .filter(contacts::tenant_id.eq(tenant))
         .filter(contacts::company_id.eq_any(visible))

@@ -40,8 +40,7 @@ use crate::{
     money,
     opportunities::list::{self as opportunity_list, OPPORTUNITIES},
     schema::{
-        companies as company_table, company_tags, contacts as contact_table, tags as tag_table,
-        tenants, users as user_table,
+        company_tags, contacts as contact_table, tags as tag_table, tenants, users as user_table,
     },
     tags::model as tags,
     users::model as users,
@@ -802,11 +801,7 @@ async fn count_contacts(
     let (q, custom) = contact_query(export, c);
     let term = normalised_term(db, tenant, &q).await?;
     let mut tx = TenantTx::begin(db, tenant).await?;
-    let visible = company_table::table
-        .filter(company_table::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(company_table::id)
-        .into_boxed::<Pg>();
+    let visible = scope.company_ids(tenant);
     let mut query = contact_table::table
         .filter(contact_table::tenant_id.eq(tenant))
         .filter(contact_table::company_id.eq_any(visible))

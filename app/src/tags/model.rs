@@ -10,7 +10,7 @@ use crate::{
     db::TenantTx,
     error::AppResult,
     ids::{CompanyId, TagId},
-    schema::{companies, company_tags, tags},
+    schema::{company_tags, tags},
 };
 
 /// Longest tag name.
@@ -134,11 +134,7 @@ pub async fn visible_name(
     id: TagId,
 ) -> AppResult<Option<String>> {
     let tenant = tx.tenant();
-    let visible = companies::table
-        .filter(companies::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(companies::id)
-        .into_boxed::<diesel::pg::Pg>();
+    let visible = scope.company_ids(tenant);
     let tagged = company_tags::table
         .filter(company_tags::tenant_id.eq(tenant))
         .filter(company_tags::tag_id.eq(id))
@@ -163,11 +159,7 @@ pub async fn counts(tx: &mut TenantTx, scope: &Scope) -> AppResult<Vec<(TagId, S
         .select((tags::id, tags::name))
         .load(&mut **tx)
         .await?;
-    let visible = companies::table
-        .filter(companies::tenant_id.eq(tenant))
-        .filter(scope.companies())
-        .select(companies::id)
-        .into_boxed::<diesel::pg::Pg>();
+    let visible = scope.company_ids(tenant);
     let counted: HashMap<TagId, i64> = company_tags::table
         .filter(company_tags::tenant_id.eq(tenant))
         .filter(company_tags::company_id.eq_any(visible))
