@@ -238,7 +238,7 @@ mod tests {
         for month in 1..=12 {
             keys.push(format!("targets.m{month}"));
         }
-        for kind in ["welcome", "invitation"] {
+        for kind in ["welcome", "invitation", "user_confirm"] {
             keys.push(format!("jobs.kind_{kind}"));
         }
         let absent: Vec<String> = Locale::ALL

@@ -500,6 +500,7 @@ diesel::table! {
         digest_on -> Bool,
         calendar_feed_hash -> Nullable<Text>,
         first_sign_in_at -> Nullable<Timestamptz>,
+        email_confirmed_at -> Nullable<Timestamptz>,
     }
 }
 

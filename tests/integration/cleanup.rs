@@ -122,10 +122,10 @@ async fn the_cleanup_removes_only_what_no_row_needs_and_a_second_run_changes_not
     }
 
     // A day later: the orphan, the draft (row and file), the sign-up request and Kehu's
-    // two sent sign-up emails (the admin's and the pending one's) go.
+    // three sent emails (the admin's and the pending one's sign-up, the invitation) go.
     assert_eq!(
         run_cron(&app, "cleanup", now + Duration::hours(25)).await,
-        report(0, 1, 2, 1, 1)
+        report(0, 1, 3, 1, 1)
     );
     assert_eq!(
         app.scalar("SELECT count(*) FROM emails WHERE tenant_id = 0")

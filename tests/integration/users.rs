@@ -242,28 +242,44 @@ async fn the_invitation_of_a_disabled_user_is_refused_every_time() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_admin_creates_a_user_directly_who_can_then_sign_in() {
+async fn an_admin_creates_a_user_who_signs_in_once_they_confirm_the_address() {
     let app = TestApp::start().await;
     let admin = app.signup("直建公司", "管理员", "admin@create.test").await;
     let form = admin.get("/admin/users/new").await;
     assert_eq!(form.status, 200);
     assert_eq!(form.input_value("password").as_deref(), Some(""));
-    let id = app
-        .create_user(&admin, "直建员工", "Direct@Create.test", "manager", None)
+    assert!(form.body.contains(&zh("users.create_intro")));
+    let page = admin
+        .post(
+            "/admin/users/new",
+            &[
+                ("name", "直建员工"),
+                ("email", "Direct@Create.test"),
+                ("role", "manager"),
+                ("reports_to", ""),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
+    assert_eq!(page.status, 303, "{}", page.body);
+    let id = app.user_id("direct@create.test").await;
+    // Until the address is confirmed the user waits and cannot sign in.
     assert_eq!(
         app.text(&format!(
-            "SELECT email || '|' || role || '|' || status FROM users WHERE id = {id}"
+            "SELECT email || '|' || role || '|' || status || '|' || \
+                    (email_confirmed_at IS NULL)::text FROM users WHERE id = {id}"
         ))
         .await,
-        "direct@create.test|manager|active"
+        "direct@create.test|manager|invited|true"
     );
     let list = admin.get("/admin/users").await;
     let row = list.texts(&format!("tr#user-{id} td"));
     assert_eq!(row[0], "直建员工");
     assert_eq!(row[1], "direct@create.test");
     assert_eq!(row[2], zh("role.manager"));
-    assert_eq!(row[4], zh("status.active"));
+    assert_eq!(row[4], zh("status.invited"));
+    let (_, login) = app.login("direct@create.test", PASSWORD).await;
+    assert_eq!(login.status, 401, "not before the address is confirmed");
     assert_eq!(
         app.scalar(&format!(
             "SELECT count(*) FROM audit_log WHERE action = 'user_created' AND target_user_id = {id}"
@@ -271,13 +287,36 @@ async fn an_admin_creates_a_user_directly_who_can_then_sign_in() {
         .await,
         1
     );
-    let manager = app.login_ok("direct@create.test").await;
-    assert!(signed_in(&manager).await);
     app.drain_jobs().await;
+    let mail = app.smtp.messages_to("direct@create.test");
+    assert_eq!(mail.len(), 1, "one confirmation email");
     assert!(
-        app.smtp.messages_to("direct@create.test").is_empty(),
-        "a created user gets no invitation"
+        mail[0].subject().contains("直建公司"),
+        "{}",
+        mail[0].subject()
     );
+    let link = mail[0]
+        .link(&format!("{}/invite/", app.base_url))
+        .expect("a confirmation link");
+
+    // The link shows the address and one button; no password is asked for.
+    let person = app.client();
+    let page = person.get(&link).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts("h1"), vec![zh("invite.confirm_title")]);
+    assert!(page.input_value("password").is_none());
+    let page = person.post(&link, &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(page.texts("h1"), vec![zh("invite.confirmed_title")]);
+    assert!(!signed_in(&person).await, "they sign in with the password");
+    assert_eq!(
+        app.text(&format!("SELECT status FROM users WHERE id = {id}"))
+            .await,
+        "active"
+    );
+    assert_eq!(person.get(&link).await.status, 404, "the link works once");
+    let manager = app.login_ok("direct@create.test").await;
+    assert!(signed_in(&manager).await, "with the admin's password");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -964,7 +1003,7 @@ async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_admin_reset_closes_the_open_invitation_link() {
+async fn an_admin_reset_of_a_pending_user_keeps_the_link_that_confirms_the_address() {
     let app = TestApp::start().await;
     let admin = app
         .signup("重置邀请公司", "管理员", "admin@reset-invite.test")
@@ -978,12 +1017,21 @@ async fn an_admin_reset_closes_the_open_invitation_link() {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    let stranger = app.client();
+    // The admin's password does not take the address for its owner.
+    let (_, login) = app.login("invitee@reset-invite.test", PASSWORD).await;
+    assert_eq!(login.status, 401);
     assert_eq!(
-        stranger.get(&link).await.status,
-        404,
-        "the old link no longer sets a password"
+        app.text(&format!("SELECT status FROM users WHERE id = {id}"))
+            .await,
+        "invited"
     );
+    // The link now only confirms the address (the password is set).
+    let person = app.client();
+    let page = person.get(&link).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(page.texts("h1"), vec![zh("invite.confirm_title")]);
+    let page = person.post(&link, &[]).await;
+    assert_eq!(page.status, 200, "{}", page.body);
     app.login_ok("invitee@reset-invite.test").await;
 }
 
@@ -994,6 +1042,8 @@ async fn adding_or_inviting_an_address_taken_elsewhere_answers_like_a_free_one_a
     let admin = app.signup("探测公司", "管理员", "admin@probe.test").await;
     app.signup("别家公司", "别家管理员", "owner@elsewhere.test")
         .await;
+    app.signup("第三公司", "第三管理员", "owner@third.test")
+        .await;
     app.drain_jobs().await;
     let before = app.smtp.messages_to("owner@elsewhere.test").len();
     let tenant = app.tenant_of("admin@probe.test").await;
@@ -1002,7 +1052,7 @@ async fn adding_or_inviting_an_address_taken_elsewhere_answers_like_a_free_one_a
         ("/admin/users/new", "free.one@probe.test", PASSWORD),
         ("/admin/users/new", " Owner@Elsewhere.test ", PASSWORD),
         ("/admin/users/invite", "free.two@probe.test", ""),
-        ("/admin/users/invite", "owner@elsewhere.test", ""),
+        ("/admin/users/invite", "owner@third.test", ""),
     ] {
         admin.get(path).await;
         let page = admin
@@ -1020,31 +1070,94 @@ async fn adding_or_inviting_an_address_taken_elsewhere_answers_like_a_free_one_a
         assert_eq!(page.status, 303, "{email}: {}", page.body);
         assert_eq!(page.location.as_deref(), Some("/admin/users"), "{email}");
     }
+    // Four users wait alike in the list, whether or not their address is free.
+    let list = admin.get("/admin/users").await;
+    let mut rows = vec![];
+    for email in [
+        "free.one@probe.test",
+        "owner@elsewhere.test",
+        "free.two@probe.test",
+        "owner@third.test",
+    ] {
+        let id = app
+            .scalar(&format!(
+                "SELECT id FROM users WHERE tenant_id = {tenant} AND email = '{email}'"
+            ))
+            .await;
+        let cells = list.texts(&format!("tr#user-{id} td"));
+        assert_eq!(cells[4], zh("status.invited"), "{email}");
+        rows.push((
+            cells[2..].to_vec(),
+            list.texts(&format!("tr#user-{id} button")),
+        ));
+    }
+    assert!(rows.windows(2).all(|w| w[0] == w[1]), "{rows:?}");
     assert_eq!(
         app.scalar(&format!(
-            "SELECT count(*) FROM users WHERE tenant_id = {tenant}"
+            "SELECT count(*) FROM emails WHERE tenant_id = {tenant} AND to_addr <> 'admin@probe.test'"
         ))
         .await,
-        3,
-        "the admin and the two free addresses"
+        0,
+        "the company's own outbox (后台任务) holds none of these emails"
     );
     assert_eq!(
         app.scalar("SELECT count(*) FROM users WHERE email = 'owner@elsewhere.test'")
             .await,
-        1,
-        "the other company's account is untouched"
+        2,
+        "the other company's account and this company's waiting user"
     );
     app.drain_jobs().await;
-    let told = app.smtp.messages_to("owner@elsewhere.test");
-    assert_eq!(told.len() - before, 2, "its owner is told each time");
-    assert!(told[before].subject().contains("探测公司"));
-    assert!(
-        told[before]
-            .link(&format!("{}/invite/", app.base_url))
-            .is_none()
+    for owner in ["owner@elsewhere.test", "owner@third.test"] {
+        let told = app.smtp.messages_to(owner);
+        let told = &told[told.len() - 1..];
+        assert!(told[0].subject().contains("探测公司"), "{owner}");
+        assert!(
+            told[0].link(&format!("{}/invite/", app.base_url)).is_none(),
+            "{owner} gets no link"
+        );
+    }
+    assert_eq!(
+        app.smtp.messages_to("owner@elsewhere.test").len() - before,
+        1
     );
+    for free in ["free.one@probe.test", "free.two@probe.test"] {
+        assert!(
+            app.smtp.messages_to(free)[0]
+                .link(&format!("{}/invite/", app.base_url))
+                .is_some(),
+            "{free} gets a link"
+        );
+    }
     let (_, login) = app.login("owner@elsewhere.test", PASSWORD).await;
     assert_eq!(login.status, 303, "the owner still signs in");
+
+    // A free address taken before its link is followed: the link tells only the person
+    // who follows it, and nothing changes.
+    let link = latest_link(&app, "free.two@probe.test", "/invite/");
+    app.signup("抢先公司", "抢先者", "free.two@probe.test")
+        .await;
+    let person = app.client();
+    person.get(&link).await;
+    let page = person
+        .post(
+            &link,
+            &[("password", OTHER_PASSWORD), ("confirm", OTHER_PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 409, "{}", page.body);
+    assert!(page.body.contains(&zh("invite.taken")));
+    assert_eq!(
+        app.text(&format!(
+            "SELECT status FROM users WHERE tenant_id = {tenant} AND email = 'free.two@probe.test'"
+        ))
+        .await,
+        "invited"
+    );
+    let (_, login) = app.login("free.two@probe.test", PASSWORD).await;
+    assert_eq!(
+        login.status, 303,
+        "the sign-up's account is the one that signs in"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -330,14 +330,22 @@ impl TestApp {
     /// The path of the newest sign-up link written to `email` (from Kehu's own outbox,
     /// tenant 0).
     pub async fn signup_link(&self, email: &str) -> String {
+        self.outbox_link(email, "signup", "/signup/confirm/").await
+    }
+
+    /// The path (starting with `path`) of the link in the newest email of `kind` written
+    /// to `email` in Kehu's own outbox (tenant 0).
+    pub async fn outbox_link(&self, email: &str, kind: &str, path: &str) -> String {
         let to = email.trim().to_lowercase().replace('\'', "''");
         let body = self
             .text(&format!(
-                "SELECT body_text FROM emails WHERE tenant_id = 0 AND kind = 'signup' \
+                "SELECT body_text FROM emails WHERE tenant_id = 0 AND kind = '{kind}' \
                  AND to_addr = '{to}' ORDER BY id DESC LIMIT 1"
             ))
             .await;
-        let start = body.find("/signup/confirm/").expect("a sign-up link");
+        let start = body
+            .find(path)
+            .unwrap_or_else(|| panic!("no {path} link in {body:?}"));
         let rest = &body[start..];
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         rest[..end].to_owned()
@@ -389,7 +397,20 @@ impl TestApp {
             )
             .await;
         assert_eq!(page.status, 303, "creating {email} failed: {}", page.body);
+        self.confirm_added(email).await;
         self.user_id(email).await
+    }
+
+    /// Follows the confirmation link a user an admin created got (in a browser of its
+    /// own, whose session is dropped): the user becomes active and can sign in.
+    pub async fn confirm_added(&self, email: &str) {
+        let link = self.outbox_link(email, "user_confirm", "/invite/").await;
+        let client = self.client();
+        let form = client.get(&link).await;
+        assert_eq!(form.status, 200, "confirming {email}: {}", form.body);
+        let page = client.post(&link, &[]).await;
+        assert_eq!(page.status, 200, "confirming {email}: {}", page.body);
+        assert_eq!(page.texts("#invite-confirmed").len(), 1, "{}", page.body);
     }
 
     /// The id of the user with this email.

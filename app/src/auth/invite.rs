@@ -276,6 +276,42 @@ fn form(
     )
 }
 
+/// The page of an invitation for a user the admin gave a password: confirming the
+/// address is all that is left.
+fn confirm_form(ctx: &PublicCtx, token: &str, user: &users::User) -> Markup {
+    layout::public(
+        ctx,
+        &ctx.t("invite.confirm_title"),
+        html! {
+            p { (ctx.tf_name("invite.confirm_intro", &user.name)) }
+            form method="post" action={(Purpose::Invite.path()) (token)} {
+                (layout::csrf_field(&ctx.csrf))
+                div.mb-3 {
+                    label.form-label for="f-email-ro" { (ctx.t("field.email")) }
+                    input.form-control-plaintext #f-email-ro type="text" readonly value=(user.email);
+                }
+                button.btn.btn-primary.w-100 type="submit" autofocus { (ctx.t("invite.confirm_submit")) }
+                p.form-text.mt-2 { (ctx.t("invite.confirm_then")) }
+            }
+        },
+    )
+}
+
+/// The page of a link whose address another account took before it was confirmed; only
+/// the address's owner, who followed the link, sees it.
+fn taken_page(ctx: &PublicCtx) -> Response {
+    layout::public(
+        ctx,
+        &ctx.t("invite.taken_title"),
+        html! {
+            p { (ctx.t("invite.taken")) }
+            a.btn.btn-primary href="/login" { (ctx.t("login.link")) }
+        },
+    )
+    .with_status(StatusCode::CONFLICT)
+    .into_response()
+}
+
 /// GET /invite/:token
 #[handler]
 pub async fn show(
@@ -283,7 +319,18 @@ pub async fn show(
     state: Data<&State>,
     Path(token): Path<String>,
 ) -> AppResult<Response> {
-    show_set_password(&ctx, &state, &token, Purpose::Invite).await
+    match open(&state, &token, Purpose::Invite).await? {
+        Some(open) if open.user.password_hash_set => {
+            let page = confirm_form(&ctx, &token, &open.user);
+            open.tx.commit().await?;
+            Ok(page.into_response())
+        }
+        Some(open) => {
+            open.tx.rollback().await?;
+            show_set_password(&ctx, &state, &token, Purpose::Invite).await
+        }
+        None => Ok(invalid_link(&ctx, Purpose::Invite)),
+    }
 }
 
 /// The set-password page of a link of `purpose`.
@@ -320,7 +367,65 @@ pub async fn accept(
     Path(token): Path<String>,
     Form(input): Form<SetPasswordForm>,
 ) -> AppResult<Response> {
-    set_password(&ctx, &state, session, &token, Purpose::Invite, input).await
+    let Some(mut link) = open(&state, &token, Purpose::Invite).await? else {
+        return Ok(invalid_link(&ctx, Purpose::Invite));
+    };
+    if !link.user.password_hash_set {
+        return set_password_with(&ctx, session, &token, link, Purpose::Invite, input).await;
+    }
+    // The admin gave a password: confirming the address is all that is left, and the
+    // person signs in with that password.
+    let user = link.user.clone();
+    link.mark_used().await?;
+    let Some(link) = confirm_address(link, user.id).await? else {
+        return Ok(taken_page(&ctx));
+    };
+    link.tx.commit().await?;
+    Ok(layout::public(
+        &ctx,
+        &ctx.t("invite.confirmed_title"),
+        html! {
+            p #invite-confirmed { (ctx.tf_name("invite.confirmed", &user.name)) }
+            a.btn.btn-primary href="/login" autofocus { (ctx.t("login.link")) }
+        },
+    )
+    .into_response())
+}
+
+/// Confirms the link's user's address, which takes it across Kehu; `None`, with the
+/// link's transaction rolled back, when another account took the address first.
+async fn confirm_address(mut link: Open, user: UserId) -> AppResult<Option<Open>> {
+    match users::confirm_email(&mut link.tx, user).await {
+        Ok(()) => Ok(Some(link)),
+        Err(e) if crate::error::is_unique_violation(&e, "user_directory_pkey") => {
+            link.tx.rollback().await?;
+            Ok(None)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records the sign-in, commits the link's transaction and signs the user in.
+async fn sign_in_through(
+    session: &Session,
+    mut link: Open,
+    user: &users::User,
+) -> AppResult<Response> {
+    let tx = &mut link.tx;
+    users::record_sign_in(tx, user.id).await?;
+    let epoch = users::session_epoch(tx, user.id).await?;
+    let tenant = tx.tenant();
+    link.tx.commit().await?;
+    sign_in(
+        session,
+        SessionUser {
+            tenant,
+            user: user.id,
+            epoch,
+            first: user.first_sign_in_at.is_none(),
+        },
+    );
+    Ok(Redirect::see_other("/").into_response())
 }
 
 /// Sets the password through a link of `purpose`: checks the policy (the form again with
@@ -335,9 +440,22 @@ pub async fn set_password(
     purpose: Purpose,
     input: SetPasswordForm,
 ) -> AppResult<Response> {
-    let Some(mut link) = open(state, token, purpose).await? else {
+    let Some(link) = open(state, token, purpose).await? else {
         return Ok(invalid_link(ctx, purpose));
     };
+    set_password_with(ctx, session, token, link, purpose, input).await
+}
+
+/// [`set_password`] through a link already open. An invitation also confirms the
+/// address.
+async fn set_password_with(
+    ctx: &PublicCtx,
+    session: &Session,
+    token: &str,
+    mut link: Open,
+    purpose: Purpose,
+    input: SetPasswordForm,
+) -> AppResult<Response> {
     let user = link.user.clone();
     let mut errors = Errors::new();
     if let Err(e) = password::check_policy(&input.password, &[&user.email, &user.name]) {
@@ -353,6 +471,12 @@ pub async fn set_password(
     }
     let hash = password::hash(input.password).await?;
     link.mark_used().await?;
+    if purpose == Purpose::Invite {
+        let Some(confirmed) = confirm_address(link, user.id).await? else {
+            return Ok(taken_page(ctx));
+        };
+        link = confirmed;
+    }
     let tx = &mut link.tx;
     users::set_password(tx, user.id, &hash).await?;
     if user.locked_at.is_some() {
@@ -376,18 +500,5 @@ pub async fn set_password(
         )
         .await?;
     }
-    users::record_sign_in(tx, user.id).await?;
-    let epoch = users::session_epoch(tx, user.id).await?;
-    let tenant = tx.tenant();
-    link.tx.commit().await?;
-    sign_in(
-        session,
-        SessionUser {
-            tenant,
-            user: user.id,
-            epoch,
-            first: user.first_sign_in_at.is_none(),
-        },
-    );
-    Ok(Redirect::see_other("/").into_response())
+    sign_in_through(session, link, &user).await
 }

@@ -407,6 +407,7 @@ async fn create_tenant(state: &State, token: &str, admin: &Admin<'_>) -> AppResu
             reports_to: None,
             password_hash: Some(admin.password_hash),
             locale: admin.locale.code(),
+            confirmed: true,
         },
     )
     .await;

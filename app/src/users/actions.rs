@@ -13,9 +13,8 @@ use crate::{
     db::TenantTx,
     error::{AppError, AppResult},
     ids::UserId,
-    jobs::SendEmail,
     state::State,
-    users::{form::invitation_email, list::row, model as users},
+    users::{list::row, model as users},
     web::{ctx::AdminCtx, is_htmx},
 };
 
@@ -109,8 +108,8 @@ pub async fn enable(
     let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
     let user = users::find(&mut tx, id).await?;
     if user.status == "disabled" {
-        // A user who never set a password goes back to "invited".
-        let status = if user.password_hash_set {
+        // A user who never set a password or confirmed the address goes back to "invited".
+        let status = if user.password_hash_set && user.email_confirmed {
             "active"
         } else {
             "invited"
@@ -147,19 +146,6 @@ pub async fn reinvite(
         tx.rollback().await?;
         return Err(AppError::TooManyRequests);
     }
-    let token = crate::auth::invite::create(&mut tx, id, ctx.user).await?;
-    let email_id = crate::jobs::email::enqueue(
-        &mut tx,
-        invitation_email(
-            &ctx,
-            &state.config.base_url,
-            &user.name,
-            &user.email,
-            &token,
-        ),
-        state.config.job_max_attempts,
-    )
-    .await?;
     audit::record(
         &mut tx,
         Some(ctx.user),
@@ -168,14 +154,7 @@ pub async fn reinvite(
         json!({ "resent": true }),
     )
     .await?;
-    let htmx = is_htmx(req);
-    let resp = respond(&ctx, &state, tx, id, htmx).await?;
-    state
-        .queues
-        .push(SendEmail {
-            tenant_id: ctx.tenant,
-            email_id,
-        })
-        .await;
-    Ok(resp)
+    super::form::send_link(&ctx, &state, tx, &user).await?;
+    let tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    respond(&ctx, &state, tx, id, is_htmx(req)).await
 }

@@ -2,9 +2,10 @@
 //! password, inviting emails a link instead, editing cannot change the email.
 //!
 //! Addresses are unique across Kehu, so adding one must not tell whether another company
-//! uses it: an address that has an account elsewhere answers exactly as a free one (the
-//! same work, the same redirect), and its owner is emailed that someone tried to add it
-//! instead. Adding and inviting have daily allowances per tenant (smaller in a tenant's
+//! uses it: every added or invited user waits, `invited`, until the person behind the
+//! address confirms it through an emailed link (migration 000055). An address that has
+//! an account elsewhere gets the same waiting user, the same work and the same redirect,
+//! and its owner is emailed that someone tried to add it instead of a link. Adding and inviting have daily allowances per tenant (smaller in a tenant's
 //! first week) and per IP, so Kehu cannot be used to mail arbitrary addresses in bulk.
 
 use maud::{Markup, html};
@@ -22,7 +23,7 @@ use crate::{
     db::TenantTx,
     error::{AppResult, is_unique_violation},
     ids::{TenantId, UserId},
-    jobs::{SendEmail, email},
+    jobs::email,
     state::State,
     users::model::{self as users, NewUser, Role, User},
     web::{
@@ -89,6 +90,7 @@ fn render(ctx: &Ctx, mode: Mode, input: &UserForm, errors: &Errors, others: &[Us
                 a.btn.btn-link href="/admin/users" { (ctx.t("common.cancel")) }
             }
             @if mode == Mode::Invite { p.text-secondary { (ctx.t("users.invite_intro")) } }
+            @if mode == Mode::Create { p.text-secondary { (ctx.t("users.create_intro")) } }
             fieldset.form-section {
                 legend.h6 { (ctx.t("users.section_account")) }
                 (forms::input("name", &ctx.t("field.name"), &input.name, errors.get("name"),
@@ -286,10 +288,8 @@ async fn insert(
         Mode::Create => Some(password::hash(input.password.clone()).await?),
         _ => None,
     };
-    if users::email_taken(&mut tx, &valid.email).await? {
-        tx.rollback().await?;
-        return taken_elsewhere(ctx, state, &valid.email).await;
-    }
+    // The user waits, `invited`, until the address is confirmed through its link: a taken
+    // address gets the same waiting user as a free one.
     let created = users::create(
         &mut tx,
         NewUser {
@@ -299,122 +299,105 @@ async fn insert(
             reports_to: valid.reports_to,
             password_hash: hash.as_deref(),
             locale: ctx.locale.code(),
+            confirmed: false,
         },
     )
     .await;
     let id = match created {
         Ok(id) => id,
-        // Taken since the check above (a sign-up or another company won the race).
-        Err(e)
-            if is_unique_violation(&e, "user_directory_pkey")
-                || is_unique_violation(&e, "users_tenant_email_key") =>
-        {
+        // Added to this company since the check above (two admins at once).
+        Err(e) if is_unique_violation(&e, "users_tenant_email_key") => {
             tx.rollback().await?;
-            return taken_elsewhere(ctx, state, &valid.email).await;
+            errors.add(ctx.locale, "email", "users.email_in_tenant");
+            return Ok(invalid(ctx, mode, &input, &errors, &others));
         }
         Err(e) => return Err(e.into()),
     };
-    let detail = json!({ "role": valid.role.as_str() });
-    let mut queued = None;
-    if mode == Mode::Invite {
-        let token = invitation::create(&mut tx, id, ctx.user).await?;
-        queued = Some(
-            email::enqueue(
-                &mut tx,
-                invitation_email(
-                    ctx,
-                    &state.config.base_url,
-                    &valid.name,
-                    &valid.email,
-                    &token,
-                ),
-                state.config.job_max_attempts,
-            )
-            .await?,
-        );
-        audit::record(
-            &mut tx,
-            Some(ctx.user),
-            Action::UserInvited,
-            Some(id),
-            detail,
-        )
-        .await?;
-    } else {
-        audit::record(
-            &mut tx,
-            Some(ctx.user),
-            Action::UserCreated,
-            Some(id),
-            detail,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    if let Some(email_id) = queued {
-        state
-            .queues
-            .push(SendEmail {
-                tenant_id: ctx.tenant,
-                email_id,
-            })
-            .await;
-    }
+    let action = match mode {
+        Mode::Create => Action::UserCreated,
+        _ => Action::UserInvited,
+    };
+    audit::record(
+        &mut tx,
+        Some(ctx.user),
+        action,
+        Some(id),
+        json!({ "role": valid.role.as_str() }),
+    )
+    .await?;
+    let user = users::find(&mut tx, id).await?;
+    send_link(ctx, state, tx, &user).await?;
     Ok(Redirect::see_other("/admin/users").into_response())
 }
 
-/// An address with an account in another company: its owner is told (from Kehu's own
-/// outbox, tenant 0, so nothing is written into the other company), and the admin gets
-/// the answer a free address gets.
-async fn taken_elsewhere(ctx: &Ctx, state: &State, to: &str) -> AppResult<Response> {
-    let login = format!("{}/login", state.config.base_url);
+/// Writes a new link for a user waiting for their address to be confirmed and commits
+/// `tx`. The person behind the address gets an invitation (to set a password) or, when
+/// the admin gave a password, a confirmation; when the address has an account elsewhere,
+/// its owner is told instead and the link goes nowhere. Either email leaves from Kehu's
+/// own outbox (tenant 0), so nothing about it is written into either company and the
+/// admin's pages, 后台任务 included, look the same either way.
+pub(crate) async fn send_link(
+    ctx: &Ctx,
+    state: &State,
+    mut tx: TenantTx,
+    user: &User,
+) -> AppResult<()> {
+    let token = invitation::create(&mut tx, user.id, ctx.user).await?;
+    let taken = users::email_taken(&mut tx, &user.email).await?;
+    tx.commit().await?;
+    let email = if taken {
+        taken_email(ctx, &state.config.base_url, &user.email)
+    } else {
+        link_email(ctx, &state.config.base_url, user, &token)
+    };
+    let mut outbox = TenantTx::begin(&state.db, TenantId::KEHU).await?;
+    let email_id = email::enqueue(&mut outbox, email, state.config.job_max_attempts).await?;
+    email::commit_and_push(outbox, &state.queues, email_id).await
+}
+
+/// The email to the owner of an address with an account in another company: someone
+/// tried to add it.
+fn taken_email(ctx: &Ctx, base_url: &str, to: &str) -> email::NewEmail {
+    let login = format!("{base_url}/login");
     let args = [
         ("inviter", ctx.name.as_str()),
         ("company", ctx.tenant_name.as_str()),
         ("email", to),
         ("login", login.as_str()),
     ];
-    let mut tx = TenantTx::begin(&state.db, TenantId::KEHU).await?;
-    let email_id = email::enqueue(
-        &mut tx,
-        email::NewEmail {
-            kind: "user_add_taken",
-            to_addr: to.to_owned(),
-            subject: ctx.locale.tf("email.user_add_taken.subject", &args),
-            body_text: ctx.locale.tf("email.user_add_taken.body", &args),
-        },
-        state.config.job_max_attempts,
-    )
-    .await?;
-    email::commit_and_push(tx, &state.queues, email_id).await?;
-    Ok(Redirect::see_other("/admin/users").into_response())
+    email::NewEmail {
+        kind: "user_add_taken",
+        to_addr: to.to_owned(),
+        subject: ctx.locale.tf("email.user_add_taken.subject", &args),
+        body_text: ctx.locale.tf("email.user_add_taken.body", &args),
+    }
 }
 
-/// The invitation email, in the inviting admin's language.
-pub fn invitation_email(
-    ctx: &Ctx,
-    base_url: &str,
-    name: &str,
-    to: &str,
-    token: &str,
-) -> email::NewEmail {
+/// The email with a waiting user's link, in the admin's language: an invitation to set
+/// a password, or the confirmation of a user the admin gave one.
+pub fn link_email(ctx: &Ctx, base_url: &str, user: &User, token: &str) -> email::NewEmail {
     let link = invitation::url(base_url, invitation::Purpose::Invite, token);
     let days = invitation::Purpose::Invite
         .valid_for()
         .num_days()
         .to_string();
     let args = [
-        ("name", name),
+        ("name", user.name.as_str()),
         ("company", ctx.tenant_name.as_str()),
         ("inviter", ctx.name.as_str()),
         ("url", link.as_str()),
         ("days", days.as_str()),
     ];
+    let (kind, texts) = if user.password_hash_set {
+        ("user_confirm", "email.confirm_user")
+    } else {
+        ("invitation", "email.invite")
+    };
     email::NewEmail {
-        kind: "invitation",
-        to_addr: to.to_owned(),
-        subject: ctx.locale.tf("email.invite.subject", &args),
-        body_text: ctx.locale.tf("email.invite.body", &args),
+        kind,
+        to_addr: user.email.clone(),
+        subject: ctx.locale.tf(&format!("{texts}.subject"), &args),
+        body_text: ctx.locale.tf(&format!("{texts}.body"), &args),
     }
 }
 

@@ -96,6 +96,11 @@ pub struct User {
     pub password_hash_set: bool,
     /// The last sign-in (`None`: never).
     pub first_sign_in_at: Option<DateTime<Utc>>,
+    /// Whether the person behind the address confirmed it, which takes it across Kehu
+    /// (migration 000055): a user an admin adds waits, `invited`, until then.
+    #[diesel(select_expression = users::email_confirmed_at.is_not_null())]
+    #[diesel(select_expression_type = diesel::dsl::IsNotNull<users::email_confirmed_at>)]
+    pub email_confirmed: bool,
 }
 
 impl User {
@@ -325,17 +330,23 @@ pub struct NewUser<'a> {
     pub password_hash: Option<&'a str>,
     /// UI language.
     pub locale: &'a str,
+    /// The address is confirmed already (a sign-up's admin, who followed its link): the
+    /// user is active and takes the address now. Users an admin adds are not: they wait,
+    /// `invited`, for their own link ([`confirm_email`]).
+    pub confirmed: bool,
 }
 
 /// Inserts a user. A taken email surfaces as a unique violation of
-/// `user_directory_pkey` (emails are unique across Kehu) or `users_tenant_email_key`.
+/// `user_directory_pkey` (emails are unique across Kehu; only for a confirmed user) or
+/// `users_tenant_email_key`.
 pub async fn create(tx: &mut TenantTx, user: NewUser<'_>) -> Result<UserId, diesel::result::Error> {
     let tenant = tx.tenant();
-    let status = if user.password_hash.is_some() {
+    let status = if user.confirmed && user.password_hash.is_some() {
         "active"
     } else {
         "invited"
     };
+    let confirmed_at = user.confirmed.then(Utc::now);
     diesel::insert_into(users::table)
         .values((
             users::tenant_id.eq(tenant),
@@ -346,6 +357,7 @@ pub async fn create(tx: &mut TenantTx, user: NewUser<'_>) -> Result<UserId, dies
             users::password_hash.eq(user.password_hash),
             users::status.eq(status),
             users::locale.eq(user.locale),
+            users::email_confirmed_at.eq(confirmed_at),
         ))
         .returning(users::id)
         .get_result(&mut **tx)
@@ -477,10 +489,36 @@ pub async fn unlock(tx: &mut TenantTx, id: UserId) -> AppResult<()> {
     Ok(())
 }
 
-/// Stores a new password hash, activates an invited user, closes open invitations and
-/// ends every session.
+/// Confirms the user's address, which takes it across Kehu, and activates an invited
+/// user. A unique violation of `user_directory_pkey` means another account has the
+/// address by now.
+pub async fn confirm_email(tx: &mut TenantTx, id: UserId) -> Result<(), diesel::result::Error> {
+    let tenant = tx.tenant();
+    diesel::update(users::table)
+        .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
+        .filter(users::email_confirmed_at.is_null())
+        .set((
+            users::email_confirmed_at.eq(diesel::dsl::now),
+            users::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+                "CASE WHEN status = 'invited' THEN 'active' ELSE status END",
+            )),
+        ))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Stores a new password hash, activates an invited user whose address is confirmed,
+/// closes open links and ends every session. The link that confirms an unconfirmed
+/// address stays open: an admin's reset does not take the address for its owner.
 pub async fn set_password(tx: &mut TenantTx, id: UserId, phc: &str) -> AppResult<()> {
     let tenant = tx.tenant();
+    let confirmed: bool = users::table
+        .filter(users::tenant_id.eq(tenant).and(users::id.eq(id)))
+        .select(users::email_confirmed_at.is_not_null())
+        .first(&mut **tx)
+        .await?;
+    let kept = if confirmed { "" } else { "invite" };
     // An open invitation could otherwise overwrite the password set now.
     diesel::update(invitations::table)
         .filter(
@@ -488,6 +526,7 @@ pub async fn set_password(tx: &mut TenantTx, id: UserId, phc: &str) -> AppResult
                 .eq(tenant)
                 .and(invitations::user_id.eq(id)),
         )
+        .filter(invitations::purpose.ne(kept))
         .filter(
             invitations::used_at
                 .is_null()
@@ -502,7 +541,8 @@ pub async fn set_password(tx: &mut TenantTx, id: UserId, phc: &str) -> AppResult
             users::password_hash.eq(phc),
             users::session_epoch.eq(users::session_epoch + 1),
             users::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
-                "CASE WHEN status = 'invited' THEN 'active' ELSE status END",
+                "CASE WHEN status = 'invited' AND email_confirmed_at IS NOT NULL \
+                 THEN 'active' ELSE status END",
             )),
         ))
         .execute(&mut **tx)
