@@ -123,7 +123,7 @@ async fn admin_invites_a_colleague_who_locks_the_account_and_is_unlocked() {
     let row = format!("tr#user-{user_id}");
     admin.wait_for_text_in(&row, USER_NAME).await;
     let row_text = admin.text_of(&row).await;
-    for expected in [USER_EMAIL, "普通员工", "已邀请", "重发邀请"] {
+    for expected in [USER_EMAIL, "普通员工", "待确认", "重发邀请"] {
         assert!(row_text.contains(expected), "{expected} in {row_text:?}");
     }
     admin.screenshot("user-list-with-invited-user").await;

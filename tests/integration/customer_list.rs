@@ -519,3 +519,72 @@ async fn the_column_chooser_is_remembered_per_user_and_shows_custom_fields_and_t
         7
     );
 }
+
+/// A search's page does not wait for its count: a full page says "50+" and fetches the
+/// exact count from `/customers/count` (htmx) with the same view, within visibility; a
+/// search that fits on one page counts its rows; the list without a search counts at once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_page_of_search_results_fetches_its_exact_count_after_loading() {
+    let app = TestApp::start().await;
+    let admin = app.signup("计数公司", "管理员", "admin@count.test").await;
+    let tenant = app.tenant_of("admin@count.test").await;
+    let admin_id = app.user_id("admin@count.test").await;
+    app.create_user(&admin, "员工", "member@count.test", "member", None)
+        .await;
+    let member = app.login_ok("member@count.test").await;
+    // 70 星辰 companies, 10 of them private to the admin, and 5 others.
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO companies (tenant_id, name, owner_id, created_by, visibility) \
+             SELECT {tenant}, '星辰客户' || lpad(n::text, 3, '0'), {admin_id}, {admin_id}, \
+                    CASE WHEN n % 7 = 0 THEN 'private' ELSE 'public' END \
+             FROM generate_series(1, 70) n \
+             UNION ALL SELECT {tenant}, '远航物流' || n, {admin_id}, {admin_id}, 'public' \
+             FROM generate_series(1, 5) n"
+        ),
+    )
+    .await;
+
+    let page = admin.get(&url(&[("q", "星辰")])).await;
+    assert_eq!(page.status, 200);
+    assert_eq!(names(&page).len(), 50);
+    assert_eq!(page.attrs("#row-count", "data-count"), ["at-least"]);
+    assert_eq!(
+        page.texts("#row-count"),
+        [zh("list.count").replace("%{n}", "50+")]
+    );
+    let fetch = page.attrs("#row-count", "hx-get");
+    assert_eq!(fetch.len(), 1, "{}", page.body);
+    assert!(fetch[0].starts_with("/customers/count?"), "{fetch:?}");
+    let exact = admin.get_htmx(&fetch[0]).await;
+    assert_eq!(exact.status, 200);
+    assert_eq!(exact.attrs("#row-count", "data-count"), ["70"]);
+    assert!(exact.attrs("#row-count", "hx-get").is_empty());
+
+    // The member's count is of what they may see: the 60 public ones.
+    let page = member.get(&url(&[("q", "星辰")])).await;
+    let fetch = page.attrs("#row-count", "hx-get");
+    let exact = member.get_htmx(&fetch[0]).await;
+    assert_eq!(exact.attrs("#row-count", "data-count"), ["60"]);
+
+    // One page of results is its own count; no search counts at once.
+    let page = admin.get(&url(&[("q", "远航")])).await;
+    assert_eq!(page.attrs("#row-count", "data-count"), ["5"]);
+    assert!(page.attrs("#row-count", "hx-get").is_empty());
+    let page = admin.get("/customers").await;
+    assert_eq!(page.attrs("#row-count", "data-count"), ["75"]);
+    // The second page of a search still fetches the total.
+    let next = page_link(&admin.get(&url(&[("q", "星辰")])).await);
+    let page = admin.get(&next).await;
+    assert_eq!(names(&page).len(), 20);
+    assert_eq!(page.attrs("#row-count", "data-count"), ["at-least"]);
+}
+
+/// The link to the next page.
+fn page_link(page: &Page) -> String {
+    page.attrs("#next-page", "href")
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("no next page: {}", page.body))
+}

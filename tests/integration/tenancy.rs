@@ -375,6 +375,14 @@ pub const ROUTES: &[RouteCase] = &[
     ),
     case(
         "GET",
+        "/opportunities/count",
+        SignedIn,
+        200,
+        Target::None,
+        &[],
+    ),
+    case(
+        "GET",
         "/opportunities/filters",
         SignedIn,
         200,
@@ -598,6 +606,7 @@ pub const ROUTES: &[RouteCase] = &[
         &[],
     ),
     case("GET", "/tasks/condition", SignedIn, 200, Target::None, &[]),
+    case("GET", "/tasks/count", SignedIn, 200, Target::None, &[]),
     case("GET", "/tasks/filters", SignedIn, 200, Target::None, &[]),
     case(
         "POST",
@@ -815,6 +824,7 @@ pub const ROUTES: &[RouteCase] = &[
         Target::None,
         &[],
     ),
+    case("GET", "/customers/count", SignedIn, 200, Target::None, &[]),
     case(
         "GET",
         "/customers/filters",

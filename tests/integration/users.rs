@@ -288,8 +288,9 @@ async fn an_admin_creates_a_user_who_signs_in_once_they_confirm_the_address() {
         1
     );
     app.drain_jobs().await;
-    let mail = app.smtp.messages_to("direct@create.test");
+    let mail = app.smtp.all_messages_to("direct@create.test");
     assert_eq!(mail.len(), 1, "one confirmation email");
+    assert!(mail[0].is_account_confirmation());
     assert!(
         mail[0].subject().contains("直建公司"),
         "{}",
@@ -1122,7 +1123,7 @@ async fn adding_or_inviting_an_address_taken_elsewhere_answers_like_a_free_one_a
     );
     for free in ["free.one@probe.test", "free.two@probe.test"] {
         assert!(
-            app.smtp.messages_to(free)[0]
+            app.smtp.all_messages_to(free)[0]
                 .link(&format!("{}/invite/", app.base_url))
                 .is_some(),
             "{free} gets a link"

@@ -24,6 +24,22 @@ pub struct Received {
 }
 
 impl Received {
+    /// True for the email that asks a user an admin created to confirm the address
+    /// (`email.confirm_user`, in either language): its subject has every fixed part of
+    /// the template.
+    pub fn is_account_confirmation(&self) -> bool {
+        let subject = self.subject();
+        [kehu::i18n::Locale::ZhCn, kehu::i18n::Locale::En]
+            .iter()
+            .any(|locale| {
+                locale
+                    .t("email.confirm_user.subject")
+                    .split("%{")
+                    .map(|part| part.split_once('}').map_or(part, |(_, rest)| rest))
+                    .all(|fixed| subject.contains(fixed))
+            })
+    }
+
     /// The decoded subject.
     pub fn subject(&self) -> String {
         mail_parser::MessageParser::default()
@@ -197,8 +213,19 @@ impl SmtpServer {
         self.inbox.lock().map(|m| m.clone()).unwrap_or_default()
     }
 
-    /// Messages sent to `address`.
+    /// Messages sent to `address`, except the account confirmation that
+    /// [`crate::TestApp::create_user`] follows for every user it creates: tests about
+    /// reminders, digests and the like count only their own mail. Tests of the
+    /// confirmation itself read [`SmtpServer::all_messages_to`].
     pub fn messages_to(&self, address: &str) -> Vec<Received> {
+        self.all_messages_to(address)
+            .into_iter()
+            .filter(|m| !m.is_account_confirmation())
+            .collect()
+    }
+
+    /// Every message sent to `address`.
+    pub fn all_messages_to(&self, address: &str) -> Vec<Received> {
         self.messages()
             .into_iter()
             .filter(|m| m.to.iter().any(|t| t.contains(address)))

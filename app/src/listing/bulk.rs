@@ -24,8 +24,8 @@ use crate::{
     history::{self, Diff},
     ids::UserId,
     listing::{
-        BulkChoice, ListSpec, PEOPLE, Source, Sources, clean_back, compiled, filter::ListFilter,
-        query, sql::Sql,
+        BulkChoice, ListSpec, PEOPLE, Source, Sources, clean_back, compiled_for,
+        filter::ListFilter, query, sql::Sql,
     },
     state::State,
     users::model as users,
@@ -158,16 +158,7 @@ impl BulkRequest {
                     owners => owners.clone(),
                 };
                 let filter = ListFilter::from_query(spec, &self.query);
-                let conditions = compiled(
-                    tx,
-                    spec,
-                    &scope,
-                    &filter,
-                    ctx.user,
-                    ctx.time_zone.name(),
-                    ctx.locale,
-                )
-                .await?;
+                let conditions = compiled_for(tx, ctx, spec, &scope, &filter).await?;
                 let ids = query::ids(tx, spec, conditions, MAX_ROWS).await?;
                 if ids.len() as i64 > MAX_ROWS {
                     return Ok(Picked::TooMany);

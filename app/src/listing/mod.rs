@@ -689,7 +689,16 @@ pub async fn load<R: Row>(
             (rows, next, prev)
         }
     };
-    let count = query::count(tx, spec, conditions).await?;
+    // A search's count costs as much as its page or far more (a 1–2 character term is a
+    // filter on every row of the tenant), so a full page of results does not wait for it:
+    // the page says "50+" and fetches the exact count once shown (`count_page`).
+    let count = if q.is_empty() {
+        query::count(tx, spec, conditions).await?
+    } else if next.is_none() && prev.is_none() {
+        Count::Exact(rows.len() as i64)
+    } else {
+        Count::AtLeast(PAGE)
+    };
     let back = back_query(spec, &filter, view, &before, &prev_raw);
     Ok(Loaded {
         back,
@@ -709,6 +718,44 @@ pub async fn load<R: Row>(
         fields,
         sources,
     })
+}
+
+/// How many rows of `spec` the view of the raw query string matches, for the count a
+/// search's page fetches after loading ([`Count::AtLeast`]): the same filter, view and
+/// scope as [`load`].
+pub async fn count_page(
+    tx: &mut TenantTx,
+    ctx: &Ctx,
+    spec: &'static ListSpec,
+    raw: &str,
+) -> AppResult<Count> {
+    let filter = ListFilter::from_query(spec, raw);
+    let view = url::form_urlencoded::parse(raw.as_bytes())
+        .find(|(k, _)| k == "view")
+        .map(|(_, v)| v.into_owned());
+    let scope = Scope::resolve(tx, ctx, View::parse(view.as_deref())).await?;
+    let conditions = compiled_for(tx, ctx, spec, &scope, &filter).await?;
+    query::count(tx, spec, conditions).await
+}
+
+/// [`compiled`] for the signed-in user of `ctx`: their id, time zone and language.
+pub async fn compiled_for(
+    tx: &mut TenantTx,
+    ctx: &Ctx,
+    spec: &'static ListSpec,
+    scope: &Scope,
+    filter: &ListFilter,
+) -> AppResult<Vec<Sql>> {
+    compiled(
+        tx,
+        spec,
+        scope,
+        filter,
+        ctx.user,
+        ctx.time_zone.name(),
+        ctx.locale,
+    )
+    .await
 }
 
 /// A list's query string for coming back to a page: the view and its cursor, cleaned.

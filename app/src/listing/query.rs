@@ -43,6 +43,9 @@ pub enum Count {
     Exact(i64),
     /// More than [`COUNT_CAP`].
     More,
+    /// More than this many (a full page): a search's page does not wait for its count,
+    /// which the page fetches after it has loaded (`{path}/count`, [`super::count_page`]).
+    AtLeast(i64),
 }
 
 /// Where a keyset page starts: the id and the sort value of the row before it.

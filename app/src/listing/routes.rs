@@ -1,6 +1,7 @@
 //! The endpoints every list has beside its page, mounted once per list by [`mount`]:
 //! `<path>/filters` (快速过滤管理, and saving a view), `<path>/filters/:id/delete`,
-//! `<path>/columns` (显示列), `<path>/condition` (one advanced-search row) and
+//! `<path>/columns` (显示列), `<path>/condition` (one advanced-search row),
+//! `<path>/count` (the exact count a search's page fetches after loading) and
 //! `<path>/bulk` (批量操作). A module implements [`Target`] and gets them all.
 
 use std::marker::PhantomData;
@@ -12,6 +13,7 @@ use poem::{
 };
 
 use crate::{
+    db::TenantTx,
     error::AppResult,
     listing::{bulk, prefs, views},
     state::State,
@@ -54,6 +56,7 @@ pub fn mount<L: Target>(route: Route, path: &'static str) -> Route {
             post(save_columns::<L>::default()),
         )
         .at(format!("{path}/condition"), get(condition::<L>::default()))
+        .at(format!("{path}/count"), get(count::<L>::default()))
         .at(format!("{path}/bulk"), post(bulk_action::<L>::default()))
 }
 
@@ -110,6 +113,21 @@ async fn condition<L: Target>(
     req: &Request,
 ) -> AppResult<Markup> {
     views::condition(&ctx, &state.db, L::spec(), req.uri().query().unwrap_or("")).await
+}
+
+/// GET `…/count` — the "共 N 条" line of a view, exact (see [`super::count_page`]).
+#[handler]
+async fn count<L: Target>(
+    _list: Of<L>,
+    ctx: Ctx,
+    state: Data<&State>,
+    req: &Request,
+) -> AppResult<Markup> {
+    let mut tx = TenantTx::begin(&state.db, ctx.tenant).await?;
+    let count =
+        super::count_page(&mut tx, &ctx, L::spec(), req.uri().query().unwrap_or("")).await?;
+    tx.commit().await?;
+    Ok(views::row_count(&ctx, count, None))
 }
 
 /// POST `…/bulk` — a bulk action (see [`bulk::handle`]).

@@ -81,8 +81,26 @@ pub fn count_text(ctx: &Ctx, count: Count) -> String {
     let n = match count {
         Count::Exact(n) => grouped(n),
         Count::More => format!("{}+", grouped(crate::listing::query::COUNT_CAP)),
+        Count::AtLeast(n) => format!("{}+", grouped(n)),
     };
     ctx.locale.tf("list.count", &[("n", &n)])
+}
+
+/// The "共 N 条" line. A count that is only a lower bound fetches the exact one from
+/// `exact` once the page has loaded (htmx; without JavaScript it stays "50+").
+pub fn row_count(ctx: &Ctx, count: Count, exact: Option<&str>) -> Markup {
+    let data = match count {
+        Count::Exact(n) => n.to_string(),
+        Count::More => "more".into(),
+        Count::AtLeast(_) => "at-least".into(),
+    };
+    let fetch = exact.filter(|_| matches!(count, Count::AtLeast(_)));
+    html! {
+        p.small.text-secondary.mb-1 #row-count data-count=(data)
+            hx-get=[fetch] hx-trigger=[fetch.map(|_| "load")] hx-swap=[fetch.map(|_| "outerHTML")] {
+            (count_text(ctx, count))
+        }
+    }
 }
 
 /// The label of a column (built-in or custom).
@@ -158,9 +176,7 @@ pub fn page<R: Row>(ctx: &Ctx, list: &Loaded<R>, parts: Parts<'_, R>) -> Markup 
                 }
                 (column_chooser(ctx, list, &with_view(&base, view)))
             }
-            p.small.text-secondary.mb-1 #row-count data-count=(match list.count { Count::Exact(n) => n.to_string(), Count::More => "more".into() }) {
-                (count_text(ctx, list.count))
-            }
+            (row_count(ctx, list.count, Some(&format!("{}/count?{}", spec.path, with_view(&base, view)))))
             div.table-responsive.list-table {
                 table.table.table-hover.align-middle id=(spec.dom.table) {
                     thead {
