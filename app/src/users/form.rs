@@ -388,16 +388,20 @@ pub fn link_email(ctx: &Ctx, base_url: &str, user: &User, token: &str) -> email:
         ("url", link.as_str()),
         ("days", days.as_str()),
     ];
-    let (kind, texts) = if user.password_hash_set {
-        ("user_confirm", "email.confirm_user")
+    let (kind, subject, body) = if user.password_hash_set {
+        (
+            "user_confirm",
+            "email.confirm_user.subject",
+            "email.confirm_user.body",
+        )
     } else {
-        ("invitation", "email.invite")
+        ("invitation", "email.invite.subject", "email.invite.body")
     };
     email::NewEmail {
         kind,
         to_addr: user.email.clone(),
-        subject: ctx.locale.tf(&format!("{texts}.subject"), &args),
-        body_text: ctx.locale.tf(&format!("{texts}.body"), &args),
+        subject: ctx.locale.tf(subject, &args),
+        body_text: ctx.locale.tf(body, &args),
     }
 }
 
