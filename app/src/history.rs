@@ -325,7 +325,7 @@ pub struct TenantEvent {
 pub enum FeedEntry {
     /// A change to a company.
     Company(Event),
-    /// An import or its undo.
+    /// An import, its undo or an export.
     Tenant(TenantEvent),
 }
 
@@ -463,6 +463,7 @@ async fn imports_of(tx: &mut TenantTx, company: CompanyId, limit: i64) -> AppRes
                 te.created_at AS at
            FROM companies c
            JOIN tenant_events te ON te.tenant_id = c.tenant_id AND te.entity = 'company'
+                                AND te.import_id IS NOT NULL
            JOIN imports i ON i.tenant_id = te.tenant_id AND i.id = te.import_id
            LEFT JOIN users u ON u.tenant_id = te.tenant_id AND u.id = te.actor_id
           WHERE c.tenant_id = $1 AND c.id = $2

@@ -518,7 +518,6 @@ pub async fn set_password(tx: &mut TenantTx, id: UserId, phc: &str) -> AppResult
         .select(users::email_confirmed_at.is_not_null())
         .first(&mut **tx)
         .await?;
-    let kept = if confirmed { "" } else { "invite" };
     // An open invitation could otherwise overwrite the password set now.
     diesel::update(invitations::table)
         .filter(
@@ -526,7 +525,12 @@ pub async fn set_password(tx: &mut TenantTx, id: UserId, phc: &str) -> AppResult
                 .eq(tenant)
                 .and(invitations::user_id.eq(id)),
         )
-        .filter(invitations::purpose.ne(kept))
+        // Every open link but the invitation that confirms an unconfirmed address.
+        .filter(
+            invitations::purpose
+                .ne("invite")
+                .or(confirmed.into_sql::<Bool>()),
+        )
         .filter(
             invitations::used_at
                 .is_null()
